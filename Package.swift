@@ -1,0 +1,87 @@
+// swift-tools-version: 6.1
+// Lifeboat — backup and disaster recovery you can prove.
+// Module layering (imports point down only) is documented in docs/architecture.md and
+// enforced by scripts/check-imports.sh.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+  .enableUpcomingFeature("InternalImportsByDefault"),
+  .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+  name: "Lifeboat",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "lifeboat", targets: ["lifeboat"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+  ],
+  targets: [
+    .systemLibrary(
+      name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+    .target(name: "CSystem"),
+    .target(name: "LifeboatCore", swiftSettings: strict),
+    .target(
+      name: "LifeboatFormat",
+      dependencies: [
+        "LifeboatCore", "CZstd",
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "_CryptoExtras", package: "swift-crypto"),
+      ],
+      swiftSettings: strict),
+    .target(name: "LifeboatStorage", dependencies: ["LifeboatCore"], swiftSettings: strict),
+    .target(
+      name: "LifeboatRepository",
+      dependencies: [
+        "LifeboatCore", "LifeboatFormat", "LifeboatStorage",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict),
+    .target(
+      name: "LifeboatEngine",
+      dependencies: [
+        "LifeboatCore", "LifeboatFormat", "LifeboatStorage", "LifeboatRepository", "CSystem",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict),
+    .target(
+      name: "LifeboatCLI",
+      dependencies: [
+        "LifeboatCore", "LifeboatFormat", "LifeboatStorage", "LifeboatRepository",
+        "LifeboatEngine", "CSystem",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict),
+    .executableTarget(name: "lifeboat", dependencies: ["LifeboatCLI"], swiftSettings: strict),
+    .target(
+      name: "LifeboatTesting",
+      dependencies: ["LifeboatCore", "LifeboatStorage"],
+      swiftSettings: strict),
+    .testTarget(
+      name: "LifeboatFormatTests",
+      dependencies: [
+        "LifeboatFormat", "LifeboatTesting",
+        .product(name: "PropertyBased", package: "swift-property-based"),
+      ],
+      swiftSettings: strict),
+    .testTarget(
+      name: "LifeboatStorageTests",
+      dependencies: ["LifeboatStorage", "LifeboatTesting"], swiftSettings: strict),
+    .testTarget(
+      name: "LifeboatRepositoryTests",
+      dependencies: ["LifeboatRepository", "LifeboatTesting"], swiftSettings: strict),
+    .testTarget(
+      name: "LifeboatEngineTests",
+      dependencies: ["LifeboatEngine", "LifeboatRepository", "LifeboatTesting"],
+      swiftSettings: strict),
+    .testTarget(
+      name: "LifeboatCLITests",
+      dependencies: ["LifeboatCLI", "LifeboatTesting"], swiftSettings: strict),
+  ]
+)

@@ -1,0 +1,455 @@
+public import Foundation
+import Synchronization
+#if canImport(Glibc)
+  import Glibc
+#endif
+public import LifeboatCore
+import LifeboatFormat
+public import LifeboatRepository
+
+/// What to back up and how.
+public struct BackupOptions: Sendable {
+  public var paths: [String]
+  public var tags: [String] = []
+  public var hostname: String
+  public var excludes: [String] = []
+  public var oneFileSystem = false
+  /// Parent snapshot for change detection; nil picks the latest with the same host and paths.
+  public var parent: ID?
+  /// Back up the output of a command as one file instead of `paths`.
+  public var stdin: StdinSource?
+  /// Files read at once (defaults to the number of cores).
+  public var workers: Int = ProcessInfo.processInfo.activeProcessorCount
+
+  public init(paths: [String], hostname: String) {
+    self.paths = paths
+    self.hostname = hostname
+  }
+}
+
+/// A command whose standard output becomes one file of the snapshot (e.g. `pg_dump`).
+public struct StdinSource: Sendable {
+  public var command: String
+  public var filename: String
+
+  public init(command: String, filename: String) {
+    self.command = command
+    self.filename = filename
+  }
+}
+
+public struct BackupResult: Sendable {
+  public var snapshotID: ID
+  public var snapshot: Snapshot
+  /// Sources that could not be read (exit code 3).
+  public var errors: [String]
+  public var changedWhileReading: [String]
+}
+
+/// Backup pipeline: scan → read (parallel workers) → trees → flush → snapshot.
+///
+/// 1. *Scan* walks the sources serially with lstat, in lockstep with the parent snapshot's
+///    trees, and decides per file whether its content can be reused (size, mtime, ctime and
+///    inode unchanged and every blob still indexed) or must be read.
+/// 2. *Read*: `workers` tasks take files from a shared queue; each chunks, hashes, compresses
+///    and seals with its own buffers and compressor, handing blobs to the shared `BlobSaver`.
+/// 3. *Trees* are encoded bottom-up and saved as tree blobs.
+/// 4. *Flush* uploads the last packs and index; only then is the snapshot written, so a crash
+///    at any point leaves a repository that checks clean (the snapshot is the commit point).
+public final class Archiver: Sendable {
+  let repository: Repository
+  let saver: BlobSaver
+  let options: BackupOptions
+  let excluder: Excluder
+  public let progress: Progress
+
+  public init(repository: Repository, saver: BlobSaver, options: BackupOptions, progress: Progress = Progress()) {
+    self.repository = repository
+    self.saver = saver
+    self.options = options
+    self.excluder = Excluder(patterns: options.excludes)
+    self.progress = progress
+  }
+
+  // MARK: scan model
+
+  final class ScanDir: @unchecked Sendable {
+    var node: Node
+    let path: [UInt8]
+    var children: [Child] = []
+    let parentNode: Node?
+
+    init(node: Node, path: [UInt8], parentNode: Node?) {
+      self.node = node
+      self.path = path
+      self.parentNode = parentNode
+    }
+
+    enum Child {
+      case ready(Node)
+      case file(Int)
+      case dir(ScanDir)
+    }
+  }
+
+  struct FileJob: Sendable {
+    var path: [UInt8]
+    var node: Node
+  }
+
+  final class Run: @unchecked Sendable {
+    var jobs: [FileJob] = []
+    var errors: [String] = []
+    var summary: Snapshot.Summary
+    var rootDevice: UInt64?
+    init(start: Date) { summary = Snapshot.Summary(backupStart: start, backupEnd: start) }
+  }
+
+  // MARK: run
+
+  public func run() async throws -> BackupResult {
+    let start = repository.clock.now()
+    let run = Run(start: start)
+    let parent = try await findParent()
+    var parentRoot: Tree? = nil
+    if let parent { parentRoot = try? await repository.loadTree(parent.snapshot.tree) }
+
+    progress.update { $0.phase = "scanning" }
+    let root = ScanDir(
+      node: Node(name: [], kind: .directory, mode: 0o755), path: [], parentNode: nil)
+    if let stdin = options.stdin {
+      run.jobs.append(FileJob(path: [], node: stdinNode(stdin.filename, start)))
+      root.children.append(.file(0))
+    } else {
+      try await scanArguments(into: root, parentRoot: parentRoot, run: run)
+    }
+    progress.update {
+      $0.phase = "reading"
+      $0.filesTotal = run.jobs.count
+      $0.bytesTotal = run.jobs.reduce(0) { $0 + $1.node.size }
+    }
+
+    let results = try await readFiles(run)
+    progress.update { $0.phase = "saving trees" }
+    let compressor = repository.config.compressionLevel > 0
+      ? ZstdCompressor(level: Int32(repository.config.compressionLevel)) : nil
+    let rootTree = try await saveTree(
+      root, parentTree: parentRoot, results: results, run: run, compressor: compressor)
+    try await saver.flush()
+
+    for r in results {
+      if let e = r.error { run.errors.append(e) }
+      if r.changed { run.summary.changedWhileReading.append(PathBytes.display(r.path)) }
+    }
+    run.summary.errors = run.errors
+    run.summary.backupEnd = repository.clock.now()
+    let stats = saver.statistics
+    run.summary.dataAddedPacked = stats.storedBytes
+    let snapshot = Snapshot(
+      time: start, tree: rootTree, parent: parent?.id,
+      paths: options.stdin.map { ["/" + $0.filename] } ?? absolutePaths(),
+      hostname: options.hostname, username: Repository.Identity.current.username,
+      uid: getuid(), gid: getgid(), tags: options.tags, excludes: options.excludes,
+      programVersion: LifeboatVersion.string, summary: run.summary)
+    let id = try await repository.saveSnapshot(snapshot)
+    return BackupResult(
+      snapshotID: id, snapshot: snapshot, errors: run.errors,
+      changedWhileReading: run.summary.changedWhileReading)
+  }
+
+  func absolutePaths() -> [String] {
+    let cwd = FileManager.default.currentDirectoryPath
+    return options.paths.map { String(decoding: PathArgument.join(PathArgument.components($0, cwd: cwd)), as: UTF8.self) }
+      .sorted()
+  }
+
+  func findParent() async throws -> (id: ID, snapshot: Snapshot)? {
+    if let p = options.parent {
+      return (p, try await repository.loadSnapshot(p))
+    }
+    guard options.stdin == nil else { return nil }
+    let list = try await repository.listSnapshots()
+    let paths = absolutePaths()
+    return list.snapshots.last { $0.snapshot.hostname == options.hostname && $0.snapshot.paths == paths }
+  }
+
+  func stdinNode(_ name: String, _ now: Date) -> Node {
+    let t = Timespec(seconds: Int64(now.timeIntervalSince1970), nanoseconds: 0)
+    return Node(
+      name: Array(name.utf8), kind: .file, mode: 0o644, uid: getuid(), gid: getgid(), mtime: t,
+      atime: t, ctime: t)
+  }
+
+  // MARK: scan
+
+  func scanArguments(into root: ScanDir, parentRoot: Tree?, run: Run) async throws {
+    let cwd = FileManager.default.currentDirectoryPath
+    var any = false
+    for arg in options.paths {
+      let comps = PathArgument.components(arg, cwd: cwd)
+      let full = PathArgument.join(comps)
+      guard case .success(let st) = FS.lstat(full) else {
+        run.errors.append("\(arg): does not exist or cannot be read")
+        continue
+      }
+      any = true
+      if run.rootDevice == nil { run.rootDevice = UInt64(st.st_dev) }
+      if comps.isEmpty {
+        // Backing up "/": the root itself.
+        try await scanDirectoryContents(root, parentTree: parentRoot, run: run)
+        continue
+      }
+      // Walk down the intermediate directories, creating virtual nodes as needed.
+      var dir = root
+      var parentTree = parentRoot
+      for (i, c) in comps.enumerated() {
+        let path = PathArgument.join(Array(comps[0...i]))
+        let parentNode = parentTree?.node(named: c)
+        if i == comps.count - 1 {
+          try await scanEntry(name: c, path: path, into: dir, parentNode: parentNode, run: run, isArgument: true)
+          break
+        }
+        if let existing = dir.children.compactMap({ ch -> ScanDir? in
+          if case .dir(let d) = ch, d.node.name == c { return d }
+          return nil
+        }).first {
+          dir = existing
+        } else {
+          guard case .success(let dst) = FS.lstat(path), var n = FS.node(name: c, path: path, st: dst)
+          else {
+            run.errors.append("\(PathBytes.display(path)): cannot stat")
+            break
+          }
+          n.kind = .directory
+          let d = ScanDir(node: n, path: path, parentNode: parentNode)
+          dir.children.append(.dir(d))
+          dir = d
+        }
+        parentTree = try await subtree(of: parentNode)
+      }
+    }
+    if !any {
+      throw LifeboatError(.usage, "none of the paths to back up exist", hint: "check the paths given")
+    }
+  }
+
+  func subtree(of node: Node?) async throws -> Tree? {
+    guard let node, node.kind == .directory, let id = node.subtree else { return nil }
+    return try? await repository.loadTree(id)
+  }
+
+  func scanDirectoryContents(_ dir: ScanDir, parentTree: Tree?, run: Run) async throws {
+    switch FS.listDirectory(dir.path.isEmpty ? [47] : dir.path) {
+    case .failure(let e):
+      run.errors.append("\(PathBytes.display(dir.path)): cannot read directory: \(e)")
+    case .success(let names):
+      for name in names {
+        let path = PathBytes.join(dir.path.isEmpty ? [47] : dir.path, name)
+        try await scanEntry(
+          name: name, path: path, into: dir, parentNode: parentTree?.node(named: name), run: run,
+          isArgument: false)
+      }
+    }
+  }
+
+  func scanEntry(
+    name: [UInt8], path: [UInt8], into dir: ScanDir, parentNode: Node?, run: Run, isArgument: Bool
+  ) async throws {
+    try Task.checkCancellation()
+    if !isArgument && excluder.excludes(path: path, name: name) { return }
+    let st: Glibc.stat
+    switch FS.lstat(path) {
+    case .success(let s): st = s
+    case .failure(let e):
+      run.errors.append("\(PathBytes.display(path)): \(e)")
+      return
+    }
+    guard let node = FS.node(name: name, path: path, st: st) else { return }
+    switch node.kind {
+    case .directory:
+      let d = ScanDir(node: node, path: path, parentNode: parentNode)
+      dir.children.append(.dir(d))
+      if options.oneFileSystem, let rd = run.rootDevice, node.device != rd, !isArgument {
+        return  // a mount point: keep the directory, not what is mounted on it
+      }
+      try await scanDirectoryContents(d, parentTree: try await subtree(of: parentNode), run: run)
+    case .file:
+      if let p = parentNode, p.kind == .file, p.size == node.size, p.mtime == node.mtime,
+        p.ctime == node.ctime, p.inode == node.inode,
+        p.content.allSatisfy({ repository.index.contains($0) })
+      {
+        var reused = node
+        reused.content = p.content
+        dir.children.append(.ready(reused))
+        run.summary.filesUnmodified += 1
+        run.summary.totalFilesProcessed += 1
+        run.summary.totalBytesProcessed += node.size
+      } else {
+        if parentNode == nil { run.summary.filesNew += 1 } else { run.summary.filesChanged += 1 }
+        run.jobs.append(FileJob(path: path, node: node))
+        dir.children.append(.file(run.jobs.count - 1))
+      }
+    default:
+      dir.children.append(.ready(node))
+    }
+  }
+
+  // MARK: read
+
+  struct FileResult: Sendable {
+    var path: [UInt8]
+    var node: Node?
+    var error: String?
+    var changed = false
+    var newBlobs = 0
+    var newBytes: UInt64 = 0
+  }
+
+  func readFiles(_ run: Run) async throws -> [FileResult] {
+    let jobs = run.jobs
+    let next = WorkQueue(count: jobs.count)
+    let results = SharedBox([FileResult?](repeating: nil, count: jobs.count))
+    let workers = max(1, min(options.workers, max(jobs.count, 1)))
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      for _ in 0..<workers {
+        group.addTask { [self] in
+          let reader = try FileReader(
+            chunker: repository.chunker, saver: saver,
+            compressionLevel: repository.config.compressionLevel)
+          defer { reader.close() }
+          while true {
+            try Task.checkCancellation()
+            guard let i = next.take() else { return }
+            let r = try await self.readOne(jobs[i], reader: reader)
+            results.withLock { $0[i] = r }
+          }
+        }
+      }
+      try await group.waitForAll()
+    }
+    let all = results.withLock { $0.compactMap { $0 } }
+    for r in all {
+      run.summary.dataBlobs += r.newBlobs
+      run.summary.dataAdded += r.newBytes
+      if r.node != nil { run.summary.totalFilesProcessed += 1 }
+      run.summary.totalBytesProcessed += r.node?.size ?? 0
+    }
+    return all
+  }
+
+  func readOne(_ job: FileJob, reader: FileReader) async throws -> FileResult {
+    var result = FileResult(path: job.path)
+    if let stdin = options.stdin {
+      return try await readCommand(stdin, node: job.node, reader: reader)
+    }
+    var realFD = FS.withCPath(job.path) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | FS.noAtime) }
+    if realFD < 0 && errno == EPERM {
+      // FS.noAtime is only allowed to the file's owner.
+      realFD = FS.withCPath(job.path) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
+    }
+    guard realFD >= 0 else {
+      result.error = "\(PathBytes.display(job.path)): cannot read: \(FS.errorText(errno))"
+      progress.update { $0.errors += 1 }
+      return result
+    }
+    defer { Glibc.close(realFD) }
+    let outcome = try await reader.read(fd: realFD, progress: progress)
+    var node = job.node
+    node.content = outcome.content
+    node.size = outcome.bytes
+    var after = Glibc.stat()
+    if fstat(realFD, &after) == 0 {
+      let mtime = FS.timespec(after.st_mtim)
+      let ctime = FS.timespec(after.st_ctim)
+      if mtime != job.node.mtime || ctime != job.node.ctime || UInt64(after.st_size) != job.node.size
+        || outcome.bytes != job.node.size
+      {
+        result.changed = true
+        node.mtime = mtime
+        node.ctime = ctime
+      }
+    }
+    if let e = outcome.error {
+      result.error = "\(PathBytes.display(job.path)): read failed: \(e)"
+      return result
+    }
+    result.node = node
+    result.newBlobs = outcome.newBlobs
+    result.newBytes = outcome.newBytes
+    progress.add(files: 1)
+    return result
+  }
+
+  func readCommand(_ src: StdinSource, node: Node, reader: FileReader) async throws -> FileResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", src.command]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    do {
+      try process.run()
+    } catch {
+      throw LifeboatError(.fatal, "cannot start command: \(error)")
+    }
+    let fd = pipe.fileHandleForReading.fileDescriptor
+    let outcome = try await reader.read(fd: fd, progress: progress)
+    process.waitUntilExit()
+    if let e = outcome.error {
+      throw LifeboatError(.fatal, "reading the command's output failed: \(e)")
+    }
+    guard process.terminationReason == .exit, process.terminationStatus == 0 else {
+      throw LifeboatError(
+        .fatal,
+        "the command failed (exit status \(process.terminationStatus)); no snapshot was saved",
+        hint: "fix the command (run it by hand to see its error), then back up again")
+    }
+    var n = node
+    n.content = outcome.content
+    n.size = outcome.bytes
+    progress.add(files: 1)
+    return FileResult(
+      path: n.name, node: n, error: nil, changed: false, newBlobs: outcome.newBlobs,
+      newBytes: outcome.newBytes)
+  }
+
+  // MARK: trees
+
+  func saveTree(
+    _ dir: ScanDir, parentTree: Tree?, results: [FileResult], run: Run, compressor: ZstdCompressor?
+  ) async throws -> ID {
+    var nodes = [Node]()
+    nodes.reserveCapacity(dir.children.count)
+    for child in dir.children {
+      switch child {
+      case .ready(let n): nodes.append(n)
+      case .file(let i):
+        if let n = results[i].node { nodes.append(n) }
+      case .dir(let d):
+        let childParent = try await subtree(of: d.parentNode)
+        var n = d.node
+        n.subtree = try await saveTree(
+          d, parentTree: childParent, results: results, run: run, compressor: compressor)
+        if d.parentNode == nil {
+          run.summary.dirsNew += 1
+        } else if d.parentNode?.subtree == n.subtree {
+          run.summary.dirsUnmodified += 1
+        } else {
+          run.summary.dirsChanged += 1
+        }
+        nodes.append(n)
+      }
+    }
+    // Paths given twice (or a path and its parent) must not produce duplicate names.
+    var seen = Set<[UInt8]>()
+    nodes = nodes.filter { seen.insert($0.name).inserted }
+    let encoded = TreeFormat.encode(Tree(nodes: nodes))
+    let r = try await saver.save(.tree, bytes: encoded, compressor: compressor)
+    if r.isNew { run.summary.treeBlobs += 1 }
+    return r.id
+  }
+}
+
+/// The program version recorded in snapshots.
+public enum LifeboatVersion {
+  public static let string = "lifeboat 0.1.0"
+}

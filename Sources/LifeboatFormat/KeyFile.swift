@@ -1,0 +1,259 @@
+public import Crypto
+import _CryptoExtras
+public import Foundation
+public import LifeboatCore
+
+/// How a password becomes the key that unwraps the master secret.
+public enum KeyDerivation: Sendable, Equatable, Codable {
+  /// scrypt (memory-hard; the default). N = 2^logN.
+  case scrypt(logN: Int, r: Int, p: Int)
+  /// PBKDF2-HMAC-SHA256, the FIPS 140-approved choice for NIST SP 800-171 users.
+  case pbkdf2(rounds: Int)
+
+  /// ~150 ms on the reference machine.
+  public static let defaultScrypt = KeyDerivation.scrypt(logN: 16, r: 8, p: 1)
+  /// OWASP 2023 guidance for PBKDF2-HMAC-SHA256; ~67 ms on the reference machine.
+  public static let defaultPBKDF2 = KeyDerivation.pbkdf2(rounds: 600_000)
+
+  public var name: String {
+    switch self {
+    case .scrypt: "scrypt"
+    case .pbkdf2: "pbkdf2-sha256"
+    }
+  }
+
+  func derive(password: [UInt8], salt: [UInt8]) throws -> SymmetricKey {
+    switch self {
+    case .scrypt(let logN, let r, let p):
+      guard (10...22).contains(logN), (1...32).contains(r), (1...16).contains(p) else {
+        throw LifeboatError.corrupt("key file: scrypt parameters out of range")
+      }
+      return try KDF.Scrypt.deriveKey(
+        from: password, salt: salt, outputByteCount: 32, rounds: 1 << logN, blockSize: r,
+        parallelism: p)
+    case .pbkdf2(let rounds):
+      guard (1_000...100_000_000).contains(rounds) else {
+        throw LifeboatError.corrupt("key file: PBKDF2 rounds out of range")
+      }
+      return try KDF.Insecure.PBKDF2.deriveKey(
+        from: password, salt: salt, using: .sha256, outputByteCount: 32,
+        unsafeUncheckedRounds: rounds)
+    }
+  }
+}
+
+/// A key file (`keys/<sha256>`): the master secret wrapped under a password-derived key.
+/// Several key files may exist; each opens the same repository with its own password.
+///
+/// JSON: `{"version":1,"kdf":"scrypt","logN":16,"r":8,"p":1,"salt":"<b64>","created":…,
+/// "hostname":…,"username":…,"data":"<b64 envelope>"}`; `data` is an `Envelope` (purpose
+/// `key-file`) whose plaintext is the 64-byte master secret.
+public struct KeyFile: Codable, Sendable {
+  public var version: Int
+  public var kdf: String
+  public var logN: Int?
+  public var r: Int?
+  public var p: Int?
+  public var rounds: Int?
+  public var salt: Data
+  public var created: Date
+  public var hostname: String
+  public var username: String
+  public var data: Data
+
+  public var derivation: KeyDerivation? {
+    switch kdf {
+    case "scrypt":
+      guard let logN, let r, let p else { return nil }
+      return .scrypt(logN: logN, r: r, p: p)
+    case "pbkdf2-sha256":
+      guard let rounds else { return nil }
+      return .pbkdf2(rounds: rounds)
+    default: return nil
+    }
+  }
+
+  public static func create(
+    masterSecret: [UInt8], password: String, derivation: KeyDerivation, created: Date,
+    hostname: String, username: String
+  ) throws -> KeyFile {
+    var rng = SystemRandomNumberGenerator()
+    let salt = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+    let kek = try derivation.derive(password: Array(password.utf8), salt: salt)
+    let sealed = Envelope.seal(masterSecret, key: kek, purpose: .keyFile)
+    var f = KeyFile(
+      version: 1, kdf: derivation.name, salt: Data(salt), created: created, hostname: hostname,
+      username: username, data: Data(sealed))
+    switch derivation {
+    case .scrypt(let logN, let r, let p):
+      f.logN = logN
+      f.r = r
+      f.p = p
+    case .pbkdf2(let rounds):
+      f.rounds = rounds
+    }
+    return f
+  }
+
+  /// The master secret, or nil when the password does not open this key file.
+  public func open(password: String) throws -> [UInt8]? {
+    guard version == 1, let derivation else {
+      throw LifeboatError.corrupt("key file: unknown version or key derivation \(kdf)")
+    }
+    let kek = try derivation.derive(password: Array(password.utf8), salt: Array(salt))
+    return try? Envelope.open(Array(data), key: kek, purpose: .keyFile)
+  }
+
+  public func encoded() throws -> [UInt8] {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.sortedKeys, .prettyPrinted]
+    enc.dateEncodingStrategy = .iso8601
+    return Array(try enc.encode(self))
+  }
+
+  public static func decode(_ bytes: [UInt8]) throws -> KeyFile {
+    let dec = JSONDecoder()
+    dec.dateDecodingStrategy = .iso8601
+    do {
+      return try dec.decode(KeyFile.self, from: Data(bytes))
+    } catch {
+      throw LifeboatError.corrupt("key file does not decode: \(error)")
+    }
+  }
+
+  private init(
+    version: Int, kdf: String, salt: Data, created: Date, hostname: String, username: String,
+    data: Data
+  ) {
+    self.version = version
+    self.kdf = kdf
+    self.salt = salt
+    self.created = created
+    self.hostname = hostname
+    self.username = username
+    self.data = data
+  }
+}
+
+/// The repository config (`config`), sealed under the metadata key (purpose `config`).
+public struct RepositoryConfig: Codable, Sendable, Equatable {
+  public var version: Int
+  /// Random, stable identity of the repository (hex).
+  public var id: String
+  public var chunker: Chunker.Configuration
+  /// Target pack size in bytes.
+  public var packSize: Int
+  /// zstd level for blobs; 0 stores everything raw.
+  public var compressionLevel: Int
+
+  public init(id: String, chunker: Chunker.Configuration = .init(), packSize: Int = 16 << 20,
+    compressionLevel: Int = 3)
+  {
+    self.version = 1
+    self.id = id
+    self.chunker = chunker
+    self.packSize = packSize
+    self.compressionLevel = compressionLevel
+  }
+
+  public func sealed(keys: RepositoryKeys) throws -> [UInt8] {
+    Envelope.seal(Array(try JSONEncoder().encode(self)), key: keys.metadataKey, purpose: .config)
+  }
+
+  public static func open(_ bytes: [UInt8], keys: RepositoryKeys) throws -> RepositoryConfig {
+    let plain = try Envelope.open(bytes, key: keys.metadataKey, purpose: .config)
+    do {
+      let c = try JSONDecoder().decode(RepositoryConfig.self, from: Data(plain))
+      guard c.version == 1 else {
+        throw LifeboatError(.fatal, "repository format version \(c.version) is not supported",
+          hint: "upgrade lifeboat")
+      }
+      guard c.chunker.minSize >= 64, c.chunker.minSize <= c.chunker.normalSize,
+        c.chunker.normalSize <= c.chunker.maxSize, c.chunker.maxSize <= 64 << 20,
+        c.packSize >= 1 << 16, c.packSize <= 1 << 30
+      else { throw LifeboatError.corrupt("config: parameters out of range") }
+      return c
+    } catch let e as LifeboatError {
+      throw e
+    } catch {
+      throw LifeboatError.corrupt("config does not decode: \(error)")
+    }
+  }
+}
+
+/// JSON coding of snapshots, sealed under the metadata key (purpose `snapshot`).
+public enum SnapshotFormat {
+  public static func seal(_ snapshot: Snapshot, keys: RepositoryKeys) throws -> [UInt8] {
+    let enc = JSONEncoder()
+    enc.dateEncodingStrategy = .custom { date, encoder in
+      var c = encoder.singleValueContainer()
+      try c.encode(Rfc3339.format(date))
+    }
+    enc.outputFormatting = [.sortedKeys]
+    return Envelope.seal(Array(try enc.encode(snapshot)), key: keys.metadataKey, purpose: .snapshot)
+  }
+
+  public static func open(_ bytes: [UInt8], keys: RepositoryKeys) throws -> Snapshot {
+    let plain = try Envelope.open(bytes, key: keys.metadataKey, purpose: .snapshot)
+    let dec = JSONDecoder()
+    dec.dateDecodingStrategy = .custom { decoder in
+      let c = try decoder.singleValueContainer()
+      let s = try c.decode(String.self)
+      guard let d = Rfc3339.parse(s) else {
+        throw DecodingError.dataCorruptedError(in: c, debugDescription: "bad time \(s)")
+      }
+      return d
+    }
+    do {
+      return try dec.decode(Snapshot.self, from: Data(plain))
+    } catch {
+      throw LifeboatError.corrupt("snapshot does not decode: \(error)")
+    }
+  }
+}
+
+/// RFC 3339 times with nanosecond precision in UTC, e.g. `2026-11-29T01:02:03.123456789Z`.
+public enum Rfc3339 {
+  public static func format(_ date: Date) -> String {
+    let t = date.timeIntervalSince1970
+    var secs = Int64(t.rounded(.down))
+    var nanos = Int64(((t - Double(secs)) * 1e9).rounded())
+    if nanos >= 1_000_000_000 {
+      secs += 1
+      nanos -= 1_000_000_000
+    }
+    var tmv = tm()
+    var tt = time_t(secs)
+    gmtime_r(&tt, &tmv)
+    func pad(_ v: Int32, _ n: Int) -> String {
+      let s = String(v)
+      return String(repeating: "0", count: max(0, n - s.count)) + s
+    }
+    let ns = String(nanos)
+    return "\(pad(tmv.tm_year + 1900, 4))-\(pad(tmv.tm_mon + 1, 2))-\(pad(tmv.tm_mday, 2))T"
+      + "\(pad(tmv.tm_hour, 2)):\(pad(tmv.tm_min, 2)):\(pad(tmv.tm_sec, 2))."
+      + String(repeating: "0", count: 9 - ns.count) + ns + "Z"
+  }
+
+  public static func parse(_ s: String) -> Date? {
+    let parts = s.split(separator: ".", maxSplits: 1)
+    let base = String(parts[0].hasSuffix("Z") ? parts[0].dropLast() : parts[0])
+    var fraction = 0.0
+    if parts.count == 2 {
+      let digits = parts[1].prefix { $0.isNumber }
+      guard let v = Double("0." + digits) else { return nil }
+      fraction = v
+    }
+    let f = base.split(whereSeparator: { "-T:".contains($0) }).map { Int32($0) }
+    guard f.count == 6, f.allSatisfy({ $0 != nil }) else { return nil }
+    var tmv = tm()
+    tmv.tm_year = f[0]! - 1900
+    tmv.tm_mon = f[1]! - 1
+    tmv.tm_mday = f[2]!
+    tmv.tm_hour = f[3]!
+    tmv.tm_min = f[4]!
+    tmv.tm_sec = f[5]!
+    let secs = timegm(&tmv)
+    return Date(timeIntervalSince1970: Double(secs) + fraction)
+  }
+}

@@ -1,0 +1,179 @@
+public import Crypto
+public import LifeboatCore
+
+/// Where one blob lives inside a pack and how to read it back.
+public struct PackEntry: Hashable, Sendable {
+  public var type: BlobType
+  /// zstd-compressed before encryption (otherwise stored raw).
+  public var compressed: Bool
+  public var offset: UInt32
+  /// Stored length: the sealed envelope, compressed or not.
+  public var length: UInt32
+  /// Plaintext length of the blob.
+  public var rawLength: UInt32
+  public var id: ID
+
+  public init(
+    type: BlobType, compressed: Bool, offset: UInt32, length: UInt32, rawLength: UInt32, id: ID
+  ) {
+    self.type = type
+    self.compressed = compressed
+    self.offset = offset
+    self.length = length
+    self.rawLength = rawLength
+    self.id = id
+  }
+}
+
+/// Pack file layout: `blob₀ ‖ blob₁ ‖ … ‖ sealed header ‖ u32le(sealed header length)`.
+///
+/// Each blob is an `Envelope` under the data key (purpose `blob`) of the zstd frame or the raw
+/// plaintext. The header lists every blob in order (offsets are implicit) and is sealed under
+/// the metadata key (purpose `pack-header`), so a pack reveals neither blob IDs nor types.
+public enum PackFormat {
+  static let headerMagic: [UInt8] = Array("LBPH".utf8)
+  static let entryLength = 1 + 1 + 4 + 4 + 32
+  public static let maxHeaderLength = 16 << 20
+
+  public static func encodeHeader(_ entries: [PackEntry]) -> [UInt8] {
+    var w = ByteWriter(capacity: 8 + entries.count * entryLength)
+    w.raw(headerMagic)
+    w.u8(1)
+    w.varint(UInt64(entries.count))
+    for e in entries {
+      w.u8(e.type.rawValue)
+      w.u8(e.compressed ? 1 : 0)
+      w.u32(e.length)
+      w.u32(e.rawLength)
+      w.id(e.id)
+    }
+    return w.bytes
+  }
+
+  public static func decodeHeader(_ bytes: [UInt8]) throws -> [PackEntry] {
+    var r = ByteReader(bytes)
+    guard Array(try r.raw(4)) == headerMagic else {
+      throw LifeboatError.corrupt("pack header: bad magic")
+    }
+    guard try r.u8() == 1 else { throw LifeboatError.corrupt("pack header: unknown version") }
+    let count = try r.count(max: r.remaining / entryLength)
+    var entries = [PackEntry]()
+    entries.reserveCapacity(count)
+    var offset: UInt64 = 0
+    for _ in 0..<count {
+      guard let type = BlobType(rawValue: try r.u8()) else {
+        throw LifeboatError.corrupt("pack header: unknown blob type")
+      }
+      let flags = try r.u8()
+      guard flags <= 1 else { throw LifeboatError.corrupt("pack header: unknown flags") }
+      let length = try r.u32()
+      let rawLength = try r.u32()
+      let id = try r.id()
+      guard offset + UInt64(length) <= UInt64(UInt32.max) else {
+        throw LifeboatError.corrupt("pack header: offsets overflow")
+      }
+      entries.append(
+        PackEntry(
+          type: type, compressed: flags == 1, offset: UInt32(offset), length: length,
+          rawLength: rawLength, id: id))
+      offset += UInt64(length)
+    }
+    guard r.isAtEnd else { throw LifeboatError.corrupt("pack header: trailing bytes") }
+    return entries
+  }
+
+  /// Parses the header from the tail of a pack. `tail` holds the last `tail.count` bytes of a
+  /// pack of `packLength` bytes. Returns nil if the tail is too short to hold the whole header
+  /// (the caller reads more and tries again).
+  public static func parseHeader(
+    tail: [UInt8], packLength: Int, keys: RepositoryKeys
+  ) throws -> [PackEntry]? {
+    guard tail.count >= 4, packLength >= 4 else {
+      throw LifeboatError.corrupt("pack too short (\(packLength) bytes)")
+    }
+    var r = ByteReader(tail, offset: tail.count - 4)
+    let headerLength = Int(try r.u32())
+    guard headerLength >= Envelope.overhead, headerLength <= maxHeaderLength,
+      headerLength + 4 <= packLength
+    else { throw LifeboatError.corrupt("pack header length \(headerLength) is invalid") }
+    guard headerLength + 4 <= tail.count else { return nil }
+    let sealed = tail[(tail.count - 4 - headerLength)..<(tail.count - 4)]
+    let plain = try sealed.withUnsafeBytes {
+      try Envelope.open($0, key: keys.metadataKey, purpose: .packHeader)
+    }
+    let entries = try decodeHeader(plain)
+    let dataEnd = packLength - 4 - headerLength
+    if let last = entries.last, Int(last.offset) + Int(last.length) != dataEnd {
+      throw LifeboatError.corrupt("pack header does not describe the pack's data")
+    }
+    return entries
+  }
+
+  /// Seals one blob for a pack: compresses when that helps, then encrypts.
+  public static func sealBlob(
+    _ plaintext: UnsafeRawBufferPointer, keys: RepositoryKeys, compressor: ZstdCompressor?
+  ) -> (bytes: [UInt8], compressed: Bool) {
+    if let compressor, let packed = compressor.compress(plaintext) {
+      return (packed.withUnsafeBytes { Envelope.seal($0, key: keys.dataKey, purpose: .blob) }, true)
+    }
+    return (Envelope.seal(plaintext, key: keys.dataKey, purpose: .blob), false)
+  }
+
+  /// Opens one stored blob and checks that its plaintext has the expected keyed ID.
+  public static func openBlob(
+    _ stored: UnsafeRawBufferPointer, entry: PackEntry, keys: RepositoryKeys,
+    decompressor: ZstdDecompressor
+  ) throws -> [UInt8] {
+    let inner = try Envelope.open(stored, key: keys.dataKey, purpose: .blob)
+    let plain: [UInt8]
+    if entry.compressed {
+      plain = try inner.withUnsafeBytes {
+        try decompressor.decompress($0, expectedLength: Int(entry.rawLength))
+      }
+    } else {
+      plain = inner
+    }
+    guard plain.count == Int(entry.rawLength), keys.blobID(plain) == entry.id else {
+      throw LifeboatError.corrupt("blob \(entry.id.short) does not match its ID")
+    }
+    return plain
+  }
+}
+
+/// Accumulates sealed blobs into one pack. Not thread-safe; owned by one worker at a time.
+public struct PackBuilder: Sendable {
+  public private(set) var bytes: [UInt8] = []
+  public private(set) var entries: [PackEntry] = []
+  private var hasher = SHA256()
+
+  public init(capacity: Int) {
+    bytes.reserveCapacity(capacity)
+  }
+
+  public var count: Int { bytes.count }
+  public var isEmpty: Bool { entries.isEmpty }
+
+  public mutating func add(
+    id: ID, type: BlobType, sealed: [UInt8], compressed: Bool, rawLength: Int
+  ) -> PackEntry {
+    let entry = PackEntry(
+      type: type, compressed: compressed, offset: UInt32(bytes.count),
+      length: UInt32(sealed.count), rawLength: UInt32(rawLength), id: id)
+    sealed.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+    bytes.append(contentsOf: sealed)
+    entries.append(entry)
+    return entry
+  }
+
+  /// Appends the sealed header and trailer; returns the finished pack and its storage ID.
+  public mutating func finish(keys: RepositoryKeys) -> (id: ID, bytes: [UInt8], entries: [PackEntry]) {
+    let header = Envelope.seal(
+      PackFormat.encodeHeader(entries), key: keys.metadataKey, purpose: .packHeader)
+    var tail = header
+    withUnsafeBytes(of: UInt32(header.count).littleEndian) { tail.append(contentsOf: $0) }
+    tail.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+    bytes.append(contentsOf: tail)
+    let id = ID(bytes: Array(hasher.finalize()))
+    return (id, bytes, entries)
+  }
+}

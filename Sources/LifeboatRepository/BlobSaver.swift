@@ -1,0 +1,153 @@
+import Synchronization
+public import LifeboatCore
+public import LifeboatFormat
+import LifeboatStorage
+
+/// The narrow capability the backup pipeline needs: store a blob, learn whether it was new.
+public protocol BlobSaving: Sendable {
+  func save(_ type: BlobType, _ plaintext: UnsafeRawBufferPointer, compressor: ZstdCompressor?)
+    async throws -> BlobSaver.Result
+}
+
+/// Packs new blobs and uploads packs, then records them in index files.
+///
+/// Ordering (docs/design.md §Write order): a pack is uploaded before any index file names it;
+/// index files are written every `indexEvery` packs and on `flush`, so an interrupted backup
+/// leaves indexed packs that the next backup reuses; the caller writes the snapshot only after
+/// `flush` returns. Thread-safe: several workers share one saver, each bringing its own
+/// compressor; packers are pooled so workers rarely wait on each other.
+public final class BlobSaver: BlobSaving {
+  public struct Result: Sendable {
+    public var id: ID
+    /// False when the repository (or another worker) already had it.
+    public var isNew: Bool
+    /// Bytes written for it (0 when not new).
+    public var storedLength: Int
+  }
+
+  public struct Statistics: Sendable {
+    public var packs = 0
+    public var indexFiles = 0
+    public var blobs = 0
+    public var storedBytes: UInt64 = 0
+  }
+
+  private let repository: Repository
+  private let indexEvery: Int
+  private let onPackSaved: @Sendable () async throws -> Void
+  private struct State {
+    var idle: [PackBuilder] = []
+    var unindexed: [IndexFile.Pack] = []
+    var stats = Statistics()
+  }
+  private let state = Mutex(State())
+
+  /// - Parameter onPackSaved: called after each pack upload (used to refresh the lock).
+  public init(
+    repository: Repository, indexEvery: Int = 8,
+    onPackSaved: @escaping @Sendable () async throws -> Void = {}
+  ) {
+    self.repository = repository
+    self.indexEvery = indexEvery
+    self.onPackSaved = onPackSaved
+  }
+
+  public var statistics: Statistics { state.withLock { $0.stats } }
+
+  /// A blob sealed and ready to be packed (or known already).
+  public struct Prepared: Sendable {
+    var type: BlobType
+    var id: ID
+    var sealed: [UInt8]
+    var compressed: Bool
+    var rawLength: Int
+    var isNew: Bool
+  }
+
+  /// Hashes, claims and seals a blob (CPU work, no waiting).
+  public func prepare(
+    _ type: BlobType, _ plaintext: UnsafeRawBufferPointer, compressor: ZstdCompressor?
+  ) -> Prepared {
+    let keys = repository.keys
+    let id = keys.blobID(plaintext)
+    guard repository.index.reserve(id) else {
+      return Prepared(type: type, id: id, sealed: [], compressed: false, rawLength: plaintext.count, isNew: false)
+    }
+    let (sealed, compressed) = PackFormat.sealBlob(plaintext, keys: keys, compressor: compressor)
+    return Prepared(
+      type: type, id: id, sealed: sealed, compressed: compressed, rawLength: plaintext.count,
+      isNew: true)
+  }
+
+  /// Adds a prepared blob to a pack, uploading the pack when it is full.
+  public func commit(_ p: Prepared) async throws -> Result {
+    guard p.isNew else { return Result(id: p.id, isNew: false, storedLength: 0) }
+    let packSize = repository.config.packSize
+    var packer = state.withLock { s in
+      s.idle.popLast() ?? PackBuilder(capacity: packSize + packSize / 8)
+    }
+    _ = packer.add(
+      id: p.id, type: p.type, sealed: p.sealed, compressed: p.compressed, rawLength: p.rawLength)
+    if packer.count >= packSize {
+      try await upload(&packer)
+    } else {
+      state.withLock { $0.idle.append(packer) }
+    }
+    return Result(id: p.id, isNew: true, storedLength: p.sealed.count)
+  }
+
+  public func save(
+    _ type: BlobType, _ plaintext: UnsafeRawBufferPointer, compressor: ZstdCompressor?
+  ) async throws -> Result {
+    try await commit(prepare(type, plaintext, compressor: compressor))
+  }
+
+  public func save(_ type: BlobType, bytes: [UInt8], compressor: ZstdCompressor?) async throws
+    -> Result
+  {
+    let p = bytes.withUnsafeBytes { prepare(type, $0, compressor: compressor) }
+    return try await commit(p)
+  }
+
+  private func upload(_ packer: inout PackBuilder) async throws {
+    let (id, bytes, entries) = packer.finish(keys: repository.keys)
+    try await Repository.storage {
+      try await repository.backend.save(Handle(.pack, id.hex), data: bytes)
+    }
+    repository.index.add(pack: id, entries: entries)
+    let batch: [IndexFile.Pack]? = state.withLock { s in
+      s.stats.packs += 1
+      s.stats.blobs += entries.count
+      s.stats.storedBytes += UInt64(bytes.count)
+      s.unindexed.append(IndexFile.Pack(id: id, entries: entries))
+      guard s.unindexed.count >= indexEvery else { return nil }
+      defer { s.unindexed.removeAll() }
+      return s.unindexed
+    }
+    if let batch { try await writeIndex(batch) }
+    try await onPackSaved()
+  }
+
+  private func writeIndex(_ packs: [IndexFile.Pack]) async throws {
+    guard !packs.isEmpty else { return }
+    try await repository.saveIndex(IndexFile(packs: packs))
+    state.withLock { $0.stats.indexFiles += 1 }
+  }
+
+  /// Uploads every partly filled pack and writes the remaining index entries. After it
+  /// returns, every blob saved so far is durable and indexed.
+  public func flush() async throws {
+    let packers = state.withLock { s in
+      defer { s.idle.removeAll() }
+      return s.idle
+    }
+    for var p in packers where !p.isEmpty {
+      try await upload(&p)
+    }
+    let rest = state.withLock { s in
+      defer { s.unindexed.removeAll() }
+      return s.unindexed
+    }
+    try await writeIndex(rest)
+  }
+}

@@ -1,0 +1,222 @@
+// LifeboatRepository — a repository on a backend: keys and config, the in-memory index, the
+// pack uploader, snapshots and locks. Knows bytes and objects, not files and directories.
+
+import Synchronization
+public import LifeboatCore
+public import LifeboatFormat
+
+/// Where a blob is: its pack (by position in the pack table) and its place in that pack.
+/// 48 bytes: the 32-byte ID and four 32-bit words; the type and the compressed flag live in
+/// the top bits of the pack number, so a 10-million-blob repository needs ~460 MiB of index
+/// instead of restic's ~1.5-2 GiB.
+@usableFromInline
+struct IndexEntry: Sendable {
+  var id: ID
+  var packAndFlags: UInt32
+  var offset: UInt32
+  var length: UInt32
+  var rawLength: UInt32
+
+  static let treeBit: UInt32 = 1 << 31
+  static let compressedBit: UInt32 = 1 << 30
+  static let packMask: UInt32 = (1 << 30) - 1
+
+  init(_ e: PackEntry, pack: UInt32) {
+    id = e.id
+    packAndFlags =
+      pack | (e.type == .tree ? Self.treeBit : 0) | (e.compressed ? Self.compressedBit : 0)
+    offset = e.offset
+    length = e.length
+    rawLength = e.rawLength
+  }
+
+  var pack: Int { Int(packAndFlags & Self.packMask) }
+
+  var packEntry: PackEntry {
+    PackEntry(
+      type: packAndFlags & Self.treeBit != 0 ? .tree : .data,
+      compressed: packAndFlags & Self.compressedBit != 0, offset: offset, length: length,
+      rawLength: rawLength, id: id)
+  }
+}
+
+/// A blob's location as callers see it.
+public struct BlobLocation: Sendable, Hashable {
+  public var pack: ID
+  public var entry: PackEntry
+}
+
+/// The union of all index files plus what this process added, in a compact form.
+///
+/// Loaded entries live in one array sorted by ID (searched by interpolation, since IDs are
+/// uniformly random); entries added during a run go to a small dictionary that is merged into
+/// the sorted array when it grows past 1/8 of it. Thread-safe.
+public final class MasterIndex: Sendable {
+  struct State {
+    var sorted: [IndexEntry] = []
+    var pending: [ID: IndexEntry] = [:]
+    /// Blobs being packed by this process but not yet in an uploaded pack.
+    var reserved: Set<ID> = []
+    var packs: [ID] = []
+    var packNumbers: [ID: UInt32] = [:]
+    var packSizes: [UInt64] = []
+  }
+
+  private let state = Mutex(State())
+
+  public init() {}
+
+  public var blobCount: Int { state.withLock { $0.sorted.count + $0.pending.count } }
+  public var packCount: Int { state.withLock { $0.packs.count } }
+
+  /// Adds the blobs of one pack. A blob already known stays where it was first found.
+  public func add(pack: ID, entries: [PackEntry]) {
+    state.withLock { s in
+      let number: UInt32
+      if let n = s.packNumbers[pack] {
+        number = n
+      } else {
+        number = UInt32(s.packs.count)
+        s.packs.append(pack)
+        s.packNumbers[pack] = number
+        s.packSizes.append(0)
+      }
+      var size: UInt64 = 0
+      for e in entries {
+        size = max(size, UInt64(e.offset) + UInt64(e.length))
+        s.reserved.remove(e.id)
+        if Self.find(e.id, in: s.sorted) == nil && s.pending[e.id] == nil {
+          s.pending[e.id] = IndexEntry(e, pack: number)
+        }
+      }
+      s.packSizes[Int(number)] = max(s.packSizes[Int(number)], size)
+      if s.pending.count > max(4096, s.sorted.count / 8) { Self.merge(&s) }
+    }
+  }
+
+  /// Sorts pending entries into the compact array. Call after loading the index.
+  public func compact() {
+    state.withLock { Self.merge(&$0) }
+  }
+
+  private static func merge(_ s: inout State) {
+    guard !s.pending.isEmpty else { return }
+    var fresh = Array(s.pending.values)
+    fresh.sort { $0.id < $1.id }
+    var merged = [IndexEntry]()
+    merged.reserveCapacity(s.sorted.count + fresh.count)
+    var i = 0
+    var j = 0
+    while i < s.sorted.count || j < fresh.count {
+      if j == fresh.count || (i < s.sorted.count && s.sorted[i].id < fresh[j].id) {
+        merged.append(s.sorted[i])
+        i += 1
+      } else {
+        merged.append(fresh[j])
+        j += 1
+      }
+    }
+    s.sorted = merged
+    s.pending.removeAll(keepingCapacity: false)
+  }
+
+  /// Interpolation search over uniformly distributed IDs; falls back to bisection.
+  static func find(_ id: ID, in a: [IndexEntry]) -> Int? {
+    a.withUnsafeBufferPointer { buf -> Int? in
+      var lo = 0
+      var hi = buf.count - 1
+      var steps = 0
+      while lo <= hi {
+        steps += 1
+        let a0 = buf[lo].id.w0
+        let b0 = buf[hi].id.w0
+        var mid: Int
+        if id.w0 < a0 || id.w0 > b0 { return nil }
+        if b0 > a0 && steps < 8 {
+          let frac = Double(id.w0 - a0) / Double(b0 - a0)
+          mid = lo + Int(frac * Double(hi - lo))
+          mid = min(max(mid, lo), hi)
+        } else {
+          mid = (lo + hi) / 2
+        }
+        let m = buf[mid].id
+        if m == id { return mid }
+        if m < id { lo = mid + 1 } else { hi = mid - 1 }
+      }
+      return nil
+    }
+  }
+
+  private static func lookup(_ id: ID, _ s: State) -> IndexEntry? {
+    if let i = find(id, in: s.sorted) { return s.sorted[i] }
+    return s.pending[id]
+  }
+
+  public func contains(_ id: ID) -> Bool {
+    state.withLock { Self.lookup(id, $0) != nil }
+  }
+
+  public func location(of id: ID) -> BlobLocation? {
+    state.withLock { s in
+      guard let e = Self.lookup(id, s) else { return nil }
+      return BlobLocation(pack: s.packs[e.pack], entry: e.packEntry)
+    }
+  }
+
+  /// Claims a blob for this process: true if it is neither stored nor being packed, in which
+  /// case the caller must pack it (so two workers never store the same new blob twice).
+  public func reserve(_ id: ID) -> Bool {
+    state.withLock { s in
+      if Self.lookup(id, s) != nil { return false }
+      return s.reserved.insert(id).inserted
+    }
+  }
+
+  public var packIDs: [ID] { state.withLock { $0.packs } }
+
+  public func packSize(_ id: ID) -> UInt64? {
+    state.withLock { s in s.packNumbers[id].map { s.packSizes[Int($0)] } }
+  }
+
+  /// Every blob of every pack, grouped by pack.
+  public func entriesByPack() -> [ID: [PackEntry]] {
+    state.withLock { s in
+      var out = [ID: [PackEntry]]()
+      for e in s.sorted { out[s.packs[e.pack], default: []].append(e.packEntry) }
+      for e in s.pending.values { out[s.packs[e.pack], default: []].append(e.packEntry) }
+      return out
+    }
+  }
+
+  /// Totals over all blobs: (data blobs, tree blobs, plaintext bytes, stored bytes).
+  public func totals() -> (dataBlobs: Int, treeBlobs: Int, rawBytes: UInt64, storedBytes: UInt64)
+  {
+    state.withLock { s in
+      var d = 0
+      var t = 0
+      var raw: UInt64 = 0
+      var stored: UInt64 = 0
+      func count(_ e: IndexEntry) {
+        if e.packAndFlags & IndexEntry.treeBit != 0 { t += 1 } else { d += 1 }
+        raw += UInt64(e.rawLength)
+        stored += UInt64(e.length)
+      }
+      s.sorted.forEach(count)
+      s.pending.values.forEach(count)
+      return (d, t, raw, stored)
+    }
+  }
+
+  /// Bytes of memory the index holds per blob (entries, pack table and its lookup), measured
+  /// from capacities. docs/design.md reports this figure.
+  public func memoryBytesPerBlob() -> Double {
+    state.withLock { s in
+      let blobs = s.sorted.count + s.pending.count
+      guard blobs > 0 else { return 0 }
+      let entries = s.sorted.capacity * MemoryLayout<IndexEntry>.stride
+      let pending = s.pending.capacity * (MemoryLayout<ID>.stride + MemoryLayout<IndexEntry>.stride + 1)
+      let packs = s.packs.capacity * 32 + s.packNumbers.capacity * (32 + 4 + 1) + s.packSizes.capacity * 8
+      return Double(entries + pending + packs) / Double(blobs)
+    }
+  }
+}

@@ -1,0 +1,335 @@
+public import Foundation
+import Synchronization
+public import LifeboatCore
+public import LifeboatFormat
+public import LifeboatStorage
+
+/// An open repository: its keys, config and index, on a backend.
+///
+/// Thread-safe. Opening never writes; writers take a lock first (`lock(exclusive:)`).
+public final class Repository: Sendable {
+  public let backend: any Backend
+  public let keys: RepositoryKeys
+  public let config: RepositoryConfig
+  public let chunker: Chunker
+  public let index: MasterIndex
+  public let clock: any WallClock
+  /// The key file that opened the repository.
+  public let keyID: String
+  private let indexReport = Mutex<IndexLoadReport?>(nil)
+
+  init(
+    backend: any Backend, keys: RepositoryKeys, config: RepositoryConfig, keyID: String,
+    clock: any WallClock
+  ) {
+    self.backend = backend
+    self.keys = keys
+    self.config = config
+    self.keyID = keyID
+    self.clock = clock
+    self.chunker = Chunker(seed: keys.chunkerSeed, configuration: config.chunker)
+    self.index = MasterIndex()
+  }
+
+  public struct Identity: Sendable {
+    public var hostname: String
+    public var username: String
+
+    public init(hostname: String, username: String) {
+      self.hostname = hostname
+      self.username = username
+    }
+
+    public static var current: Identity {
+      Identity(
+        hostname: ProcessInfo.processInfo.hostName,
+        username: ProcessInfo.processInfo.environment["USER"] ?? String(getuid()))
+    }
+  }
+
+  /// Creates a new repository: layout, config and a first key file.
+  public static func initialize(
+    backend: any Backend, password: String, derivation: KeyDerivation = .defaultScrypt,
+    configuration: RepositoryConfig? = nil, clock: any WallClock = SystemClock(),
+    identity: Identity = .current
+  ) async throws -> Repository {
+    guard !password.isEmpty else {
+      throw LifeboatError(.usage, "an empty password is not allowed")
+    }
+    if try await storage({ try await backend.exists(.config) }) {
+      throw LifeboatError(
+        .usage, "a repository already exists at \(backend.location)",
+        hint: "choose another location, or use the existing repository")
+    }
+    if let local = backend as? LocalBackend {
+      try storageSync { try local.createLayout() }
+    }
+    let keys = try RepositoryKeys.generate()
+    var rng = SystemRandomNumberGenerator()
+    let repoID = ID(w0: rng.next(), w1: rng.next(), w2: rng.next(), w3: rng.next()).hex
+    let config = configuration ?? RepositoryConfig(id: repoID)
+    let keyID = try await addKey(
+      backend: backend, masterSecret: keys.masterSecret, password: password,
+      derivation: derivation, clock: clock, identity: identity)
+    try await storage { try await backend.save(.config, data: try config.sealed(keys: keys)) }
+    return Repository(backend: backend, keys: keys, config: config, keyID: keyID, clock: clock)
+  }
+
+  /// Opens a repository with a password; tries every key file.
+  public static func open(
+    backend: any Backend, password: String, clock: any WallClock = SystemClock()
+  ) async throws -> Repository {
+    let sealedConfig: [UInt8]
+    do {
+      sealedConfig = try await backend.load(.config)
+    } catch let e as StorageError where e.isNotFound {
+      throw LifeboatError(
+        .repositoryNotFound, "no repository at \(backend.location)",
+        hint: "check --repo / LIFEBOAT_REPOSITORY, or create one with `lifeboat init`")
+    } catch let e as StorageError {
+      throw e.asLifeboatError
+    }
+    let keyInfos = try await storage { try await backend.list(.key) }
+    guard !keyInfos.isEmpty else {
+      throw LifeboatError.corrupt("the repository has no key files")
+    }
+    for info in keyInfos.sorted(by: { $0.name < $1.name }) {
+      let bytes: [UInt8]
+      do {
+        bytes = try await backend.load(Handle(.key, info.name))
+      } catch {
+        continue
+      }
+      guard let file = try? KeyFile.decode(bytes),
+        let secret = try? file.open(password: password)
+      else { continue }
+      let keys = try RepositoryKeys(masterSecret: secret)
+      let config = try RepositoryConfig.open(sealedConfig, keys: keys)
+      return Repository(
+        backend: backend, keys: keys, config: config, keyID: info.name, clock: clock)
+    }
+    throw LifeboatError(
+      .wrongPassword, "wrong password: no key file of \(backend.location) opens with it",
+      hint: "check LIFEBOAT_PASSWORD / --password-file; nothing was changed")
+  }
+
+  /// Writes a new key file for the master secret; returns its name.
+  @discardableResult
+  static func addKey(
+    backend: any Backend, masterSecret: [UInt8], password: String, derivation: KeyDerivation,
+    clock: any WallClock, identity: Identity
+  ) async throws -> String {
+    let file = try KeyFile.create(
+      masterSecret: masterSecret, password: password, derivation: derivation,
+      created: clock.now(), hostname: identity.hostname, username: identity.username)
+    let bytes = try file.encoded()
+    let name = StorageHash.id(bytes).hex
+    try await storage { try await backend.save(Handle(.key, name), data: bytes) }
+    return name
+  }
+
+  /// Adds a key file so another password opens this repository.
+  @discardableResult
+  public func addKey(password: String, derivation: KeyDerivation, identity: Identity = .current)
+    async throws -> String
+  {
+    try await Self.addKey(
+      backend: backend, masterSecret: keys.masterSecret, password: password,
+      derivation: derivation, clock: clock, identity: identity)
+  }
+
+  // MARK: - Index
+
+  /// What loading the index found: files read, files that could not be read.
+  public struct IndexLoadReport: Sendable {
+    public var files: Int = 0
+    public var damaged: [(name: String, error: String)] = []
+  }
+
+  /// Loads every index file into memory. Damaged index files are skipped and reported, so
+  /// the blobs of other packs stay reachable; `check` reports them as errors.
+  @discardableResult
+  public func loadIndex() async throws -> IndexLoadReport {
+    let infos = try await Self.storage { try await backend.list(.index) }
+    var report = IndexLoadReport()
+    var files = [(String, IndexFile)]()
+    try await withThrowingTaskGroup(of: (String, Result<IndexFile, any Error>).self) { group in
+      var pending = infos.makeIterator()
+      func launch() {
+        guard let info = pending.next() else { return }
+        group.addTask { [backend, keys] in
+          do {
+            let sealed = try await backend.load(Handle(.index, info.name))
+            let plain = try Envelope.open(sealed, key: keys.metadataKey, purpose: .index)
+            return (info.name, .success(try IndexFile.decode(plain)))
+          } catch {
+            return (info.name, .failure(error))
+          }
+        }
+      }
+      for _ in 0..<8 { launch() }
+      while let (name, result) = try await group.next() {
+        switch result {
+        case .success(let f): files.append((name, f))
+        case .failure(let e): report.damaged.append((name, "\(e)"))
+        }
+        launch()
+      }
+    }
+    let superseded = Set(files.flatMap { $0.1.supersedes.map(\.hex) })
+    for (name, file) in files where !superseded.contains(name) {
+      report.files += 1
+      for p in file.packs { index.add(pack: p.id, entries: p.entries) }
+    }
+    index.compact()
+    indexReport.withLock { $0 = report }
+    return report
+  }
+
+  public var lastIndexReport: IndexLoadReport? { indexReport.withLock { $0 } }
+
+  /// Seals and stores one index file; returns its name.
+  @discardableResult
+  public func saveIndex(_ file: IndexFile) async throws -> ID {
+    let sealed = Envelope.seal(file.encode(), key: keys.metadataKey, purpose: .index)
+    let id = StorageHash.id(sealed)
+    try await Self.storage { try await backend.save(Handle(.index, id.hex), data: sealed) }
+    return id
+  }
+
+  // MARK: - Blobs
+
+  /// Loads a blob's plaintext and verifies it against its ID.
+  public func loadBlob(_ id: ID, decompressor: ZstdDecompressor? = nil) async throws -> [UInt8] {
+    guard let loc = index.location(of: id) else {
+      throw LifeboatError(
+        .notFound, "blob \(id.short) is not in the index",
+        hint: "run `lifeboat check` to find out which snapshots are affected")
+    }
+    let stored = try await Self.storage {
+      try await backend.load(
+        Handle(.pack, loc.pack.hex), offset: Int(loc.entry.offset), length: Int(loc.entry.length))
+    }
+    let d = decompressor ?? ZstdDecompressor()
+    do {
+      return try stored.withUnsafeBytes {
+        try PackFormat.openBlob($0, entry: loc.entry, keys: keys, decompressor: d)
+      }
+    } catch let e as LifeboatError {
+      throw LifeboatError.corrupt("blob \(id.short) in pack \(loc.pack.short): \(e.message)")
+    }
+  }
+
+  public func loadTree(_ id: ID) async throws -> Tree {
+    let bytes = try await loadBlob(id)
+    do {
+      return try TreeFormat.decode(bytes)
+    } catch let e as LifeboatError {
+      throw LifeboatError.corrupt("tree \(id.short): \(e.message)")
+    }
+  }
+
+  /// Reads a pack's header (the list of its blobs) without reading its data.
+  public func loadPackHeader(_ id: ID, size: Int) async throws -> [PackEntry] {
+    var want = min(size, 64 << 10)
+    while true {
+      let tail = try await Self.storage {
+        try await backend.load(Handle(.pack, id.hex), offset: size - want, length: want)
+      }
+      if let entries = try PackFormat.parseHeader(tail: tail, packLength: size, keys: keys) {
+        return entries
+      }
+      guard want < size else { throw LifeboatError.corrupt("pack \(id.short): header too long") }
+      want = min(size, PackFormat.maxHeaderLength + 4)
+    }
+  }
+
+  // MARK: - Snapshots
+
+  @discardableResult
+  public func saveSnapshot(_ snapshot: Snapshot) async throws -> ID {
+    let sealed = try SnapshotFormat.seal(snapshot, keys: keys)
+    let id = StorageHash.id(sealed)
+    try await Self.storage { try await backend.save(Handle(.snapshot, id.hex), data: sealed) }
+    return id
+  }
+
+  public func loadSnapshot(_ id: ID) async throws -> Snapshot {
+    let sealed = try await Self.storage { try await backend.load(Handle(.snapshot, id.hex)) }
+    guard StorageHash.id(sealed) == id else {
+      throw LifeboatError.corrupt("snapshot \(id.short): content does not match its name")
+    }
+    do {
+      return try SnapshotFormat.open(sealed, keys: keys)
+    } catch let e as LifeboatError {
+      throw LifeboatError.corrupt("snapshot \(id.short): \(e.message)")
+    }
+  }
+
+  public struct SnapshotList: Sendable {
+    /// Readable snapshots, oldest first.
+    public var snapshots: [(id: ID, snapshot: Snapshot)]
+    public var damaged: [(name: String, error: String)]
+  }
+
+  /// All snapshots; damaged ones are reported, not fatal.
+  public func listSnapshots() async throws -> SnapshotList {
+    let infos = try await Self.storage { try await backend.list(.snapshot) }
+    var ok = [(id: ID, snapshot: Snapshot)]()
+    var damaged = [(name: String, error: String)]()
+    for info in infos {
+      guard let id = ID(hex: info.name) else { continue }
+      do {
+        ok.append((id, try await loadSnapshot(id)))
+      } catch {
+        damaged.append((info.name, "\(error)"))
+      }
+    }
+    ok.sort { ($0.snapshot.time, $0.id) < ($1.snapshot.time, $1.id) }
+    return SnapshotList(snapshots: ok, damaged: damaged)
+  }
+
+  /// Resolves `latest`, a full ID or a unique prefix of at least 4 hex digits.
+  public func findSnapshot(
+    _ ref: String, host: String? = nil, paths: [String]? = nil, tags: [String] = []
+  ) async throws -> (id: ID, snapshot: Snapshot) {
+    let all = try await listSnapshots().snapshots.filter { s in
+      (host == nil || s.snapshot.hostname == host)
+        && (paths == nil || s.snapshot.paths == paths!)
+        && tags.allSatisfy { s.snapshot.tags.contains($0) }
+    }
+    if ref == "latest" {
+      guard let last = all.last else {
+        throw LifeboatError(.notFound, "no snapshot matches", hint: "run `lifeboat snapshots`")
+      }
+      return last
+    }
+    let matches = all.filter { $0.id.hex.hasPrefix(ref.lowercased()) }
+    guard ref.count >= 4, matches.count == 1 else {
+      throw LifeboatError(
+        .notFound,
+        matches.isEmpty ? "no snapshot \(ref)" : "snapshot prefix \(ref) is ambiguous",
+        hint: "give `latest`, a full snapshot ID or a longer unique prefix")
+    }
+    return matches[0]
+  }
+
+  // MARK: - Helpers
+
+  /// Runs a storage call, lifting `StorageError` into `LifeboatError`.
+  public static func storage<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+      return try await body()
+    } catch let e as StorageError {
+      throw e.asLifeboatError
+    }
+  }
+
+  static func storageSync<T>(_ body: () throws -> T) throws -> T {
+    do {
+      return try body()
+    } catch let e as StorageError {
+      throw e.asLifeboatError
+    }
+  }
+}

@@ -1,0 +1,164 @@
+public import Foundation
+import Synchronization
+public import LifeboatCore
+import LifeboatFormat
+public import LifeboatStorage
+
+/// What a lock file says (`locks/<sha256>`, plain JSON: it holds no secrets).
+public struct LockInfo: Codable, Sendable {
+  public var exclusive: Bool
+  public var hostname: String
+  public var username: String
+  public var pid: Int32
+  public var command: String
+  public var created: Date
+  public var refreshed: Date
+
+  /// A lock not refreshed for this long is stale and ignored (holders refresh every 5 min).
+  public static let staleAfter: TimeInterval = 30 * 60
+  public static let refreshEvery: TimeInterval = 5 * 60
+
+  /// Stale when not refreshed in time, or when it belongs to a process of this host that no
+  /// longer exists.
+  public func isStale(now: Date, localHostname: String) -> Bool {
+    if now.timeIntervalSince(refreshed) > Self.staleAfter { return true }
+    if hostname == localHostname && pid > 0 && kill(pid, 0) != 0 && errno == ESRCH { return true }
+    return false
+  }
+
+  public func encoded() throws -> [UInt8] {
+    let e = JSONEncoder()
+    e.dateEncodingStrategy = .iso8601
+    e.outputFormatting = [.sortedKeys]
+    return Array(try e.encode(self))
+  }
+
+  public static func decode(_ bytes: [UInt8]) throws -> LockInfo {
+    let d = JSONDecoder()
+    d.dateDecodingStrategy = .iso8601
+    return try d.decode(LockInfo.self, from: Data(bytes))
+  }
+
+  public var summary: String {
+    "\(exclusive ? "exclusive" : "shared") lock by \(username)@\(hostname) pid \(pid) "
+      + "(\(command)), created \(created), refreshed \(refreshed)"
+  }
+}
+
+/// A held lock. Shared locks (backup, restore, check) coexist; an exclusive lock (prune,
+/// unlock-all, key removal) excludes every other lock.
+public final class RepositoryLock: Sendable {
+  private let backend: any Backend
+  private let clock: any WallClock
+  private struct State {
+    var name: String
+    var info: LockInfo
+    var released = false
+  }
+  private let state: Mutex<State>
+
+  init(backend: any Backend, clock: any WallClock, name: String, info: LockInfo) {
+    self.backend = backend
+    self.clock = clock
+    self.state = Mutex(State(name: name, info: info))
+  }
+
+  public var name: String { state.withLock { $0.name } }
+
+  /// Rewrites the lock with a new refresh time when 5 minutes have passed since the last one.
+  public func refreshIfDue() async throws {
+    let now = clock.now()
+    let due: (String, LockInfo)? = state.withLock { s in
+      guard !s.released, now.timeIntervalSince(s.info.refreshed) >= LockInfo.refreshEvery else {
+        return nil
+      }
+      var info = s.info
+      info.refreshed = now
+      return (s.name, info)
+    }
+    guard let (old, info) = due else { return }
+    let bytes = try info.encoded()
+    let name = StorageHash.id(bytes).hex
+    try await Repository.storage { try await backend.save(Handle(.lock, name), data: bytes) }
+    state.withLock { s in
+      s.name = name
+      s.info = info
+    }
+    try? await backend.remove(Handle(.lock, old))
+  }
+
+  public func release() async {
+    let name: String? = state.withLock { s in
+      if s.released { return nil }
+      s.released = true
+      return s.name
+    }
+    if let name { try? await backend.remove(Handle(.lock, name)) }
+  }
+}
+
+extension Repository {
+  /// All lock files with their contents (unreadable ones as nil).
+  public func listLocks() async throws -> [(name: String, info: LockInfo?)] {
+    let infos = try await Self.storage { try await backend.list(.lock) }
+    var out = [(name: String, info: LockInfo?)]()
+    for i in infos {
+      let bytes = try? await backend.load(Handle(.lock, i.name))
+      out.append((i.name, bytes.flatMap { try? LockInfo.decode($0) }))
+    }
+    return out
+  }
+
+  /// Takes a lock. Fails with `lockFailed` when a live conflicting lock exists.
+  ///
+  /// Protocol: check for conflicts, write our lock, then check again; if a conflicting lock
+  /// appeared in between, remove ours and fail (two racing writers may both fail, never both
+  /// succeed).
+  public func lock(exclusive: Bool, command: String) async throws -> RepositoryLock {
+    let host = Identity.current.hostname
+    func conflicts(except mine: String?) async throws -> [LockInfo] {
+      let now = clock.now()
+      return try await listLocks().compactMap { l -> LockInfo? in
+        guard l.name != mine, let info = l.info, !info.isStale(now: now, localHostname: host)
+        else { return nil }
+        return (exclusive || info.exclusive) ? info : nil
+      }
+    }
+    func fail(_ c: [LockInfo]) -> LifeboatError {
+      LifeboatError(
+        .lockFailed,
+        "the repository is locked: " + c.map(\.summary).joined(separator: "; "),
+        hint: "wait for that run to finish; if it died, `lifeboat unlock` removes stale locks")
+    }
+    let before = try await conflicts(except: nil)
+    if !before.isEmpty { throw fail(before) }
+    let now = clock.now()
+    let info = LockInfo(
+      exclusive: exclusive, hostname: host, username: Identity.current.username,
+      pid: getpid(), command: command, created: now, refreshed: now)
+    let bytes = try info.encoded()
+    let name = StorageHash.id(bytes).hex
+    try await Self.storage { try await backend.save(Handle(.lock, name), data: bytes) }
+    let after = try await conflicts(except: name)
+    if !after.isEmpty {
+      try? await backend.remove(Handle(.lock, name))
+      throw fail(after)
+    }
+    return RepositoryLock(backend: backend, clock: clock, name: name, info: info)
+  }
+
+  /// Removes stale locks, or every lock with `all`. Returns the names removed.
+  public func removeLocks(all: Bool) async throws -> [String] {
+    let now = clock.now()
+    let host = Identity.current.hostname
+    var removed = [String]()
+    for l in try await listLocks() {
+      let stale = l.info.map { $0.isStale(now: now, localHostname: host) } ?? true
+      if all || stale {
+        try await Self.storage { try await backend.remove(Handle(.lock, l.name)) }
+        removed.append(l.name)
+      }
+    }
+    return removed
+  }
+}

@@ -1,0 +1,126 @@
+// LifeboatStorage — where repository objects live. A small protocol with a written contract,
+// and the providers that implement it. Knows nothing about encryption, packs or snapshots.
+
+public import Foundation
+public import LifeboatCore
+
+/// The kinds of object a repository stores, and the folder each lives in.
+public enum ObjectType: String, Sendable, CaseIterable {
+  case config
+  case key = "keys"
+  case pack = "data"
+  case index
+  case snapshot = "snapshots"
+  case lock = "locks"
+}
+
+/// The name of one stored object.
+public struct Handle: Hashable, Sendable, CustomStringConvertible {
+  public var type: ObjectType
+  /// The object's name: 64 hex digits for everything but `config` (whose name is empty).
+  public var name: String
+
+  public init(_ type: ObjectType, _ name: String) {
+    self.type = type
+    self.name = name
+  }
+
+  public static let config = Handle(.config, "")
+
+  public var description: String { type == .config ? "config" : "\(type.rawValue)/\(name)" }
+}
+
+public struct ObjectInfo: Hashable, Sendable {
+  public var name: String
+  public var size: Int
+
+  public init(name: String, size: Int) {
+    self.name = name
+    self.size = size
+  }
+}
+
+/// Storage for repository objects.
+///
+/// Contract (every provider passes `BackendConformance` in LifeboatTesting):
+/// - `save` is atomic: after it returns the whole object is durable and visible; after a crash
+///   or a failure either the whole object or nothing is visible under its name. Saving an
+///   existing name replaces it atomically (content-addressed objects are never rewritten with
+///   other bytes, so this only happens on a retry).
+/// - read-after-write: `load`, `stat` and `list` see an object once `save` has returned.
+/// - `load`/`stat`/`remove` of a missing object throw `StorageError` with `isNotFound`; other
+///   failures are permanent (`isPermanent`) or transient and may be retried.
+/// - `load(offset:length:)` returns exactly `length` bytes or throws; `length: nil` reads to
+///   the end.
+/// - Safe to call from many tasks at once.
+public protocol Backend: Sendable {
+  /// Where the repository is, for messages (never includes credentials).
+  var location: String { get }
+  func save(_ handle: Handle, data: [UInt8]) async throws
+  func load(_ handle: Handle, offset: Int, length: Int?) async throws -> [UInt8]
+  func stat(_ handle: Handle) async throws -> ObjectInfo
+  func list(_ type: ObjectType) async throws -> [ObjectInfo]
+  func remove(_ handle: Handle) async throws
+}
+
+extension Backend {
+  public func load(_ handle: Handle) async throws -> [UInt8] {
+    try await load(handle, offset: 0, length: nil)
+  }
+
+  public func exists(_ handle: Handle) async throws -> Bool {
+    do {
+      _ = try await stat(handle)
+      return true
+    } catch let e as StorageError where e.isNotFound {
+      return false
+    }
+  }
+}
+
+/// A classified storage failure.
+public struct StorageError: Error, Sendable, CustomStringConvertible {
+  public enum Code: String, Sendable {
+    case notFound = "not-found"
+    case noSpace = "no-space"
+    case permissionDenied = "permission-denied"
+    case readOnly = "read-only"
+    case io
+    case invalid
+  }
+
+  public var code: Code
+  public var handle: Handle?
+  public var detail: String
+
+  public init(_ code: Code, _ handle: Handle?, _ detail: String) {
+    self.code = code
+    self.handle = handle
+    self.detail = detail
+  }
+
+  public var isNotFound: Bool { code == .notFound }
+  /// Retrying will not help.
+  public var isPermanent: Bool { code != .io }
+
+  public var description: String {
+    if let handle { return "\(handle): \(detail)" }
+    return detail
+  }
+
+  /// Lifts a storage error into the user-facing error vocabulary.
+  public var asLifeboatError: LifeboatError {
+    switch code {
+    case .notFound: LifeboatError(.notFound, description)
+    case .noSpace:
+      LifeboatError(
+        .noSpace, "no space left on the repository's storage (\(description))",
+        hint: "free space or move the repository; nothing already stored was changed, and "
+          + "the next backup reuses the packs that were saved")
+    case .permissionDenied:
+      LifeboatError(.storage, "permission denied: \(description)",
+        hint: "check the repository's ownership and permissions")
+    default: LifeboatError(.storage, description)
+    }
+  }
+}
