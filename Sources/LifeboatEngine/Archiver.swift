@@ -61,9 +61,9 @@ public final class Archiver: Sendable {
   let saver: BlobSaver
   let options: BackupOptions
   let excluder: Excluder
-  public let progress: Progress
+  public let progress: OperationProgress
 
-  public init(repository: Repository, saver: BlobSaver, options: BackupOptions, progress: Progress = Progress()) {
+  public init(repository: Repository, saver: BlobSaver, options: BackupOptions, progress: OperationProgress = OperationProgress()) {
     self.repository = repository
     self.saver = saver
     self.options = options

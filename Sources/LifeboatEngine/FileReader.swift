@@ -32,7 +32,7 @@ final class FileReader: @unchecked Sendable {
   }
 
   /// Reads `fd` to its end, cutting it into chunks and saving each as a data blob.
-  func read(fd: Int32, progress: Progress) async throws -> Outcome {
+  func read(fd: Int32, progress: OperationProgress) async throws -> Outcome {
     var out = Outcome()
     var start = 0
     var end = 0

@@ -48,12 +48,14 @@ enum FS {
   }
 
   /// A node from stat data; reads the link target and extended attributes.
+  /// The access time is deliberately not recorded (it is set to mtime): reading a tree changes
+  /// it, so recording it would make every directory look changed and every tree blob new.
   static func node(name: [UInt8], path: [UInt8], st: Glibc.stat) -> Node? {
     guard let kind = kind(st.st_mode) else { return nil }
     var n = Node(
       name: name, kind: kind, mode: UInt32(st.st_mode & 0o7777), uid: st.st_uid, gid: st.st_gid,
       size: kind == .file ? UInt64(st.st_size) : 0, mtime: timespec(st.st_mtim),
-      atime: timespec(st.st_atim), ctime: timespec(st.st_ctim), inode: UInt64(st.st_ino),
+      atime: timespec(st.st_mtim), ctime: timespec(st.st_ctim), inode: UInt64(st.st_ino),
       device: UInt64(st.st_dev), links: UInt64(st.st_nlink),
       rdev: (kind == .blockDevice || kind == .characterDevice) ? UInt64(st.st_rdev) : 0)
     if kind == .symlink { n.linkTarget = readlink(path) ?? [] }

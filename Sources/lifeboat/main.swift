@@ -1,1 +1,4 @@
-print("x")
+import Foundation
+import LifeboatCLI
+
+exit(await LifeboatMain.main())

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// Live counters of a running operation, polled by the CLI's progress line. Thread-safe.
-public final class Progress: Sendable {
+public final class OperationProgress: Sendable {
   public struct Counters: Sendable {
     public var phase: String = ""
     public var filesDone = 0

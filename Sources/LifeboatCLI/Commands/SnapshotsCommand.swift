@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import LifeboatCore
+import LifeboatRepository
+
+struct SnapshotsCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "snapshots", abstract: "List snapshots, oldest first.")
+
+  @OptionGroup var global: GlobalOptions
+
+  @Option(help: "Only snapshots of this host.")
+  var host: String?
+
+  @Option(name: .customLong("tag"), help: "Only snapshots with this tag (repeatable: all must match).")
+  var tags: [String] = []
+
+  struct Item: Encodable {
+    var id: String
+    var short_id: String
+    var time: Date
+    var hostname: String
+    var username: String
+    var paths: [String]
+    var tags: [String]
+    var parent: String?
+    var tree: String
+    var summary: Snapshot.Summary?
+  }
+
+  func run() async throws {
+    let repo = try await global.openRepository()
+    let list = try await repo.listSnapshots()
+    let out = global.output
+    let shown = list.snapshots.filter { s in
+      (host == nil || s.snapshot.hostname == host) && tags.allSatisfy { s.snapshot.tags.contains($0) }
+    }
+    for d in list.damaged { out.warn("snapshot \(d.name) cannot be read: \(d.error)") }
+    if global.json {
+      try out.emit(
+        shown.map {
+          Item(
+            id: $0.id.hex, short_id: $0.id.short, time: $0.snapshot.time,
+            hostname: $0.snapshot.hostname, username: $0.snapshot.username,
+            paths: $0.snapshot.paths, tags: $0.snapshot.tags, parent: $0.snapshot.parent?.hex,
+            tree: $0.snapshot.tree.hex, summary: $0.snapshot.summary)
+        })
+      return
+    }
+    out.line("ID        Time                 Host             Tags        Paths")
+    out.line(String(repeating: "-", count: 78))
+    for (id, s) in shown {
+      let host = s.hostname.padding(toLength: 16, withPad: " ", startingAt: 0)
+      let tags = s.tags.joined(separator: ",").padding(toLength: 11, withPad: " ", startingAt: 0)
+      out.line("\(id.short)  \(Format.time(s.time))  \(host) \(tags) \(s.paths.joined(separator: " "))")
+    }
+    out.line(String(repeating: "-", count: 78))
+    out.line("\(shown.count) snapshots")
+  }
+}

@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import LifeboatCore
+import LifeboatRepository
+import LifeboatStorage
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Options every repository command takes.
+struct GlobalOptions: ParsableArguments {
+  @Option(
+    name: [.short, .long],
+    help: ArgumentHelp(
+      "Repository location: a local directory path.",
+      discussion: "Defaults to $LIFEBOAT_REPOSITORY."))
+  var repo: String?
+
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "Read the repository password from this file (first line).",
+      discussion: "Defaults to $LIFEBOAT_PASSWORD_FILE. $LIFEBOAT_PASSWORD is used when set; "
+        + "otherwise the password is asked for on the terminal. Passwords are never accepted "
+        + "as arguments, where other users could read them."))
+  var passwordFile: String?
+
+  @Flag(name: .long, help: "Print machine-readable JSON on standard output.")
+  var json = false
+
+  @Flag(name: [.short, .long], help: "Print only errors and warnings.")
+  var quiet = false
+
+  var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+  func repositoryLocation() throws -> String {
+    guard let r = repo ?? environment["LIFEBOAT_REPOSITORY"], !r.isEmpty else {
+      throw LifeboatError(
+        .usage, "no repository given", hint: "pass --repo PATH or set LIFEBOAT_REPOSITORY")
+    }
+    return r
+  }
+
+  func backend() throws -> any Backend {
+    let location = try repositoryLocation()
+    if location.contains("://") && !location.hasPrefix("file://") {
+      throw LifeboatError(
+        .usage, "unsupported repository location \(location)",
+        hint: "this version supports local directories")
+    }
+    return LocalBackend(path: location.hasPrefix("file://") ? String(location.dropFirst(7)) : location)
+  }
+
+  /// The password from LIFEBOAT_PASSWORD, a password file, or the terminal — in that order.
+  func password(confirm: Bool = false) throws -> String {
+    if let p = environment["LIFEBOAT_PASSWORD"], !p.isEmpty { return p }
+    if let file = passwordFile ?? environment["LIFEBOAT_PASSWORD_FILE"] {
+      guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+        throw LifeboatError(.usage, "cannot read password file \(file)")
+      }
+      let line = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+      guard !line.isEmpty else { throw LifeboatError(.usage, "password file \(file) is empty") }
+      return line
+    }
+    guard isatty(0) == 1 else {
+      throw LifeboatError(
+        .usage, "no password given and standard input is not a terminal",
+        hint: "set LIFEBOAT_PASSWORD or LIFEBOAT_PASSWORD_FILE, or pass --password-file")
+    }
+    let p = try Terminal.readSecret(prompt: "enter password for repository: ")
+    if confirm {
+      let again = try Terminal.readSecret(prompt: "enter password again: ")
+      guard again == p else { throw LifeboatError(.usage, "the passwords do not match") }
+    }
+    return p
+  }
+
+  func openRepository() async throws -> Repository {
+    let backend = try backend()
+    let password = try password()
+    return try await Repository.open(backend: backend, password: password)
+  }
+
+  var output: Output { Output(json: json, quiet: quiet) }
+
+  /// Runs `body` holding a lock, refreshed as work proceeds and released at the end.
+  func withLock<T>(
+    _ repo: Repository, exclusive: Bool, command: String,
+    _ body: (RepositoryLock) async throws -> T
+  ) async throws -> T {
+    let lock = try await repo.lock(exclusive: exclusive, command: command)
+    LockRegistry.add(lock, localRoot: (repo.backend as? LocalBackend)?.root)
+    do {
+      let r = try await body(lock)
+      await lock.release()
+      LockRegistry.remove(lock)
+      return r
+    } catch {
+      await lock.release()
+      LockRegistry.remove(lock)
+      throw error
+    }
+  }
+}
+
+enum Terminal {
+  /// Reads a line from the terminal with echo off.
+  static func readSecret(prompt: String) throws -> String {
+    FileHandle.standardError.write(Data(prompt.utf8))
+    var old = termios()
+    let haveTTY = tcgetattr(0, &old) == 0
+    if haveTTY {
+      var quiet = old
+      quiet.c_lflag &= ~tcflag_t(ECHO)
+      tcsetattr(0, TCSAFLUSH, &quiet)
+    }
+    defer {
+      if haveTTY { tcsetattr(0, TCSAFLUSH, &old) }
+      FileHandle.standardError.write(Data("\n".utf8))
+    }
+    guard let line = readLine(strippingNewline: true), !line.isEmpty else {
+      throw LifeboatError(.usage, "no password entered")
+    }
+    return line
+  }
+}

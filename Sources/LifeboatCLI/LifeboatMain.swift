@@ -1,0 +1,65 @@
+import ArgumentParser
+import CSystem
+import Dispatch
+import Foundation
+import LifeboatCore
+
+/// The program's entry point: tunes malloc, installs the interrupt handler, runs the command
+/// and maps its outcome to an exit code.
+public enum LifeboatMain {
+  public static func main(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) async
+    -> Int32
+  {
+    lifeboat_tune_malloc()
+    Interrupts.install()
+    let command: any ParsableCommand
+    do {
+      command = try LifeboatCommand.parseAsRoot(arguments)
+    } catch {
+      let code = LifeboatCommand.exitCode(for: error)
+      let message = LifeboatCommand.fullMessage(for: error)
+      if code == .success {
+        print(message)
+        return 0
+      }
+      FileHandle.standardError.write(Data((message + "\n").utf8))
+      return ExitStatus.fatal
+    }
+    do {
+      if var async = command as? any AsyncParsableCommand {
+        try await async.run()
+      } else {
+        var sync = command
+        try sync.run()
+      }
+      return 0
+    } catch let e as PartialSuccess {
+      return e.code
+    } catch let e as ExitCode {
+      return e.rawValue
+    } catch {
+      Output.error(error)
+      return ExitStatus.code(for: error)
+    }
+  }
+}
+
+/// SIGINT/SIGTERM: release held locks, then exit 130 (restic's convention). Everything written
+/// before the interrupt stays valid; the next run reuses uploaded packs.
+enum Interrupts {
+  nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
+
+  static func install() {
+    for sig in [SIGINT, SIGTERM] {
+      signal(sig, SIG_IGN)
+      let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+      src.setEventHandler {
+        FileHandle.standardError.write(Data("\ninterrupted; removing lock\n".utf8))
+        LockRegistry.releaseAllSync()
+        exit(ExitStatus.interrupted)
+      }
+      src.resume()
+      sources.append(src)
+    }
+  }
+}

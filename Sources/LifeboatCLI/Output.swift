@@ -1,0 +1,110 @@
+import Foundation
+import LifeboatCore
+import LifeboatEngine
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Renders results as text for people or JSON for machines, and the progress line.
+struct Output: Sendable {
+  var json: Bool
+  var quiet: Bool
+
+  func line(_ s: String) {
+    guard !json, !quiet else { return }
+    print(s)
+  }
+
+  func warn(_ s: String) {
+    FileHandle.standardError.write(Data("warning: \(s)\n".utf8))
+  }
+
+  func emit<T: Encodable>(_ value: T) throws {
+    guard json else { return }
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    enc.dateEncodingStrategy = .iso8601
+    print(String(decoding: try enc.encode(value), as: UTF8.self))
+  }
+
+  static func error(_ error: any Error) {
+    let text: String
+    if let e = error as? LifeboatError {
+      text = "error: \(e.message)" + (e.hint.map { "\nhint: \($0)" } ?? "")
+    } else {
+      text = "error: \(error)"
+    }
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+  }
+
+  /// Shows a progress line on standard error while `body` runs, when standard error is a
+  /// terminal and output is neither quiet nor JSON.
+  func withProgress<T: Sendable>(_ progress: OperationProgress, _ body: @escaping @Sendable () async throws -> T)
+    async throws -> T
+  {
+    guard !json, !quiet, isatty(2) == 1 else { return try await body() }
+    let start = Date()
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+      group.addTask {
+        while !Task.isCancelled {
+          try? await Task.sleep(nanoseconds: 250_000_000)
+          Self.draw(progress.counters, elapsed: Date().timeIntervalSince(start))
+        }
+        return nil
+      }
+      group.addTask { try await body() }
+      var result: T?
+      while let r = try await group.next() {
+        if let r {
+          result = r
+          group.cancelAll()
+        }
+      }
+      FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+      return result!
+    }
+  }
+
+  static func draw(_ c: OperationProgress.Counters, elapsed: Double) {
+    var s = "[\(Format.duration(elapsed))] \(c.phase)"
+    if let ft = c.filesTotal { s += " \(c.filesDone)/\(ft) items" } else { s += " \(c.filesDone) items" }
+    s += ", \(Format.bytes(c.bytesDone))"
+    if let bt = c.bytesTotal, bt > 0 {
+      let pct = Double(c.bytesDone) / Double(bt) * 100
+      s += "/\(Format.bytes(bt)) (\(Int(pct))%)"
+      let rate = Double(c.bytesDone) / max(elapsed, 0.001)
+      s += ", \(Format.bytes(UInt64(rate)))/s"
+      if rate > 0 && bt > c.bytesDone {
+        s += ", ETA \(Format.duration(Double(bt - c.bytesDone) / rate))"
+      }
+    }
+    if c.errors > 0 { s += ", \(c.errors) errors" }
+    FileHandle.standardError.write(Data("\r\u{1B}[K\(s)".utf8))
+  }
+}
+
+enum Format {
+  static func bytes(_ n: UInt64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+    var v = Double(n)
+    var u = 0
+    while v >= 1024 && u < units.count - 1 {
+      v /= 1024
+      u += 1
+    }
+    return u == 0 ? "\(n) B" : String(format: "%.2f", v) + " " + units[u]
+  }
+
+  static func duration(_ seconds: Double) -> String {
+    let s = Int(seconds.rounded())
+    if s >= 3600 { return String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) }
+    return String(format: "%d:%02d", s / 60, s % 60)
+  }
+
+  static func time(_ d: Date) -> String {
+    let f = DateFormatter()
+    f.dateFormat = "yyyy-MM-dd HH:mm:ss"
+    f.timeZone = TimeZone.current
+    return f.string(from: d)
+  }
+}

@@ -1,0 +1,262 @@
+public import Foundation
+import Synchronization
+public import LifeboatCore
+import LifeboatFormat
+import LifeboatStorage
+public import LifeboatRepository
+
+public struct CheckOptions: Sendable {
+  public enum ReadData: Sendable, Equatable {
+    case none
+    case all
+    /// A percentage of packs, chosen at random (a different subset each run).
+    case subset(percent: Double)
+  }
+
+  public var readData: ReadData = .none
+  public var workers: Int = max(2, ProcessInfo.processInfo.activeProcessorCount)
+
+  public init(readData: ReadData = .none) {
+    self.readData = readData
+  }
+}
+
+/// What `check` found. Errors mean data is lost or unreachable; notes are harmless leftovers.
+public struct CheckReport: Sendable, Codable {
+  public struct Problem: Sendable, Codable, Hashable {
+    public var kind: String
+    public var object: String
+    public var detail: String
+  }
+
+  public struct AffectedFile: Sendable, Codable, Hashable {
+    public var snapshot: String
+    public var path: String
+  }
+
+  public var errors: [Problem] = []
+  public var notes: [Problem] = []
+  public var damagedPacks: [String] = []
+  public var affected: [AffectedFile] = []
+  public var snapshots = 0
+  public var packs = 0
+  public var packsRead = 0
+  public var blobs = 0
+  public var trees = 0
+
+  public var isClean: Bool { errors.isEmpty }
+}
+
+/// Verifies a repository: structure always, and the data itself with `--read-data`.
+///
+/// Structure: every index file opens; every indexed pack exists with the indexed size; every
+/// snapshot opens and every tree and blob it references is indexed and every tree decodes.
+/// Data: each selected pack is read whole; its SHA-256 must equal its name, its header must
+/// open and agree with the index, and every blob must open and match its keyed ID. Damage is
+/// traced back to the snapshots and files that use it.
+public final class Checker: Sendable {
+  let repository: Repository
+  let options: CheckOptions
+  public let progress: OperationProgress
+
+  public init(repository: Repository, options: CheckOptions, progress: OperationProgress = OperationProgress()) {
+    self.repository = repository
+    self.options = options
+    self.progress = progress
+  }
+
+  public func run() async throws -> CheckReport {
+    var report = CheckReport()
+    progress.update { $0.phase = "loading index" }
+    var loaded = repository.lastIndexReport
+    if loaded == nil { loaded = try await repository.loadIndex() }
+    for d in loaded?.damaged ?? [] {
+      report.errors.append(.init(kind: "index", object: "index/\(d.name)", detail: d.error))
+    }
+
+    // Packs: indexed vs stored.
+    progress.update { $0.phase = "checking packs" }
+    let stored = try await Repository.storage { try await repository.backend.list(.pack) }
+    let storedSizes = Dictionary(stored.map { ($0.name, $0.size) }, uniquingKeysWith: { a, _ in a })
+    let indexed = repository.index.entriesByPack()
+    report.packs = stored.count
+    var badPacks = Set<ID>()
+    for (pack, entries) in indexed {
+      let needed = entries.map { Int($0.offset) + Int($0.length) }.max() ?? 0
+      guard let size = storedSizes[pack.hex] else {
+        report.errors.append(
+          .init(kind: "pack", object: "data/\(pack.hex)", detail: "indexed pack is missing"))
+        badPacks.insert(pack)
+        continue
+      }
+      if size < needed + 4 + Envelope.overhead {
+        report.errors.append(
+          .init(kind: "pack", object: "data/\(pack.hex)", detail: "pack is shorter (\(size) bytes) than its index says"))
+        badPacks.insert(pack)
+      }
+    }
+    for s in stored where ID(hex: s.name).map({ indexed[$0] == nil }) ?? true {
+      report.notes.append(
+        .init(kind: "pack", object: "data/\(s.name)",
+          detail: "not referenced by any index (left by an interrupted backup; prune removes it)"))
+    }
+
+    // Data.
+    var damagedBlobs = Set<ID>()
+    let toRead: [ID]
+    switch options.readData {
+    case .none: toRead = []
+    case .all: toRead = Array(indexed.keys).filter { !badPacks.contains($0) }
+    case .subset(let pct):
+      let all = Array(indexed.keys).filter { !badPacks.contains($0) }.shuffled()
+      toRead = Array(all.prefix(Int((Double(all.count) * pct / 100).rounded(.up))))
+    }
+    if !toRead.isEmpty {
+      progress.update {
+        $0.phase = "reading data"
+        $0.filesTotal = toRead.count
+        $0.bytesTotal = toRead.reduce(0) { $0 + UInt64(storedSizes[$1.hex] ?? 0) }
+      }
+      let results = try await readPacks(toRead, indexed: indexed, sizes: storedSizes)
+      report.packsRead = toRead.count
+      for (pack, problems, blobs) in results where !problems.isEmpty {
+        badPacks.insert(pack)
+        damagedBlobs.formUnion(blobs)
+        for p in problems {
+          report.errors.append(.init(kind: "pack", object: "data/\(pack.hex)", detail: p))
+        }
+      }
+    }
+    for p in badPacks { damagedBlobs.formUnion(indexed[p]?.map(\.id) ?? []) }
+    report.damagedPacks = badPacks.map(\.hex).sorted()
+
+    // Snapshots and trees.
+    progress.update { $0.phase = "checking snapshots" }
+    let list = try await repository.listSnapshots()
+    report.snapshots = list.snapshots.count
+    for d in list.damaged {
+      report.errors.append(.init(kind: "snapshot", object: "snapshots/\(d.name)", detail: d.error))
+    }
+    var seenTrees = Set<ID>()
+    var seenBlobs = Set<ID>()
+    var anyMissing = false
+    let walker = TreeWalker(repository: repository)
+    for (id, snap) in list.snapshots {
+      var affected = Set<String>()
+      if damagedBlobs.contains(snap.tree) || !repository.index.contains(snap.tree) {
+        affected.insert("/")
+      }
+      try await walker.walk(
+        root: snap.tree,
+        visit: { path, node in
+          let p = PathBytes.display(path)
+          if let sub = node.subtree {
+            if !repository.index.contains(sub) || damagedBlobs.contains(sub) { affected.insert(p) }
+            if !seenTrees.insert(sub).inserted {
+              // Already checked under another snapshot; walk it again only to trace damage.
+              return !damagedBlobs.isEmpty || anyMissing
+            }
+          }
+          for b in node.content {
+            if seenBlobs.insert(b).inserted, !repository.index.contains(b) {
+              anyMissing = true
+              report.errors.append(
+                .init(kind: "blob", object: b.hex, detail: "referenced by \(p) but not in any index"))
+            }
+            if damagedBlobs.contains(b) || !repository.index.contains(b) {
+              affected.insert(p)
+            }
+          }
+          return true
+        },
+        onError: { path, error in
+          let p = PathBytes.display(path)
+          affected.insert(p)
+          report.errors.append(.init(kind: "tree", object: "snapshot \(id.short) \(p)", detail: "\(error)"))
+        })
+      for p in affected.sorted() {
+        report.affected.append(.init(snapshot: id.hex, path: p))
+      }
+    }
+    report.trees = seenTrees.count
+    report.blobs = repository.index.blobCount
+    return report
+  }
+
+  /// Reads packs in parallel; returns per pack the problems found and the blobs affected.
+  func readPacks(_ packs: [ID], indexed: [ID: [PackEntry]], sizes: [String: Int]) async throws
+    -> [(ID, [String], Set<ID>)]
+  {
+    let queue = WorkQueue(count: packs.count)
+    let out = SharedBox([(ID, [String], Set<ID>)]())
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      for _ in 0..<options.workers {
+        group.addTask { [self] in
+          let d = ZstdDecompressor()
+          while let i = queue.take() {
+            try Task.checkCancellation()
+            let r = await readPack(packs[i], expected: indexed[packs[i]] ?? [], decompressor: d)
+            out.withLock { $0.append((packs[i], r.0, r.1)) }
+            progress.add(files: 1, bytes: UInt64(sizes[packs[i].hex] ?? 0))
+          }
+        }
+      }
+      try await group.waitForAll()
+    }
+    return out.withLock { $0 }
+  }
+
+  func readPack(_ id: ID, expected: [PackEntry], decompressor: ZstdDecompressor) async
+    -> ([String], Set<ID>)
+  {
+    let keys = repository.keys
+    let data: [UInt8]
+    do {
+      data = try await repository.backend.load(Handle(.pack, id.hex))
+    } catch {
+      return (["cannot read: \(error)"], Set(expected.map(\.id)))
+    }
+    var problems = [String]()
+    var damaged = Set<ID>()
+    if StorageHash.id(data) != id {
+      problems.append("content does not match its name (SHA-256 mismatch): the pack was modified or damaged")
+    }
+    var entries: [PackEntry] = expected
+    do {
+      if let header = try PackFormat.parseHeader(tail: data, packLength: data.count, keys: keys) {
+        entries = header
+        let a = Set(header.map { "\($0.id.hex)@\($0.offset)+\($0.length)" })
+        let b = Set(expected.map { "\($0.id.hex)@\($0.offset)+\($0.length)" })
+        if !b.isSubset(of: a) {
+          problems.append("pack header does not agree with the index")
+        }
+      }
+    } catch {
+      problems.append("header: \(error)")
+    }
+    for e in entries {
+      let lo = Int(e.offset)
+      let hi = lo + Int(e.length)
+      guard hi <= data.count else {
+        problems.append("blob \(e.id.short) extends past the end of the pack")
+        damaged.insert(e.id)
+        continue
+      }
+      do {
+        _ = try data.withUnsafeBytes { raw in
+          try PackFormat.openBlob(
+            UnsafeRawBufferPointer(rebasing: raw[lo..<hi]), entry: e, keys: keys,
+            decompressor: decompressor)
+        }
+      } catch {
+        problems.append("blob \(e.id.short) (\(e.type.name)) at offset \(e.offset): \(error)")
+        damaged.insert(e.id)
+      }
+    }
+    if !problems.isEmpty && damaged.isEmpty {
+      // The pack as a whole is untrustworthy even if each blob opened.
+      damaged.formUnion(expected.map(\.id))
+    }
+    return (problems, damaged)
+  }
+}

@@ -1,0 +1,476 @@
+public import Foundation
+import Synchronization
+#if canImport(Glibc)
+  import Glibc
+#endif
+import CSystem
+public import LifeboatCore
+import LifeboatFormat
+import LifeboatStorage
+public import LifeboatRepository
+
+public struct RestoreOptions: Sendable {
+  public var target: String
+  /// Restore only paths matching one of these globs (and what is below them); empty = all.
+  public var includes: [String] = []
+  /// Read every restored file back and compare it with the snapshot.
+  public var verify = false
+  /// Restore owners (needs root); defaults to whether we are root.
+  public var restoreOwnership = getuid() == 0
+  public var workers: Int = max(2, ProcessInfo.processInfo.activeProcessorCount)
+
+  public init(target: String) {
+    self.target = target
+  }
+}
+
+public struct RestoreResult: Sendable {
+  public var files = 0
+  public var directories = 0
+  public var otherNodes = 0
+  public var bytes: UInt64 = 0
+  /// Files that could not be restored intact (damaged or missing data); they were removed.
+  public var damagedFiles: [String] = []
+  /// Other failures (metadata, special files, unreadable trees).
+  public var errors: [String] = []
+  public var verifiedFiles = 0
+  public var verifyFailures: [String] = []
+
+  public var isComplete: Bool { damagedFiles.isEmpty && errors.isEmpty && verifyFailures.isEmpty }
+}
+
+/// Restore pipeline: plan → create → fill (parallel, pack by pack) → metadata → verify.
+///
+/// Contents are written pack by pack: each worker loads the byte range of one pack that holds
+/// needed blobs, opens and verifies each blob against its keyed ID, and writes it with pwrite
+/// to every place it belongs. All-zero blobs are not written, so sparse files stay sparse.
+/// A blob that fails verification marks its files damaged; those files are removed at the end
+/// and reported, everything else is restored.
+public final class Restorer: Sendable {
+  let repository: Repository
+  let options: RestoreOptions
+  public let progress: OperationProgress
+
+  public init(repository: Repository, options: RestoreOptions, progress: OperationProgress = OperationProgress()) {
+    self.repository = repository
+    self.options = options
+    self.progress = progress
+  }
+
+  struct FilePlan: Sendable {
+    var target: [UInt8]
+    var node: Node
+    var display: String
+  }
+
+  struct Placement: Sendable {
+    var file: Int
+    var offset: UInt64
+  }
+
+  final class Plan: @unchecked Sendable {
+    var dirs: [(target: [UInt8], node: Node)] = []
+    var files: [FilePlan] = []
+    var others: [(target: [UInt8], node: Node)] = []
+    /// Hard links: (target, first path with the same inode).
+    var links: [(target: [UInt8], to: Int)] = []
+    var errors: [String] = []
+  }
+
+  public func run(snapshot: Snapshot) async throws -> RestoreResult {
+    let target = Array(options.target.utf8)
+    if mkdirAll(target) != 0 {
+      throw LifeboatError(.fatal, "cannot create target \(options.target): \(FS.errorText(errno))")
+    }
+    progress.update { $0.phase = "planning" }
+    let plan = try await makePlan(snapshot: snapshot, target: target)
+    var result = RestoreResult()
+    result.errors = plan.errors
+
+    // Directories first (parents before children, as the walk produced them).
+    for d in plan.dirs {
+      if FS.withCPath(d.target, { mkdir($0, 0o700) }) != 0 && errno != EEXIST {
+        result.errors.append("\(PathBytes.display(d.target)): mkdir: \(FS.errorText(errno))")
+      }
+    }
+    result.directories = plan.dirs.count
+
+    // Create every file at its final size, then fill them.
+    var damaged = Set<Int>()
+    for (i, f) in plan.files.enumerated() {
+      let fd = FS.withCPath(f.target) { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600) }
+      if fd < 0 {
+        result.errors.append("\(PathBytes.display(f.target)): create: \(FS.errorText(errno))")
+        damaged.insert(i)
+        continue
+      }
+      if ftruncate(fd, off_t(f.node.size)) != 0 {
+        result.errors.append("\(PathBytes.display(f.target)): \(FS.errorText(errno))")
+      }
+      close(fd)
+    }
+    progress.update {
+      $0.phase = "restoring"
+      $0.filesTotal = plan.files.count
+      $0.bytesTotal = plan.files.reduce(0) { $0 + $1.node.size }
+    }
+    let fill = try await fillContents(plan)
+    damaged.formUnion(fill.damaged)
+    result.errors.append(contentsOf: fill.errors)
+
+    for i in damaged.sorted() {
+      _ = FS.withCPath(plan.files[i].target) { unlink($0) }
+      result.damagedFiles.append(plan.files[i].display)
+    }
+    for (i, f) in plan.files.enumerated() where !damaged.contains(i) {
+      result.files += 1
+      result.bytes += f.node.size
+      applyMetadata(f.target, f.node, &result.errors)
+    }
+    // Hard links, symlinks, devices, fifos.
+    for l in plan.links where !damaged.contains(l.to) {
+      let rc = FS.withCPath(l.target) { t in FS.withCPath(plan.files[l.to].target) { link($0, t) } }
+      if rc != 0 {
+        result.errors.append("\(PathBytes.display(l.target)): link: \(FS.errorText(errno))")
+      } else {
+        result.files += 1
+      }
+    }
+    for o in plan.others {
+      if createSpecial(o.target, o.node, &result.errors) {
+        result.otherNodes += 1
+        applyMetadata(o.target, o.node, &result.errors)
+      }
+    }
+    // Directory metadata last, deepest first, so writing children does not disturb mtimes.
+    for d in plan.dirs.reversed() {
+      applyMetadata(d.target, d.node, &result.errors)
+    }
+    if options.verify {
+      progress.update { $0.phase = "verifying" }
+      try await verify(plan, skipping: damaged, into: &result)
+    }
+    return result
+  }
+
+  // MARK: plan
+
+  func makePlan(snapshot: Snapshot, target: [UInt8]) async throws -> Plan {
+    let plan = Plan()
+    let walker = TreeWalker(repository: repository)
+    var inodes = [InodeKey: Int]()
+    let includes = options.includes.map { $0.hasPrefix("/") ? $0 : "/" + $0 }
+    try await walker.walk(
+      root: snapshot.tree,
+      visit: { path, node in
+        let wanted = Self.included(path, includes)
+        if wanted == .no { return false }
+        let dest = target + path
+        switch node.kind {
+        case .directory:
+          plan.dirs.append((dest, node))
+          return true
+        case .file:
+          guard wanted == .yes else { return false }
+          let key = InodeKey(device: node.device, inode: node.inode)
+          if node.links > 1, node.inode != 0, let first = inodes[key] {
+            plan.links.append((dest, first))
+            return false
+          }
+          plan.files.append(FilePlan(target: dest, node: node, display: PathBytes.display(path)))
+          if node.links > 1 { inodes[key] = plan.files.count - 1 }
+          return false
+        default:
+          if wanted == .yes { plan.others.append((dest, node)) }
+          return false
+        }
+      },
+      onError: { path, error in
+        plan.errors.append("\(PathBytes.display(path)): cannot read directory tree: \(error)")
+      })
+    return plan
+  }
+
+  struct InodeKey: Hashable {
+    var device: UInt64
+    var inode: UInt64
+  }
+
+  enum Inclusion { case yes, onTheWay, no }
+
+  /// `yes` when the path or one of its parents matches an include; `onTheWay` for directories
+  /// that lead to a possible match.
+  static func included(_ path: [UInt8], _ includes: [String]) -> Inclusion {
+    if includes.isEmpty { return .yes }
+    var prefix: [UInt8] = []
+    let comps = path.split(separator: 47)
+    for c in comps {
+      prefix.append(47)
+      prefix.append(contentsOf: c)
+      for p in includes where Excluder.match(p, prefix) { return .yes }
+    }
+    // Could a descendant match? Compare literal leading components.
+    for p in includes {
+      let pc = Array(p.utf8).split(separator: 47)
+      var ok = true
+      for (i, c) in comps.enumerated() {
+        guard i < pc.count else { ok = false; break }
+        let pat = String(decoding: pc[i], as: UTF8.self)
+        if !Excluder.match(pat, Array(c)) { ok = false; break }
+      }
+      if ok { return .onTheWay }
+    }
+    return .no
+  }
+
+  // MARK: fill
+
+  struct FillOutcome: Sendable {
+    var damaged: Set<Int> = []
+    var errors: [String] = []
+  }
+
+  func fillContents(_ plan: Plan) async throws -> FillOutcome {
+    // Group placements by pack.
+    var byPack = [ID: [(entry: PackEntry, places: [Placement])]]()
+    var missing = FillOutcome()
+    var blobSlots = [ID: (pack: ID, slot: Int)]()
+    for (fi, f) in plan.files.enumerated() {
+      var offset: UInt64 = 0
+      for id in f.node.content {
+        guard let loc = repository.index.location(of: id) else {
+          missing.damaged.insert(fi)
+          missing.errors.append("\(f.display): data blob \(id.short) is missing from the repository")
+          break
+        }
+        if let s = blobSlots[id] {
+          byPack[s.pack]![s.slot].places.append(Placement(file: fi, offset: offset))
+        } else {
+          byPack[loc.pack, default: []].append((loc.entry, [Placement(file: fi, offset: offset)]))
+          blobSlots[id] = (loc.pack, byPack[loc.pack]!.count - 1)
+        }
+        offset += UInt64(loc.entry.rawLength)
+      }
+    }
+    let packs = Array(byPack)
+    let queue = WorkQueue(count: packs.count)
+    let outcome = SharedBox(missing)
+    let files = plan.files
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      for _ in 0..<options.workers {
+        group.addTask { [self] in
+          let decompressor = ZstdDecompressor()
+          while let i = queue.take() {
+            try Task.checkCancellation()
+            let (packID, blobs) = packs[i]
+            let bad = await restorePack(packID, blobs, files: files, decompressor: decompressor)
+            if !bad.isEmpty {
+              outcome.withLock { o in
+                for (fi, msg) in bad where o.damaged.insert(fi).inserted { o.errors.append(msg) }
+              }
+            }
+          }
+        }
+      }
+      try await group.waitForAll()
+    }
+    return outcome.withLock { $0 }
+  }
+
+  /// Restores the blobs of one pack; returns (file, message) for each file it could not fill.
+  func restorePack(
+    _ packID: ID, _ blobs: [(entry: PackEntry, places: [Placement])], files: [FilePlan],
+    decompressor: ZstdDecompressor
+  ) async -> [(Int, String)] {
+    var bad = [(Int, String)]()
+    let sorted = blobs.sorted { $0.entry.offset < $1.entry.offset }
+    let start = Int(sorted.first!.entry.offset)
+    let end = sorted.map { Int($0.entry.offset) + Int($0.entry.length) }.max()!
+    let data: [UInt8]
+    do {
+      data = try await repository.backend.load(
+        Handle(.pack, packID.hex), offset: start, length: end - start)
+    } catch {
+      for b in sorted {
+        for p in b.places { bad.append((p.file, "\(files[p.file].display): pack \(packID.short) unreadable: \(error)")) }
+      }
+      return bad
+    }
+    for b in sorted {
+      let lo = Int(b.entry.offset) - start
+      let plain: [UInt8]
+      do {
+        plain = try data.withUnsafeBytes { raw in
+          try PackFormat.openBlob(
+            UnsafeRawBufferPointer(rebasing: raw[lo..<lo + Int(b.entry.length)]), entry: b.entry,
+            keys: repository.keys, decompressor: decompressor)
+        }
+      } catch {
+        for p in b.places {
+          bad.append((p.file, "\(files[p.file].display): damaged data in pack \(packID.short): \(error)"))
+        }
+        continue
+      }
+      let zero = Self.isAllZero(plain)
+      for p in b.places {
+        if zero { continue }  // the file was truncated to size: holes read as zeros
+        let f = files[p.file]
+        let fd = FS.withCPath(f.target) { open($0, O_WRONLY | O_CLOEXEC | O_NOFOLLOW) }
+        guard fd >= 0 else {
+          bad.append((p.file, "\(f.display): open: \(FS.errorText(errno))"))
+          continue
+        }
+        var failed: Int32 = 0
+        plain.withUnsafeBytes { raw in
+          var done = 0
+          while done < raw.count {
+            let n = pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(p.offset) + off_t(done))
+            if n < 0 {
+              if errno == EINTR { continue }
+              failed = errno
+              return
+            }
+            done += n
+          }
+        }
+        close(fd)
+        if failed != 0 {
+          bad.append((p.file, "\(f.display): write: \(FS.errorText(failed))"))
+        }
+      }
+      progress.add(bytes: UInt64(plain.count) * UInt64(b.places.count))
+    }
+    return bad
+  }
+
+  static func isAllZero(_ bytes: [UInt8]) -> Bool {
+    bytes.withUnsafeBytes { raw in
+      let words = raw.count / 8
+      let p = raw.baseAddress!
+      for i in 0..<words where p.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) != 0 {
+        return false
+      }
+      for i in (words * 8)..<raw.count where raw[i] != 0 { return false }
+      return true
+    }
+  }
+
+  // MARK: metadata
+
+  func createSpecial(_ path: [UInt8], _ node: Node, _ errors: inout [String]) -> Bool {
+    let rc: Int32
+    switch node.kind {
+    case .symlink:
+      rc = FS.withCPath(node.linkTarget) { t in FS.withCPath(path) { symlink(t, $0) } }
+    case .fifo:
+      rc = FS.withCPath(path) { mkfifo($0, mode_t(node.mode)) }
+    case .blockDevice, .characterDevice:
+      let type: mode_t = node.kind == .blockDevice ? S_IFBLK : S_IFCHR
+      rc = FS.withCPath(path) { mknod($0, type | mode_t(node.mode), dev_t(node.rdev)) }
+    case .socket:
+      return false  // sockets are recorded, not recreated (like restic and tar)
+    default:
+      return false
+    }
+    if rc != 0 {
+      errors.append("\(PathBytes.display(path)): create \(node.kind.name): \(FS.errorText(errno))")
+      return false
+    }
+    return true
+  }
+
+  func applyMetadata(_ path: [UInt8], _ node: Node, _ errors: inout [String]) {
+    FS.withCPath(path) { p in
+      if options.restoreOwnership {
+        if lchown(p, node.uid, node.gid) != 0 {
+          errors.append("\(PathBytes.display(path)): chown: \(FS.errorText(errno))")
+        }
+      }
+      if node.kind != .symlink {
+        if chmod(p, mode_t(node.mode)) != 0 {
+          errors.append("\(PathBytes.display(path)): chmod: \(FS.errorText(errno))")
+        }
+        for x in node.xattrs {
+          var name = x.name
+          name.append(0)
+          let rc = name.withUnsafeBufferPointer { nb in
+            x.value.withUnsafeBufferPointer { vb in
+              lsetxattr(p, UnsafeRawPointer(nb.baseAddress!).assumingMemoryBound(to: CChar.self),
+                vb.baseAddress, vb.count, 0)
+            }
+          }
+          if rc != 0 && errno != ENOTSUP && errno != EPERM {
+            errors.append("\(PathBytes.display(path)): xattr: \(FS.errorText(errno))")
+          }
+        }
+      }
+      var times = [
+        Glibc.timespec(tv_sec: Int(node.atime.seconds), tv_nsec: Int(node.atime.nanoseconds)),
+        Glibc.timespec(tv_sec: Int(node.mtime.seconds), tv_nsec: Int(node.mtime.nanoseconds)),
+      ]
+      if utimensat(AT_FDCWD, p, &times, AT_SYMLINK_NOFOLLOW) != 0 {
+        errors.append("\(PathBytes.display(path)): set times: \(FS.errorText(errno))")
+      }
+    }
+  }
+
+  func mkdirAll(_ path: [UInt8]) -> Int32 {
+    var prefix: [UInt8] = path.first == 47 ? [] : Array(FileManager.default.currentDirectoryPath.utf8)
+    for c in path.split(separator: 47) {
+      prefix.append(47)
+      prefix.append(contentsOf: c)
+      if FS.withCPath(prefix, { mkdir($0, 0o755) }) != 0 && errno != EEXIST { return -1 }
+    }
+    return 0
+  }
+
+  // MARK: verify
+
+  /// Reads every restored file back and checks each chunk's keyed ID against the snapshot.
+  func verify(_ plan: Plan, skipping damaged: Set<Int>, into result: inout RestoreResult) async throws {
+    let files = plan.files
+    let queue = WorkQueue(count: files.count)
+    let failures = SharedBox([String]())
+    let verified = SharedBox(0)
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      for _ in 0..<options.workers {
+        group.addTask { [self] in
+          while let i = queue.take() {
+            try Task.checkCancellation()
+            if damaged.contains(i) { continue }
+            if let problem = verifyFile(files[i]) {
+              failures.withLock { $0.append(problem) }
+            } else {
+              verified.withLock { $0 += 1 }
+            }
+          }
+        }
+      }
+      try await group.waitForAll()
+    }
+    result.verifiedFiles = verified.withLock { $0 }
+    result.verifyFailures = failures.withLock { $0 }.sorted()
+  }
+
+  func verifyFile(_ f: FilePlan) -> String? {
+    let fd = FS.withCPath(f.target) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
+    guard fd >= 0 else { return "\(f.display): cannot open for verification" }
+    defer { close(fd) }
+    var offset: off_t = 0
+    for id in f.node.content {
+      guard let loc = repository.index.location(of: id) else { return "\(f.display): blob missing" }
+      let len = Int(loc.entry.rawLength)
+      var buf = [UInt8](repeating: 0, count: len)
+      let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, len, offset) }
+      guard n == len, repository.keys.blobID(buf) == id else {
+        return "\(f.display): content differs from the snapshot at byte \(offset)"
+      }
+      offset += off_t(len)
+    }
+    var st = Glibc.stat()
+    guard fstat(fd, &st) == 0, UInt64(st.st_size) == f.node.size else {
+      return "\(f.display): size differs from the snapshot"
+    }
+    return nil
+  }
+}
