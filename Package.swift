@@ -61,7 +61,7 @@ let package = Package(
     .executableTarget(name: "lifeboat", dependencies: ["LifeboatCLI"], swiftSettings: strict),
     .target(
       name: "LifeboatTesting",
-      dependencies: ["LifeboatCore", "LifeboatStorage"],
+      dependencies: ["LifeboatCore", "LifeboatStorage", "CSystem"],
       swiftSettings: strict),
     .testTarget(
       name: "LifeboatFormatTests",

@@ -1,0 +1,57 @@
+public import LifeboatCore
+public import LifeboatStorage
+import Synchronization
+
+/// Wraps a backend and injects faults: failing saves (as a full disk, or an I/O error) after a
+/// number of successful ones, and flipped bits on load. For tests of the "bad input and
+/// faults" contract.
+public final class FaultInjectingBackend: Backend {
+  public let inner: any Backend
+  public var location: String { "faulty:" + inner.location }
+
+  public struct Faults: Sendable {
+    /// Saves of these types fail once this many saves (of any type) have succeeded.
+    public var failSavesAfter: Int?
+    public var failSaveTypes: Set<ObjectType> = Set(ObjectType.allCases)
+    public var saveError: StorageError.Code = .noSpace
+    /// Loads of these handles return the data with one bit flipped at this byte.
+    public var flipOnLoad: [Handle: Int] = [:]
+
+    public init() {}
+  }
+
+  private let state: Mutex<(faults: Faults, saves: Int)>
+
+  public init(_ inner: any Backend, faults: Faults = .init()) {
+    self.inner = inner
+    self.state = Mutex((faults, 0))
+  }
+
+  public func setFaults(_ f: Faults) { state.withLock { $0.faults = f } }
+  public var successfulSaves: Int { state.withLock { $0.saves } }
+
+  public func save(_ h: Handle, data: [UInt8]) async throws {
+    let fail: StorageError.Code? = state.withLock { s in
+      if let n = s.faults.failSavesAfter, s.saves >= n, s.faults.failSaveTypes.contains(h.type) {
+        return s.faults.saveError
+      }
+      return nil
+    }
+    if let fail { throw StorageError(fail, h, "injected fault") }
+    try await inner.save(h, data: data)
+    state.withLock { $0.saves += 1 }
+  }
+
+  public func load(_ h: Handle, offset: Int, length: Int?) async throws -> [UInt8] {
+    var data = try await inner.load(h, offset: offset, length: length)
+    if let at = state.withLock({ $0.faults.flipOnLoad[h] }) {
+      let i = at - offset
+      if i >= 0 && i < data.count { data[i] ^= 0x10 }
+    }
+    return data
+  }
+
+  public func stat(_ h: Handle) async throws -> ObjectInfo { try await inner.stat(h) }
+  public func list(_ t: ObjectType) async throws -> [ObjectInfo] { try await inner.list(t) }
+  public func remove(_ h: Handle) async throws { try await inner.remove(h) }
+}

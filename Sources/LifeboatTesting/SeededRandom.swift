@@ -1,0 +1,80 @@
+// LifeboatTesting — test support shared by every test target: seeded randomness, fixture
+// trees with every kind of file, a byte-and-metadata tree comparison, a fault-injecting
+// backend, a manual clock and the backend conformance suite. Never linked into the program.
+
+public import Foundation
+public import LifeboatCore
+
+/// SplitMix64: a small, fast, seedable generator so every random test can be replayed.
+public struct SeededRandom: RandomNumberGenerator, Sendable {
+  private var state: UInt64
+
+  public init(seed: UInt64) { state = seed }
+
+  public mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+
+  public mutating func bytes(_ n: Int) -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: n)
+    out.withUnsafeMutableBytes { raw in
+      var i = 0
+      while i + 8 <= n {
+        raw.storeBytes(of: next(), toByteOffset: i, as: UInt64.self)
+        i += 8
+      }
+      while i < n {
+        raw[i] = UInt8(truncatingIfNeeded: next())
+        i += 1
+      }
+    }
+    return out
+  }
+
+  /// Text-like bytes that compress about 3:1.
+  public mutating func compressibleBytes(_ n: Int) -> [UInt8] {
+    let words = ["backup", "restore", "lifeboat", "snapshot", "school", "clinic", "invoice", "\n", " ", "2026", "record"]
+    var out = [UInt8]()
+    out.reserveCapacity(n + 16)
+    while out.count < n {
+      out.append(contentsOf: words[Int(next() % UInt64(words.count))].utf8)
+      if next() % 7 == 0 { out.append(UInt8(truncatingIfNeeded: next())) }
+    }
+    return Array(out.prefix(n))
+  }
+}
+
+/// The current time controlled by the test.
+public final class ManualClock: WallClock, @unchecked Sendable {
+  private let lock = NSLock()
+  private var current: Date
+
+  public init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { current = start }
+
+  public func now() -> Date { lock.withLock { current } }
+
+  public func advance(_ seconds: TimeInterval) { lock.withLock { current += seconds } }
+}
+
+/// A fresh directory under the system temporary folder, removed by `remove()`.
+public struct TemporaryDirectory: Sendable {
+  public let path: String
+
+  public init(_ label: String = "lifeboat-test") {
+    let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+    var rng = SystemRandomNumberGenerator()
+    path = "\(base)/\(label)-\(String(rng.next() as UInt64, radix: 36))"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+  }
+
+  public func sub(_ name: String) -> String { "\(path)/\(name)" }
+
+  public func remove() {
+    // Make everything writable first (tests chmod things to 000).
+    _ = try? FileManager.default.removeItem(atPath: path)
+  }
+}

@@ -1,0 +1,99 @@
+import Crypto
+import Foundation
+import LifeboatCore
+import LifeboatFormat
+import LifeboatTesting
+import PropertyBased
+import Testing
+
+@Suite struct CryptoTests {
+  let keys = try! RepositoryKeys(masterSecret: Array(0..<64))
+
+  @Test func envelopeRoundTripsAndIsRandomised() throws {
+    var rng = SeededRandom(seed: 1)
+    for size in [0, 1, 15, 16, 17, 1000, 1 << 20] {
+      let plain = rng.bytes(size)
+      let a = Envelope.seal(plain, key: keys.dataKey, purpose: .blob)
+      let b = Envelope.seal(plain, key: keys.dataKey, purpose: .blob)
+      #expect(a.count == size + Envelope.overhead)
+      #expect(a != b, "two seals of the same plaintext must differ (fresh salt)")
+      #expect(try Envelope.open(a, key: keys.dataKey, purpose: .blob) == plain)
+    }
+  }
+
+  @Test func everyFlippedBitIsDetected() {
+    var rng = SeededRandom(seed: 2)
+    let plain = rng.bytes(200)
+    let sealed = Envelope.seal(plain, key: keys.metadataKey, purpose: .index)
+    for bit in 0..<(sealed.count * 8) {
+      var t = sealed
+      t[bit / 8] ^= UInt8(1 << (bit % 8))
+      #expect(throws: LifeboatError.self) { try Envelope.open(t, key: keys.metadataKey, purpose: .index) }
+    }
+    #expect(throws: LifeboatError.self) { try Envelope.open(Array(sealed.dropLast()), key: keys.metadataKey, purpose: .index) }
+  }
+
+  @Test func keysAndPurposesAreSeparated() throws {
+    let sealed = Envelope.seal([1, 2, 3], key: keys.dataKey, purpose: .blob)
+    #expect(throws: LifeboatError.self) { try Envelope.open(sealed, key: keys.metadataKey, purpose: .blob) }
+    #expect(throws: LifeboatError.self) { try Envelope.open(sealed, key: keys.dataKey, purpose: .snapshot) }
+    let raw = [keys.idKey, keys.dataKey, keys.metadataKey].map { $0.withUnsafeBytes { Array($0) } }
+    #expect(Set(raw).count == 3)
+    #expect(keys.blobID([1, 2, 3]) != StorageHash.id([1, 2, 3]), "blob IDs are keyed, not bare hashes")
+    let other = try RepositoryKeys(masterSecret: Array(repeating: 9, count: 64))
+    #expect(keys.blobID([1, 2, 3]) != other.blobID([1, 2, 3]))
+  }
+
+  @Test func blobSealingCompressesWhenItHelpsAndVerifiesIDs() throws {
+    var rng = SeededRandom(seed: 3)
+    let c = ZstdCompressor(level: 3)
+    let d = ZstdDecompressor()
+    for (data, shouldCompress) in [(rng.compressibleBytes(100_000), true), (rng.bytes(100_000), false)] {
+      let (sealed, compressed) = data.withUnsafeBytes { PackFormat.sealBlob($0, keys: keys, compressor: c) }
+      #expect(compressed == shouldCompress)
+      let entry = PackEntry(type: .data, compressed: compressed, offset: 0, length: UInt32(sealed.count), rawLength: UInt32(data.count), id: keys.blobID(data))
+      let back = try sealed.withUnsafeBytes { try PackFormat.openBlob($0, entry: entry, keys: keys, decompressor: d) }
+      #expect(back == data)
+      var wrongID = entry
+      wrongID.id = keys.blobID([0])
+      #expect(throws: LifeboatError.self) {
+        try sealed.withUnsafeBytes { try PackFormat.openBlob($0, entry: wrongID, keys: keys, decompressor: d) }
+      }
+    }
+  }
+
+  @Test(arguments: [KeyDerivation.scrypt(logN: 10, r: 8, p: 1), .pbkdf2(rounds: 1000)])
+  func keyFilesOpenOnlyWithTheirPassword(_ kdf: KeyDerivation) throws {
+    let secret = Array(UInt8(0)..<64)
+    let f = try KeyFile.create(masterSecret: secret, password: "correct horse", derivation: kdf, created: Date(timeIntervalSince1970: 0), hostname: "h", username: "u")
+    let decoded = try KeyFile.decode(try f.encoded())
+    #expect(decoded.derivation == kdf)
+    #expect(try decoded.open(password: "correct horse") == secret)
+    #expect(try decoded.open(password: "wrong") == nil)
+    let json = String(decoding: try f.encoded(), as: UTF8.self)
+    #expect(!json.contains("correct horse"))
+  }
+
+  @Test func defaultKDFsAreTheDocumentedOnes() {
+    #expect(KeyDerivation.defaultScrypt == .scrypt(logN: 16, r: 8, p: 1))
+    #expect(KeyDerivation.defaultPBKDF2 == .pbkdf2(rounds: 600_000))
+  }
+
+  @Test func zstdRoundTripAndRejectsGarbage() throws {
+    var rng = SeededRandom(seed: 4)
+    let data = rng.compressibleBytes(500_000)
+    let packed = try #require(data.withUnsafeBytes { ZstdCompressor().compress($0) })
+    #expect(packed.count < data.count / 2)
+    let d = ZstdDecompressor()
+    #expect(try packed.withUnsafeBytes { try d.decompress($0, expectedLength: data.count) } == data)
+    #expect(throws: LifeboatError.self) { try packed.withUnsafeBytes { try d.decompress($0, expectedLength: data.count - 1) } }
+    #expect(throws: LifeboatError.self) { try rng.bytes(100).withUnsafeBytes { try d.decompress($0, expectedLength: 100) } }
+  }
+
+  @Test func envelopeOpenNeverCrashesOnRandomInput() async {
+    let k = keys
+    await propertyCheck(count: 300, input: Gen.uint8().array(of: 0...200)) { bytes in
+      #expect(throws: LifeboatError.self) { try Envelope.open(bytes, key: k.metadataKey, purpose: .config) }
+    }
+  }
+}
