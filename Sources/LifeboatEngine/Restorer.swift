@@ -311,9 +311,8 @@ public final class Restorer: Sendable {
         }
         continue
       }
-      let zero = Self.isAllZero(plain)
-      for p in b.places {
-        if zero { continue }  // the file was truncated to size: holes read as zeros
+      let runs = Self.dataRuns(plain)
+      for p in b.places where !runs.isEmpty {
         let f = files[p.file]
         let fd = FS.withCPath(f.target) { open($0, O_WRONLY | O_CLOEXEC | O_NOFOLLOW) }
         guard fd >= 0 else {
@@ -322,15 +321,19 @@ public final class Restorer: Sendable {
         }
         var failed: Int32 = 0
         plain.withUnsafeBytes { raw in
-          var done = 0
-          while done < raw.count {
-            let n = pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(p.offset) + off_t(done))
-            if n < 0 {
-              if errno == EINTR { continue }
-              failed = errno
-              return
+          for run in runs where failed == 0 {
+            var done = 0
+            while done < run.count {
+              let n = pwrite(
+                fd, raw.baseAddress! + run.lowerBound + done, run.count - done,
+                off_t(p.offset) + off_t(run.lowerBound + done))
+              if n < 0 {
+                if errno == EINTR { continue }
+                failed = errno
+                return
+              }
+              done += n
             }
-            done += n
           }
         }
         close(fd)
@@ -343,15 +346,32 @@ public final class Restorer: Sendable {
     return bad
   }
 
-  static func isAllZero(_ bytes: [UInt8]) -> Bool {
-    bytes.withUnsafeBytes { raw in
-      let words = raw.count / 8
-      let p = raw.baseAddress!
-      for i in 0..<words where p.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) != 0 {
-        return false
+  /// The byte ranges of a blob that must be written: everything except 4 KiB blocks that are
+  /// entirely zero. Files are created at full size first, so skipped blocks stay holes and
+  /// read as zeros (sparse files stay sparse; ordinary data is one run, one write).
+  static func dataRuns(_ bytes: [UInt8], block: Int = 4096) -> [Range<Int>] {
+    bytes.withUnsafeBytes { raw -> [Range<Int>] in
+      var runs = [Range<Int>]()
+      var runStart: Int?
+      var i = 0
+      while i < raw.count {
+        let end = min(i + block, raw.count)
+        var zero = true
+        var j = i
+        while j + 8 <= end {
+          if raw.loadUnaligned(fromByteOffset: j, as: UInt64.self) != 0 { zero = false; break }
+          j += 8
+        }
+        if zero { while j < end { if raw[j] != 0 { zero = false; break }; j += 1 } }
+        if zero {
+          if let s = runStart { runs.append(s..<i); runStart = nil }
+        } else if runStart == nil {
+          runStart = i
+        }
+        i = end
       }
-      for i in (words * 8)..<raw.count where raw[i] != 0 { return false }
-      return true
+      if let s = runStart { runs.append(s..<raw.count) }
+      return runs
     }
   }
 

@@ -14,6 +14,19 @@ public struct LockInfo: Codable, Sendable {
   public var created: Date
   public var refreshed: Date
 
+  public init(
+    exclusive: Bool, hostname: String, username: String, pid: Int32, command: String,
+    created: Date, refreshed: Date
+  ) {
+    self.exclusive = exclusive
+    self.hostname = hostname
+    self.username = username
+    self.pid = pid
+    self.command = command
+    self.created = created
+    self.refreshed = refreshed
+  }
+
   /// A lock not refreshed for this long is stale and ignored (holders refresh every 5 min).
   public static let staleAfter: TimeInterval = 30 * 60
   public static let refreshEvery: TimeInterval = 5 * 60

@@ -34,6 +34,8 @@ public struct FixtureTree {
       dirs.append(d)
     }
     try fm.createDirectory(atPath: "\(root)/empty-dir", withIntermediateDirectories: true)
+    try fm.createDirectory(atPath: "\(root)/cache", withIntermediateDirectories: true)
+    try write("\(root)/cache/entry", rng.bytes(1000))
     var written = [String]()
     for i in 0..<options.files {
       let d = dirs[Int(rng.next() % UInt64(dirs.count))]
@@ -79,7 +81,8 @@ public struct FixtureTree {
     // Names that are not UTF-8 (Latin-1 "café" and a lone 0xff byte).
     var nonUTF8 = Array("\(root)/caf".utf8) + [0xE9] + Array(".txt".utf8)
     try writeBytesPath(&nonUTF8, Array("latin-1 name".utf8))
-    var ff = Array("\(root)/dir1/".utf8) + [0xFF, 0x41]
+    try fm.createDirectory(atPath: "\(root)/raw-names", withIntermediateDirectories: true)
+    var ff = Array("\(root)/raw-names/".utf8) + [0xFF, 0x41]
     try writeBytesPath(&ff, Array("lone byte".utf8))
     // Extended attributes, where the filesystem has them.
     let x = "\(root)/with-xattr"

@@ -1,0 +1,202 @@
+import Foundation
+import LifeboatCore
+import LifeboatFormat
+import LifeboatRepository
+import LifeboatStorage
+import LifeboatTesting
+import Testing
+
+let fastKDF = KeyDerivation.scrypt(logN: 10, r: 8, p: 1)
+
+@Suite struct RepositoryTests {
+  @Test func initOpenAndWrongPassword() async throws {
+    let backend = MemoryBackend()
+    let repo = try await Repository.initialize(backend: backend, password: "pw", derivation: fastKDF)
+    let opened = try await Repository.open(backend: backend, password: "pw")
+    #expect(opened.config == repo.config)
+    #expect(opened.keys.masterSecret == repo.keys.masterSecret)
+    let before = try await backend.list(.key).count + (try await backend.list(.lock).count)
+    await #expect(throws: LifeboatError.self) { try await Repository.open(backend: backend, password: "nope") }
+    do {
+      _ = try await Repository.open(backend: backend, password: "nope")
+    } catch let e as LifeboatError {
+      #expect(e.kind == .wrongPassword)
+    }
+    let after = try await backend.list(.key).count + (try await backend.list(.lock).count)
+    #expect(before == after, "a wrong password writes nothing")
+    await #expect(throws: LifeboatError.self) {
+      try await Repository.initialize(backend: backend, password: "pw", derivation: fastKDF)
+    }
+  }
+
+  @Test func missingRepositoryIsReportedAsSuch() async throws {
+    do {
+      _ = try await Repository.open(backend: MemoryBackend(), password: "pw")
+      Issue.record("opened a repository that does not exist")
+    } catch let e as LifeboatError {
+      #expect(e.kind == .repositoryNotFound)
+    }
+  }
+
+  @Test func severalKeyFilesOpenTheSameRepository() async throws {
+    let backend = MemoryBackend()
+    let repo = try await Repository.initialize(backend: backend, password: "first", derivation: fastKDF)
+    try await repo.addKey(password: "second", derivation: .pbkdf2(rounds: 1000))
+    let a = try await Repository.open(backend: backend, password: "first")
+    let b = try await Repository.open(backend: backend, password: "second")
+    #expect(a.keys.masterSecret == b.keys.masterSecret)
+    #expect(a.keyID != b.keyID)
+  }
+
+  @Test func tamperedConfigIsRefused() async throws {
+    let backend = MemoryBackend()
+    _ = try await Repository.initialize(backend: backend, password: "pw", derivation: fastKDF)
+    backend.tamper(.config) { var d = $0; d[d.count / 2] ^= 1; return d }
+    await #expect(throws: LifeboatError.self) { try await Repository.open(backend: backend, password: "pw") }
+  }
+
+  @Test func blobsRoundTripThroughPacksAndIndexFiles() async throws {
+    let backend = MemoryBackend()
+    var cfg = RepositoryConfig(id: "t")
+    cfg.packSize = 1 << 16
+    let repo = try await Repository.initialize(backend: backend, password: "pw", derivation: fastKDF, configuration: cfg)
+    let saver = BlobSaver(repository: repo, indexEvery: 2)
+    var rng = SeededRandom(seed: 9)
+    var blobs = [ID: [UInt8]]()
+    let c = ZstdCompressor()
+    for i in 0..<200 {
+      let data = i % 2 == 0 ? rng.bytes(Int(rng.next() % 20_000)) : rng.compressibleBytes(Int(rng.next() % 20_000))
+      let r = try await saver.save(.data, bytes: data, compressor: c)
+      #expect(r.isNew == (blobs[r.id] == nil))
+      blobs[r.id] = data
+      // Saving the same content again is deduplicated.
+      #expect(try await saver.save(.data, bytes: data, compressor: c).isNew == false)
+    }
+    let beforeFlush = try await backend.list(.index).count
+    #expect(beforeFlush > 0, "index files are written while the backup runs, not only at the end")
+    try await saver.flush()
+    let stats = saver.statistics
+    #expect(stats.packs > 10)
+    #expect(try await backend.list(.pack).count == stats.packs)
+
+    let reopened = try await Repository.open(backend: backend, password: "pw")
+    let report = try await reopened.loadIndex()
+    #expect(report.damaged.isEmpty)
+    #expect(reopened.index.blobCount == blobs.count)
+    for (id, data) in blobs {
+      #expect(try await reopened.loadBlob(id) == data)
+    }
+  }
+
+  @Test func indexStaysUnder64BytesPerBlobAndFindsEverything() async throws {
+    let index = MasterIndex()
+    var rng = SeededRandom(seed: 10)
+    var ids = [ID]()
+    for p in 0..<2000 {
+      let pack = ID(w0: rng.next(), w1: rng.next(), w2: rng.next(), w3: rng.next())
+      var entries = [PackEntry]()
+      for i in 0..<50 {
+        let id = ID(w0: rng.next(), w1: rng.next(), w2: rng.next(), w3: rng.next())
+        ids.append(id)
+        entries.append(PackEntry(type: i % 10 == 0 ? .tree : .data, compressed: i % 2 == 0, offset: UInt32(i * 1000), length: 1000, rawLength: 2000, id: id))
+      }
+      index.add(pack: pack, entries: entries)
+      _ = p
+    }
+    index.compact()
+    #expect(index.blobCount == 100_000)
+    for id in ids.prefix(5000) { #expect(index.contains(id)) }
+    let loc = try #require(index.location(of: ids[10]))
+    #expect(loc.entry.type == .tree && loc.entry.compressed && loc.entry.offset == 10_000)
+    #expect(!index.contains(ID(w0: 1, w1: 2, w2: 3, w3: 4)))
+    let perBlob = index.memoryBytesPerBlob()
+    #expect(perBlob <= 64, "index uses \(perBlob) bytes per blob")
+    #expect(index.reserve(ids[0]) == false)
+    let fresh = ID(w0: 9, w1: 9, w2: 9, w3: 9)
+    #expect(index.reserve(fresh) == true)
+    #expect(index.reserve(fresh) == false, "a reserved blob is not handed out twice")
+  }
+
+  @Test func damagedIndexFilesAreSkippedAndReported() async throws {
+    let backend = MemoryBackend()
+    var cfg = RepositoryConfig(id: "t")
+    cfg.packSize = 1 << 16
+    let repo = try await Repository.initialize(backend: backend, password: "pw", derivation: fastKDF, configuration: cfg)
+    let saver = BlobSaver(repository: repo, indexEvery: 1)
+    var rng = SeededRandom(seed: 11)
+    for _ in 0..<50 { _ = try await saver.save(.data, bytes: rng.bytes(10_000), compressor: nil) }
+    try await saver.flush()
+    let idx = try await backend.list(.index)
+    backend.tamper(Handle(.index, idx[0].name)) { var d = $0; d[40] ^= 4; return d }
+    let reopened = try await Repository.open(backend: backend, password: "pw")
+    let report = try await reopened.loadIndex()
+    #expect(report.damaged.map(\.name) == [idx[0].name])
+    #expect(report.files == idx.count - 1)
+  }
+}
+
+@Suite struct LockTests {
+  @Test func sharedLocksCoexistAndExclusiveExcludes() async throws {
+    let backend = MemoryBackend()
+    let clock = ManualClock()
+    _ = try await Repository.initialize(backend: backend, password: "pw", derivation: fastKDF)
+    let repo = try await Repository.open(backend: backend, password: "pw", clock: clock)
+    let a = try await repo.lock(exclusive: false, command: "backup")
+    let b = try await repo.lock(exclusive: false, command: "backup")
+    do {
+      _ = try await repo.lock(exclusive: true, command: "prune")
+      Issue.record("exclusive lock granted while shared locks are held")
+    } catch let e as LifeboatError {
+      #expect(e.kind == .lockFailed)
+      #expect(e.message.contains("backup"))
+    }
+    await a.release()
+    await b.release()
+    let x = try await repo.lock(exclusive: true, command: "prune")
+    await #expect(throws: LifeboatError.self) { try await repo.lock(exclusive: false, command: "backup") }
+    await x.release()
+    #expect(try await backend.list(.lock).isEmpty)
+  }
+
+  @Test func staleLocksAreIgnoredAndRemovable() async throws {
+    let backend = MemoryBackend()
+    let clock = ManualClock()
+    _ = try await Repository.initialize(backend: backend, password: "pw", derivation: fastKDF)
+    let repo = try await Repository.open(backend: backend, password: "pw", clock: clock)
+    // A lock from another host that stopped refreshing.
+    let old = LockInfo(exclusive: true, hostname: "elsewhere", username: "u", pid: 1, command: "prune", created: clock.now(), refreshed: clock.now())
+    let bytes = try old.encoded()
+    try await backend.save(Handle(.lock, StorageHash.id(bytes).hex), data: bytes)
+    await #expect(throws: LifeboatError.self) { try await repo.lock(exclusive: false, command: "backup") }
+    #expect(try await repo.removeLocks(all: false).isEmpty, "a live lock is not stale")
+    clock.advance(LockInfo.staleAfter + 1)
+    let l = try await repo.lock(exclusive: false, command: "backup")
+    await l.release()
+    #expect(try await repo.removeLocks(all: false).count == 1)
+    // A lock of a dead process on this host is stale at once.
+    let dead = LockInfo(exclusive: true, hostname: Repository.Identity.current.hostname, username: "u", pid: 999_999_9, command: "backup", created: clock.now(), refreshed: clock.now())
+    let db = try dead.encoded()
+    try await backend.save(Handle(.lock, StorageHash.id(db).hex), data: db)
+    let m = try await repo.lock(exclusive: true, command: "prune")
+    await m.release()
+  }
+
+  @Test func refreshKeepsALongRunningLockAlive() async throws {
+    let backend = MemoryBackend()
+    let clock = ManualClock()
+    _ = try await Repository.initialize(backend: backend, password: "pw", derivation: fastKDF)
+    let repo = try await Repository.open(backend: backend, password: "pw", clock: clock)
+    let lock = try await repo.lock(exclusive: true, command: "prune")
+    let first = lock.name
+    for _ in 0..<10 {
+      clock.advance(LockInfo.refreshEvery + 1)
+      try await lock.refreshIfDue()
+    }
+    #expect(lock.name != first)
+    #expect(try await backend.list(.lock).count == 1)
+    // 50 minutes later the lock still excludes others, because it was refreshed.
+    let other = try await Repository.open(backend: backend, password: "pw", clock: clock)
+    await #expect(throws: LifeboatError.self) { try await other.lock(exclusive: false, command: "backup") }
+    await lock.release()
+  }
+}
