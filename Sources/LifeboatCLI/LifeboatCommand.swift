@@ -17,8 +17,7 @@ struct LifeboatCommand: AsyncParsableCommand {
         lifeboat restore latest --target /tmp/restore --verify
         lifeboat check --read-data
 
-      Exit codes: 0 ok · 1 error · 3 backup done but some sources unreadable ·
-      10 no repository · 11 lock failed · 12 wrong password · 130 interrupted.
+      Exit codes: 0 ok · 1 error · 3 backup done but some sources unreadable · 10 no repository · 11 lock failed · 12 wrong password · 130 interrupted.
       """,
     version: "0.1.0",
     subcommands: [

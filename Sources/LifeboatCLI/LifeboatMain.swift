@@ -3,6 +3,7 @@ import CSystem
 import Dispatch
 import Foundation
 import LifeboatCore
+import Synchronization
 
 /// The program's entry point: tunes malloc, installs the interrupt handler, runs the command
 /// and maps its outcome to an exit code.
@@ -37,9 +38,20 @@ public enum LifeboatMain {
       return e.code
     } catch let e as ExitCode {
       return e.rawValue
+    } catch let e as LifeboatError {
+      Output.error(e)
+      return ExitStatus.code(for: e)
+    } catch is CancellationError {
+      return ExitStatus.interrupted
     } catch {
-      Output.error(error)
-      return ExitStatus.code(for: error)
+      // Help, version and usage errors raised while running (ArgumentParser's own errors).
+      let message = LifeboatCommand.fullMessage(for: error)
+      if LifeboatCommand.exitCode(for: error) == .success {
+        print(message)
+        return 0
+      }
+      FileHandle.standardError.write(Data((message + "\n").utf8))
+      return ExitStatus.fatal
     }
   }
 }
@@ -48,8 +60,10 @@ public enum LifeboatMain {
 /// before the interrupt stays valid; the next run reuses uploaded packs.
 enum Interrupts {
   nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
+  private static let installed = Mutex(false)
 
   static func install() {
+    guard installed.withLock({ done in defer { done = true }; return !done }) else { return }
     for sig in [SIGINT, SIGTERM] {
       signal(sig, SIG_IGN)
       let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())

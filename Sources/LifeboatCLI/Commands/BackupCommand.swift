@@ -9,16 +9,13 @@ struct BackupCommand: AsyncParsableCommand {
     commandName: "backup",
     abstract: "Save a snapshot of files, or of a command's output.",
     discussion: """
-      Files unchanged since the last snapshot of the same host and paths (same size, mtime,
-      ctime and inode) are not read again. New data is cut into content-defined chunks,
-      deduplicated against everything in the repository, compressed and encrypted.
+      Files unchanged since the last snapshot of the same host and paths (same size, mtime, ctime and inode) are not read again. New data is cut into content-defined chunks, deduplicated against everything in the repository, compressed and encrypted.
 
       A database dump without a temporary file:
-        lifeboat backup --stdin-from-command "pg_dump --format=custom sis" --stdin-filename sis.dump
+        lifeboat backup --stdin-from-command "pg_dump -Fc sis" --stdin-filename sis.dump
       A failing command fails the backup and no snapshot is saved.
 
-      Exit code 3 means the snapshot was saved but some sources could not be read; they are
-      listed as warnings and in the snapshot's summary.
+      Exit code 3 means the snapshot was saved but some sources could not be read; they are listed as warnings and in the snapshot's summary.
       """)
 
   @OptionGroup var global: GlobalOptions

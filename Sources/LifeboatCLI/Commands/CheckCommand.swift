@@ -8,13 +8,9 @@ struct CheckCommand: AsyncParsableCommand {
     commandName: "check",
     abstract: "Verify the repository's structure and, optionally, its data.",
     discussion: """
-      Without options, checks that every index file opens, every indexed pack exists, and every
-      snapshot's trees and blobs are present. --read-data also reads every pack and
-      authenticates every blob (the only way to find bit rot); --read-data-subset 10% reads a
-      random tenth, so a full pass over a large repository can be spread over several runs.
+      Without options, checks that every index file opens, every indexed pack exists, and every snapshot's trees and blobs are present. --read-data also reads every pack and authenticates every blob (the only way to find bit rot); --read-data-subset 10% reads a random tenth, so a full pass over a large repository can be spread over several runs.
 
-      Damage is reported per pack, with the snapshots and files it affects. Exit code 1 when
-      anything is damaged.
+      Damage is reported per pack, with the snapshots and files it affects. Exit code 1 when anything is damaged.
       """)
 
   @OptionGroup var global: GlobalOptions

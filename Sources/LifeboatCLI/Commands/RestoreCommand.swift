@@ -9,13 +9,9 @@ struct RestoreCommand: AsyncParsableCommand {
     commandName: "restore",
     abstract: "Restore a snapshot into a directory.",
     discussion: """
-      Restores contents and metadata: modes, owners (when run as root), times, symlinks, hard
-      links, device nodes, fifos, extended attributes, and sparse files (all-zero chunks are
-      left as holes). File names are restored byte for byte, UTF-8 or not.
+      Restores contents and metadata: modes, owners (when run as root), times, symlinks, hard links, device nodes, fifos, extended attributes, and sparse files (all-zero chunks are left as holes). File names are restored byte for byte, UTF-8 or not.
 
-      Every blob is authenticated and checked against its ID as it is written. A file whose
-      data is damaged or missing is not left half-written: it is removed and reported, the rest
-      is restored, and the exit code is 1. --verify reads every restored file back.
+      Every blob is authenticated and checked against its ID as it is written. A file whose data is damaged or missing is not left half-written: it is removed and reported, the rest is restored, and the exit code is 1. --verify reads every restored file back.
 
         lifeboat restore latest --target /srv/restore --include '/home/ana/*' --verify
       """)

@@ -10,9 +10,7 @@ struct StatsCommand: AsyncParsableCommand {
     commandName: "stats",
     abstract: "Show how much is stored and how well it deduplicates and compresses.",
     discussion: """
-      restore size: what restoring the snapshots would write (all snapshots, or the one given).
-      raw data: unique plaintext in the repository. stored: bytes on storage.
-      dedup ratio = restore size / raw data; compression ratio = raw data / stored data.
+      restore size: what restoring the snapshots would write (all snapshots, or the one given). raw data: unique plaintext in the repository. stored: bytes on storage. dedup ratio = restore size / raw data; compression ratio = raw data / stored data.
       """)
 
   @OptionGroup var global: GlobalOptions

@@ -7,9 +7,7 @@ struct UnlockCommand: AsyncParsableCommand {
     commandName: "unlock",
     abstract: "Remove stale locks.",
     discussion: """
-      A lock is stale when it was not refreshed for 30 minutes, or when it belongs to a process
-      of this host that no longer runs. --remove-all also removes live locks: only use it when
-      you are sure no other lifeboat process uses the repository.
+      A lock is stale when it was not refreshed for 30 minutes, or when it belongs to a process of this host that no longer runs. --remove-all also removes live locks: only use it when you are sure no other lifeboat process uses the repository.
       """)
 
   @OptionGroup var global: GlobalOptions

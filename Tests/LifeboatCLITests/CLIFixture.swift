@@ -1,0 +1,67 @@
+import Foundation
+import LifeboatCLI
+import LifeboatTesting
+import Testing
+
+/// Runs `lifeboat` in-process (fast) or as a child process (for signals and privileges).
+struct CLIFixture {
+  let dir: TemporaryDirectory
+  let repo: String
+  let passwordFile: String
+
+  init(password: String = "cli-test-password") throws {
+    dir = TemporaryDirectory("lifeboat-cli")
+    repo = dir.sub("repo")
+    passwordFile = dir.sub("password")
+    try FixtureTree.write(passwordFile, Array("\(password)\n".utf8))
+  }
+
+  /// In-process run; returns the exit code.
+  func run(_ args: [String], password: String? = nil) async -> Int32 {
+    var pf = passwordFile
+    if let password {
+      pf = dir.sub("password-\(abs(password.hashValue))")
+      try? FixtureTree.write(pf, Array(password.utf8))
+    }
+    return await LifeboatMain.main(args + ["--repo", repo, "--password-file", pf, "--quiet"])
+  }
+
+  static var binary: String {
+    if let b = ProcessInfo.processInfo.environment["LIFEBOAT_BIN"] { return b }
+    let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+      .appendingPathComponent("lifeboat").path
+    if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent()
+    return root.appendingPathComponent(".build/debug/lifeboat").path
+  }
+
+  /// Starts the binary as a child process (optionally through a prefix such as setpriv).
+  func spawn(_ args: [String], prefix: [String] = [], output: String? = nil) throws -> Process {
+    let p = Process()
+    let cmd = prefix + [Self.binary] + args + ["--repo", repo, "--password-file", passwordFile]
+    p.executableURL = URL(fileURLWithPath: cmd[0].hasPrefix("/") ? cmd[0] : "/usr/bin/env")
+    p.arguments = cmd[0].hasPrefix("/") ? Array(cmd.dropFirst()) : cmd
+    if let output {
+      FileManager.default.createFile(atPath: output, contents: nil)
+      let h = FileHandle(forWritingAtPath: output)
+      p.standardOutput = h
+      p.standardError = h
+    } else {
+      p.standardOutput = FileHandle.nullDevice
+      p.standardError = FileHandle.nullDevice
+    }
+    try p.run()
+    return p
+  }
+
+  func runProcess(_ args: [String], prefix: [String] = []) throws -> (code: Int32, output: String) {
+    let out = dir.sub("out-\(UInt32.random(in: 0...UInt32.max))")
+    let p = try spawn(args, prefix: prefix, output: out)
+    p.waitUntilExit()
+    let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+    return (p.terminationStatus, text)
+  }
+
+  func remove() { dir.remove() }
+}

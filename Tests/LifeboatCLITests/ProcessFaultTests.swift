@@ -1,0 +1,152 @@
+import Foundation
+import LifeboatCLI
+import LifeboatCore
+import LifeboatRepository
+import LifeboatStorage
+import LifeboatTesting
+import Testing
+
+/// Faults that need a real process: SIGKILL mid-backup, SIGINT, another user's permissions and
+/// a real full filesystem. These need root for setpriv and mount; CI runs as root, and there a
+/// missing capability is a failure, not a skip.
+@Suite(.serialized) struct ProcessFaultTests {
+  var isRoot: Bool { getuid() == 0 }
+  var inCI: Bool { ProcessInfo.processInfo.environment["CI"] != nil }
+
+  func requireRoot() -> Bool {
+    if isRoot { return true }
+    if inCI { Issue.record("this test needs root (setpriv, mount) and CI runs as root") }
+    return false
+  }
+
+  func makeData(_ root: String, seed: UInt64, files: Int, size: Int) throws {
+    var rng = SeededRandom(seed: seed)
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    for i in 0..<files {
+      try FixtureTree.write("\(root)/f\(i).bin", rng.bytes(size))
+    }
+  }
+
+  @Test func sigkillAtRandomPointsLeavesACleanRepositoryAndTheNextBackupReusesPacks() async throws {
+    let f = try CLIFixture()
+    defer { f.remove() }
+    let src = f.dir.sub("src")
+    try makeData(src, seed: 50, files: 48, size: 3 << 20)  // 144 MiB
+    #expect(await f.run(["init", "--pack-size", "1", "--kdf", "pbkdf2"]) == 0)
+    var rng = SeededRandom(seed: 51)
+    var killedMidway = 0
+    for round in 0..<4 {
+      let p = try f.spawn(["backup", src])
+      let delay = 150_000 + Int(rng.next() % 1_200_000)
+      usleep(UInt32(delay))
+      if p.isRunning {
+        kill(p.processIdentifier, SIGKILL)
+        killedMidway += 1
+      }
+      p.waitUntilExit()
+      let check = try f.runProcess(["check", "--read-data"])
+      #expect(check.code == 0, "round \(round): check after SIGKILL: \(check.output)")
+    }
+    #expect(killedMidway >= 2, "the backups should have been interrupted")
+    let packsBefore = try await LocalBackend(path: f.repo).list(.pack).count
+    let final = try f.runProcess(["backup", src, "--json"])
+    #expect(final.code == 0, "\(final.output)")
+    #expect(final.output.contains("\"snapshot\""))
+    // Data uploaded by the killed runs and indexed is not uploaded again.
+    let repo = try await Repository.open(backend: LocalBackend(path: f.repo), password: "cli-test-password")
+    let snaps = try await repo.listSnapshots().snapshots
+    let summary = try #require(snaps.last?.snapshot.summary)
+    #expect(packsBefore > 8, "the killed runs uploaded packs")
+    #expect(summary.dataAdded < 144 << 20, "added \(summary.dataAdded) bytes although \(packsBefore) packs were already there")
+    #expect(await f.run(["restore", "latest", "--target", f.dir.sub("r"), "--verify"]) == 0)
+    #expect(TreeComparison.differences(src, f.dir.sub("r") + src) == [])
+  }
+
+  @Test func sigintExitsWith130AndRemovesTheLock() async throws {
+    let f = try CLIFixture()
+    defer { f.remove() }
+    let src = f.dir.sub("src")
+    try makeData(src, seed: 52, files: 40, size: 4 << 20)
+    #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)
+    let p = try f.spawn(["backup", src])
+    usleep(400_000)
+    guard p.isRunning else {
+      Issue.record("backup finished before it could be interrupted")
+      return
+    }
+    kill(p.processIdentifier, SIGINT)
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 130)
+    #expect(try await LocalBackend(path: f.repo).list(.lock).isEmpty)
+    #expect(try f.runProcess(["check"]).code == 0)
+  }
+
+  @Test func unreadableFileGivesExitCode3AndASnapshotOfTheRest() async throws {
+    let f = try CLIFixture()
+    defer { f.remove() }
+    let src = f.dir.sub("src")
+    try FixtureTree.build(at: src, seed: 53)
+    try FixtureTree.write(src + "/secret", Array("not for you".utf8))
+    chmod(src + "/secret", 0)
+    #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)
+    var prefix: [String] = []
+    if isRoot {
+      // Root reads everything: run as nobody, who owns the repository.
+      _ = try FileManager.default.subpathsOfDirectory(atPath: f.dir.path)
+      for p in [f.dir.path] + (try FileManager.default.subpathsOfDirectory(atPath: f.dir.path)).map({ f.dir.path + "/" + $0 }) {
+        chown(p, 65534, 65534)
+      }
+      chmod(f.dir.path, 0o755)
+      chown(src + "/secret", 0, 0)
+      prefix = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+    }
+    let r = try f.runProcess(["backup", src], prefix: prefix)
+    #expect(r.code == 3, "\(r.output)")
+    #expect(r.output.contains("secret"))
+    let restore = try f.runProcess(["restore", "latest", "--target", f.dir.sub("r")], prefix: prefix)
+    #expect(restore.code == 0, "\(restore.output)")
+    #expect(FileManager.default.fileExists(atPath: f.dir.sub("r") + src + "/mode-0640"))
+    #expect(!FileManager.default.fileExists(atPath: f.dir.sub("r") + src + "/secret"))
+  }
+
+  @Test func fullDiskGivesAClearErrorAndTheRepositoryStillChecksClean() async throws {
+    guard requireRoot() else { return }
+    let f = try CLIFixture()
+    defer { f.remove() }
+    let mnt = f.dir.sub("small")
+    try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+    let mount = Process()
+    mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+    mount.arguments = ["-t", "tmpfs", "-o", "size=24m", "tmpfs", mnt]
+    try mount.run()
+    mount.waitUntilExit()
+    #expect(mount.terminationStatus == 0, "mount tmpfs failed")
+    defer {
+      let u = Process()
+      u.executableURL = URL(fileURLWithPath: "/bin/umount")
+      u.arguments = [mnt]
+      try? u.run()
+      u.waitUntilExit()
+    }
+    let src = f.dir.sub("src")
+    try makeData(src, seed: 54, files: 12, size: 4 << 20)  // 48 MiB of random data
+    let repoArgs = ["--repo", mnt + "/repo", "--password-file", f.passwordFile, "--quiet"]
+    #expect(await LifeboatMain.main(["init", "--pack-size", "2", "--kdf", "pbkdf2"] + repoArgs) == 0)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: CLIFixture.binary)
+    p.arguments = ["backup", src] + repoArgs
+    let pipe = Pipe()
+    p.standardError = pipe
+    try p.run()
+    p.waitUntilExit()
+    let err = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    #expect(p.terminationStatus == 1)
+    #expect(err.contains("no space left"), "\(err)")
+    // No snapshot, no half-written objects, and the repository checks clean.
+    #expect(try await LocalBackend(path: mnt + "/repo").list(.snapshot).isEmpty)
+    #expect(await LifeboatMain.main(["check", "--read-data"] + repoArgs) == 0)
+    // Free space: a smaller backup succeeds and reuses what was stored.
+    #expect(await LifeboatMain.main(["backup", src + "/f0.bin"] + repoArgs) == 0)
+    #expect(await LifeboatMain.main(["check", "--read-data"] + repoArgs) == 0)
+  }
+}
