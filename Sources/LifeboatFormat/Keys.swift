@@ -86,9 +86,8 @@ public enum Envelope {
   public static func seal(
     _ plaintext: UnsafeRawBufferPointer, key root: SymmetricKey, purpose: Purpose
   ) -> [UInt8] {
-    var rng = SystemRandomNumberGenerator()
-    var salt = [UInt8](repeating: 0, count: saltLength)
-    for i in 0..<saltLength { salt[i] = rng.next() }
+    // BoringSSL's CSPRNG (seeded from the kernel, no system call per object).
+    let salt = SymmetricKey(size: SymmetricKeySize(bitCount: saltLength * 8)).withUnsafeBytes { Array($0) }
     let (key, nonce) = oneTimeKey(root: root, salt: salt, purpose: purpose)
     // AES-GCM sealing with a valid key and nonce cannot fail.
     let box = try! AES.GCM.seal(plaintext, using: key, nonce: nonce)

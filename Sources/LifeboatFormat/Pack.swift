@@ -165,7 +165,15 @@ public struct PackBuilder: Sendable {
     return entry
   }
 
+  /// Empties the builder for the next pack, keeping its buffer (no page faults on reuse).
+  public mutating func reset() {
+    bytes.removeAll(keepingCapacity: true)
+    entries.removeAll(keepingCapacity: true)
+    hasher = SHA256()
+  }
+
   /// Appends the sealed header and trailer; returns the finished pack and its storage ID.
+  /// Call `reset()` before adding blobs for another pack.
   public mutating func finish(keys: RepositoryKeys) -> (id: ID, bytes: [UInt8], entries: [PackEntry]) {
     let header = Envelope.seal(
       PackFormat.encodeHeader(entries), key: keys.metadataKey, purpose: .packHeader)

@@ -90,9 +90,9 @@ public final class BlobSaver: BlobSaving {
       id: p.id, type: p.type, sealed: p.sealed, compressed: p.compressed, rawLength: p.rawLength)
     if packer.count >= packSize {
       try await upload(&packer)
-    } else {
-      state.withLock { $0.idle.append(packer) }
+      packer.reset()
     }
+    state.withLock { [packer] in $0.idle.append(packer) }
     return Result(id: p.id, isNew: true, storedLength: p.sealed.count)
   }
 
@@ -144,6 +144,7 @@ public final class BlobSaver: BlobSaving {
     for var p in packers where !p.isEmpty {
       try await upload(&p)
     }
+    // The buffers are released here: after a flush the saver holds no memory.
     let rest = state.withLock { s in
       defer { s.unindexed.removeAll() }
       return s.unindexed
