@@ -91,7 +91,7 @@ struct GlobalOptions: ParsableArguments {
     let lock = try await repo.lock(exclusive: exclusive, command: command)
     LockRegistry.add(lock, localRoot: (repo.backend as? LocalBackend)?.root)
     do {
-      let r = try await body(lock)
+      let r = try await lock.whileHeld { try await body(lock) }
       await lock.release()
       LockRegistry.remove(lock)
       return r

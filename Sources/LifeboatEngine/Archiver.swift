@@ -107,7 +107,18 @@ public final class Archiver: Sendable {
 
   // MARK: run
 
+  /// Runs the backup. On failure nothing is committed (no snapshot) and the saver's unsaved
+  /// blobs are released; what was uploaded and indexed stays for the next run to reuse.
   public func run() async throws -> BackupResult {
+    do {
+      return try await runUnchecked()
+    } catch {
+      saver.discard()
+      throw error
+    }
+  }
+
+  private func runUnchecked() async throws -> BackupResult {
     let start = repository.clock.now()
     let run = Run(start: start)
     let parent = try await findParent()
@@ -215,12 +226,14 @@ public final class Archiver: Sendable {
         }).first {
           dir = existing
         } else {
-          guard case .success(let dst) = FS.lstat(path), var n = FS.node(name: c, path: path, st: dst)
+          // A directory on the way to a path (possibly reached through a symlink, such as
+          // /proc/self): recorded as the directory it leads to.
+          guard case .success(let dst) = FS.stat(path), FS.kind(dst.st_mode) == .directory,
+            let n = FS.node(name: c, path: path, st: dst)
           else {
-            run.errors.append("\(PathBytes.display(path)): cannot stat")
+            run.errors.append("\(PathBytes.display(path)): not a directory or cannot stat")
             break
           }
-          n.kind = .directory
           let d = ScanDir(node: n, path: path, parentNode: parentNode)
           dir.children.append(.dir(d))
           dir = d

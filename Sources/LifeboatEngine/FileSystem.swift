@@ -30,6 +30,13 @@ enum FS {
     return rc == 0 ? .success(st) : .failure(POSIXErrno(errno))
   }
 
+  /// stat(2), following symlinks (for the directories on the way to a backup path).
+  static func stat(_ path: [UInt8]) -> Result<Glibc.stat, POSIXErrno> {
+    var st = Glibc.stat()
+    let rc = withCPath(path) { fstatat(AT_FDCWD, $0, &st, 0) }
+    return rc == 0 ? .success(st) : .failure(POSIXErrno(errno))
+  }
+
   static func kind(_ mode: mode_t) -> Node.Kind? {
     switch mode & S_IFMT {
     case S_IFREG: .file

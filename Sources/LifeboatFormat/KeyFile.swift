@@ -25,14 +25,18 @@ public enum KeyDerivation: Sendable, Equatable, Codable {
   func derive(password: [UInt8], salt: [UInt8]) throws -> SymmetricKey {
     switch self {
     case .scrypt(let logN, let r, let p):
-      guard (10...22).contains(logN), (1...32).contains(r), (1...16).contains(p) else {
+      // Bounded so that a planted key file cannot make every open allocate gigabytes:
+      // scrypt needs 128·r·N bytes, here at most 1 GiB.
+      guard (10...20).contains(logN), (1...16).contains(r), (1...4).contains(p),
+        128 * r << logN <= 1 << 30
+      else {
         throw LifeboatError.corrupt("key file: scrypt parameters out of range")
       }
       return try KDF.Scrypt.deriveKey(
         from: password, salt: salt, outputByteCount: 32, rounds: 1 << logN, blockSize: r,
         parallelism: p)
     case .pbkdf2(let rounds):
-      guard (1_000...100_000_000).contains(rounds) else {
+      guard (1_000...10_000_000).contains(rounds) else {
         throw LifeboatError.corrupt("key file: PBKDF2 rounds out of range")
       }
       return try KDF.Insecure.PBKDF2.deriveKey(
@@ -100,6 +104,7 @@ public struct KeyFile: Codable, Sendable {
     guard version == 1, let derivation else {
       throw LifeboatError.corrupt("key file: unknown version or key derivation \(kdf)")
     }
+    guard salt.count == 32 else { throw LifeboatError.corrupt("key file: salt must be 32 bytes") }
     let kek = try derivation.derive(password: Array(password.utf8), salt: Array(salt))
     return try? Envelope.open(Array(data), key: kek, purpose: .keyFile)
   }
@@ -146,11 +151,13 @@ public struct RepositoryConfig: Codable, Sendable, Equatable {
   /// zstd level for blobs; 0 stores everything raw.
   public var compressionLevel: Int
 
-  public init(id: String, chunker: Chunker.Configuration = .init(), packSize: Int = 16 << 20,
+  /// A new configuration; `id` defaults to 64 random hex digits.
+  public init(id: String? = nil, chunker: Chunker.Configuration = .init(), packSize: Int = 16 << 20,
     compressionLevel: Int = 3)
   {
     self.version = 1
-    self.id = id
+    var rng = SystemRandomNumberGenerator()
+    self.id = id ?? ID(w0: rng.next(), w1: rng.next(), w2: rng.next(), w3: rng.next()).hex
     self.chunker = chunker
     self.packSize = packSize
     self.compressionLevel = compressionLevel
@@ -170,7 +177,8 @@ public struct RepositoryConfig: Codable, Sendable, Equatable {
       }
       guard c.chunker.minSize >= 64, c.chunker.minSize <= c.chunker.normalSize,
         c.chunker.normalSize <= c.chunker.maxSize, c.chunker.maxSize <= 64 << 20,
-        c.packSize >= 1 << 16, c.packSize <= 1 << 30
+        c.packSize >= 1 << 16, c.packSize <= 1 << 30, (0...22).contains(c.compressionLevel),
+        c.id.count == 64, ID(hex: c.id) != nil
       else { throw LifeboatError.corrupt("config: parameters out of range") }
       return c
     } catch let e as LifeboatError {
@@ -235,24 +243,39 @@ public enum Rfc3339 {
       + String(repeating: "0", count: 9 - ns.count) + ns + "Z"
   }
 
+  /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (UTC only); nil for anything else.
   public static func parse(_ s: String) -> Date? {
-    let parts = s.split(separator: ".", maxSplits: 1)
-    let base = String(parts[0].hasSuffix("Z") ? parts[0].dropLast() : parts[0])
+    guard s.hasSuffix("Z") else { return nil }
+    let body = s.dropLast()
+    let parts = body.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+    guard let base = parts.first, base.count == 19 else { return nil }
     var fraction = 0.0
     if parts.count == 2 {
-      let digits = parts[1].prefix { $0.isNumber }
-      guard let v = Double("0." + digits) else { return nil }
+      let digits = parts[1]
+      guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+        let v = Double("0." + digits)
+      else { return nil }
       fraction = v
     }
-    let f = base.split(whereSeparator: { "-T:".contains($0) }).map { Int32($0) }
-    guard f.count == 6, f.allSatisfy({ $0 != nil }) else { return nil }
+    let f = base.split(separator: "-", omittingEmptySubsequences: false)
+    guard f.count == 3, f[0].count == 4, f[1].count == 2 else { return nil }
+    let dayTime = f[2].split(separator: "T", omittingEmptySubsequences: false)
+    guard dayTime.count == 2, dayTime[0].count == 2 else { return nil }
+    let hms = dayTime[1].split(separator: ":", omittingEmptySubsequences: false)
+    guard hms.count == 3, hms.allSatisfy({ $0.count == 2 }) else { return nil }
+    let fields = [f[0], f[1], dayTime[0], hms[0], hms[1], hms[2]].map { Int32($0) }
+    guard fields.allSatisfy({ $0 != nil }) else { return nil }
+    let v = fields.map { $0! }
+    guard (1...12).contains(v[1]), (1...31).contains(v[2]), (0...23).contains(v[3]),
+      (0...59).contains(v[4]), (0...60).contains(v[5])
+    else { return nil }
     var tmv = tm()
-    tmv.tm_year = f[0]! - 1900
-    tmv.tm_mon = f[1]! - 1
-    tmv.tm_mday = f[2]!
-    tmv.tm_hour = f[3]!
-    tmv.tm_min = f[4]!
-    tmv.tm_sec = f[5]!
+    tmv.tm_year = v[0] - 1900
+    tmv.tm_mon = v[1] - 1
+    tmv.tm_mday = v[2]
+    tmv.tm_hour = v[3]
+    tmv.tm_min = v[4]
+    tmv.tm_sec = v[5]
     let secs = timegm(&tmv)
     return Date(timeIntervalSince1970: Double(secs) + fraction)
   }

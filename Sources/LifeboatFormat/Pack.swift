@@ -103,7 +103,7 @@ public enum PackFormat {
     }
     let entries = try decodeHeader(plain)
     let dataEnd = packLength - 4 - headerLength
-    if let last = entries.last, Int(last.offset) + Int(last.length) != dataEnd {
+    if Int(entries.last.map { $0.offset + $0.length } ?? 0) != dataEnd {
       throw LifeboatError.corrupt("pack header does not describe the pack's data")
     }
     return entries

@@ -99,6 +99,9 @@ public enum TreeFormat {
         xattrs.append(
           ExtendedAttribute(name: try r.lengthPrefixed(max: 255), value: try r.lengthPrefixed()))
       }
+      guard (kind == .directory) == (subtree != nil), kind == .file || content.isEmpty,
+        kind == .symlink || target.isEmpty
+      else { throw LifeboatError.corrupt("tree: fields do not fit a \(kind.name) node") }
       nodes.append(
         Node(
           name: name, kind: kind, mode: mode, uid: uid, gid: gid, size: size, mtime: times[0],

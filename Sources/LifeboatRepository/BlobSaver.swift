@@ -111,8 +111,13 @@ public final class BlobSaver: BlobSaving {
 
   private func upload(_ packer: inout PackBuilder) async throws {
     let (id, bytes, entries) = packer.finish(keys: repository.keys)
-    try await Repository.storage {
-      try await repository.backend.save(Handle(.pack, id.hex), data: bytes)
+    do {
+      try await Repository.storage {
+        try await repository.backend.save(Handle(.pack, id.hex), data: bytes)
+      }
+    } catch {
+      repository.index.release(entries.map(\.id))
+      throw error
     }
     repository.index.add(pack: id, entries: entries)
     let batch: [IndexFile.Pack]? = state.withLock { s in
@@ -132,6 +137,16 @@ public final class BlobSaver: BlobSaving {
     guard !packs.isEmpty else { return }
     try await repository.saveIndex(IndexFile(packs: packs))
     state.withLock { $0.stats.indexFiles += 1 }
+  }
+
+  /// Drops the blobs packed but not uploaded (after a failed run), releasing their claims in
+  /// the index so that a later run in this process stores them.
+  public func discard() {
+    let packers = state.withLock { s in
+      defer { s.idle.removeAll() }
+      return s.idle
+    }
+    for p in packers { repository.index.release(p.entries.map(\.id)) }
   }
 
   /// Uploads every partly filled pack and writes the remaining index entries. After it

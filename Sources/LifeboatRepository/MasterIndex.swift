@@ -172,6 +172,14 @@ public final class MasterIndex: Sendable {
     }
   }
 
+  /// Gives up claims on blobs that will not be stored after all (a failed or abandoned pack),
+  /// so a later run in the same process stores them again.
+  public func release(_ ids: some Sequence<ID>) {
+    state.withLock { s in
+      for id in ids { s.reserved.remove(id) }
+    }
+  }
+
   public var packIDs: [ID] { state.withLock { $0.packs } }
 
   public func packSize(_ id: ID) -> UInt64? {

@@ -65,9 +65,7 @@ public final class Repository: Sendable {
       try storageSync { try local.createLayout() }
     }
     let keys = try RepositoryKeys.generate()
-    var rng = SystemRandomNumberGenerator()
-    let repoID = ID(w0: rng.next(), w1: rng.next(), w2: rng.next(), w3: rng.next()).hex
-    let config = configuration ?? RepositoryConfig(id: repoID)
+    let config = configuration ?? RepositoryConfig()
     let keyID = try await addKey(
       backend: backend, masterSecret: keys.masterSecret, password: password,
       derivation: derivation, clock: clock, identity: identity)
@@ -100,7 +98,7 @@ public final class Repository: Sendable {
       } catch {
         continue
       }
-      guard let file = try? KeyFile.decode(bytes),
+      guard StorageHash.id(bytes).hex == info.name, let file = try? KeyFile.decode(bytes),
         let secret = try? file.open(password: password)
       else { continue }
       let keys = try RepositoryKeys(masterSecret: secret)
@@ -160,6 +158,9 @@ public final class Repository: Sendable {
         group.addTask { [backend, keys] in
           do {
             let sealed = try await backend.load(Handle(.index, info.name))
+            guard StorageHash.id(sealed).hex == info.name else {
+              throw LifeboatError.corrupt("content does not match its name (SHA-256 mismatch)")
+            }
             let plain = try Envelope.open(sealed, key: keys.metadataKey, purpose: .index)
             return (info.name, .success(try IndexFile.decode(plain)))
           } catch {
@@ -176,6 +177,8 @@ public final class Repository: Sendable {
         launch()
       }
     }
+    // Sorted by name so that, when a blob is stored twice, every process picks the same copy.
+    files.sort { $0.0 < $1.0 }
     let superseded = Set(files.flatMap { $0.1.supersedes.map(\.hex) })
     for (name, file) in files where !superseded.contains(name) {
       report.files += 1

@@ -100,6 +100,25 @@ public final class RepositoryLock: Sendable {
     try? await backend.remove(Handle(.lock, old))
   }
 
+  /// Runs `body` while a child task refreshes the lock every 30 seconds (when due), so long
+  /// restores, checks and scans keep it alive even when they upload nothing.
+  public func whileHeld<T>(_ body: () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { [self] in
+        while !Task.isCancelled {
+          do {
+            try await Task.sleep(nanoseconds: 30_000_000_000)
+          } catch {
+            return
+          }
+          try? await refreshIfDue()
+        }
+      }
+      defer { group.cancelAll() }
+      return try await body()
+    }
+  }
+
   public func release() async {
     let name: String? = state.withLock { s in
       if s.released { return nil }
@@ -129,18 +148,38 @@ extension Repository {
   /// succeed).
   public func lock(exclusive: Bool, command: String) async throws -> RepositoryLock {
     let host = Identity.current.hostname
-    func conflicts(except mine: String?) async throws -> [LockInfo] {
-      let now = clock.now()
-      return try await listLocks().compactMap { l -> LockInfo? in
-        guard l.name != mine, let info = l.info, !info.isStale(now: now, localHostname: host)
-        else { return nil }
-        return (exclusive || info.exclusive) ? info : nil
+    // Lock files that cannot be read count as conflicts (they may be live locks written by
+    // a newer version); one that vanishes between list and load was being refreshed or
+    // released, so the listing is taken again.
+    func conflicts(except mine: String?) async throws -> [String] {
+      var attempt = 0
+      while true {
+        attempt += 1
+        let now = clock.now()
+        var out = [String]()
+        var vanished = false
+        for info in try await Self.storage({ try await backend.list(.lock) }) where info.name != mine {
+          let bytes: [UInt8]
+          do {
+            bytes = try await backend.load(Handle(.lock, info.name))
+          } catch let e as StorageError where e.isNotFound {
+            vanished = true
+            continue
+          }
+          guard let lock = try? LockInfo.decode(bytes) else {
+            out.append("unreadable lock file \(info.name.prefix(8))")
+            continue
+          }
+          if lock.isStale(now: now, localHostname: host) { continue }
+          if exclusive || lock.exclusive { out.append(lock.summary) }
+        }
+        if !vanished || attempt >= 3 { return out }
       }
     }
-    func fail(_ c: [LockInfo]) -> LifeboatError {
+    func fail(_ c: [String]) -> LifeboatError {
       LifeboatError(
         .lockFailed,
-        "the repository is locked: " + c.map(\.summary).joined(separator: "; "),
+        "the repository is locked: " + c.joined(separator: "; "),
         hint: "wait for that run to finish; if it died, `lifeboat unlock` removes stale locks")
     }
     let before = try await conflicts(except: nil)

@@ -20,7 +20,7 @@ struct EngineFixture {
     try FixtureTree.build(at: source, seed: seed, options: options)
     let local = LocalBackend(path: dir.sub("repo"))
     self.backend = backend?(local) ?? local
-    var cfg = RepositoryConfig(id: "test")
+    var cfg = RepositoryConfig()
     cfg.packSize = 256 << 10
     _ = try await Repository.initialize(
       backend: local, password: Self.password, derivation: .scrypt(logN: 10, r: 8, p: 1), configuration: cfg)

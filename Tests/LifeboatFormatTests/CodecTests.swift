@@ -51,6 +51,18 @@ import Testing
     }
   }
 
+  @Test func treeDecoderRejectsNodesWhoseFieldsDoNotFitTheirKind() {
+    let id = ID(w0: 1, w1: 2, w2: 3, w3: 4)
+    for bad in [
+      Node(name: [97], kind: .file, subtree: id),
+      Node(name: [97], kind: .directory),
+      Node(name: [97], kind: .symlink, content: [id]),
+      Node(name: [97], kind: .fifo, linkTarget: [98]),
+    ] {
+      #expect(throws: LifeboatError.self) { try TreeFormat.decode(TreeFormat.encode(Tree(nodes: [bad]))) }
+    }
+  }
+
   @Test func treeDecoderRejectsBadNames() {
     for bad: [UInt8] in [[46], [46, 46], [97, 47, 98], [], [97, 0]] {
       let encoded = TreeFormat.encode(Tree(nodes: [Node(name: bad, kind: .file)]))
@@ -112,7 +124,7 @@ import Testing
     let back = try SnapshotFormat.open(SnapshotFormat.seal(s, keys: keys), keys: keys)
     #expect(back.tree == s.tree && back.paths == s.paths && back.tags == s.tags)
     #expect(abs(back.time.timeIntervalSince(s.time)) < 1e-6)
-    let cfg = RepositoryConfig(id: "abc")
+    let cfg = RepositoryConfig()
     #expect(try RepositoryConfig.open(cfg.sealed(keys: keys), keys: keys) == cfg)
   }
 
@@ -120,7 +132,11 @@ import Testing
     let d = Date(timeIntervalSince1970: 1_800_000_000.5)
     #expect(Rfc3339.format(d) == "2027-01-15T08:00:00.500000000Z")
     #expect(Rfc3339.parse(Rfc3339.format(d)) == d)
-    #expect(Rfc3339.parse("garbage") == nil)
+    for bad in ["garbage", "", "Z", "2026-01-01T00:00:00", "2026-01-01T00:00:00+01:00",
+      "2026-13-01T00:00:00Z", "2026-01-01T00:00:00.Z", "2026-01-01T00:00:00.1234567890Z"] {
+      #expect(Rfc3339.parse(bad) == nil, "\(bad)")
+    }
+    #expect(Rfc3339.parse("2026-11-29T01:02:03Z") == Date(timeIntervalSince1970: 1_795_914_123))
   }
 
   // MARK: decoders given random bytes fail cleanly, never crash

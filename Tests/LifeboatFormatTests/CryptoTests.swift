@@ -74,6 +74,15 @@ import Testing
     #expect(!json.contains("correct horse"))
   }
 
+  /// A planted key file must not make opening the repository allocate gigabytes.
+  @Test func keyFilesWithAbusiveParametersAreRefusedBeforeDerivation() throws {
+    let f = try KeyFile.create(masterSecret: Array(0..<64), password: "pw", derivation: .scrypt(logN: 10, r: 8, p: 1), created: Date(), hostname: "h", username: "u")
+    var json = String(decoding: try f.encoded(), as: UTF8.self)
+    json = json.replacingOccurrences(of: "\"logN\" : 10", with: "\"logN\" : 22")
+    let planted = try KeyFile.decode(Array(json.utf8))
+    #expect(throws: LifeboatError.self) { try planted.open(password: "pw") }
+  }
+
   @Test func defaultKDFsAreTheDocumentedOnes() {
     #expect(KeyDerivation.defaultScrypt == .scrypt(logN: 16, r: 8, p: 1))
     #expect(KeyDerivation.defaultPBKDF2 == .pbkdf2(rounds: 600_000))

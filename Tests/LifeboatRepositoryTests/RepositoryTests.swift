@@ -57,7 +57,7 @@ let fastKDF = KeyDerivation.scrypt(logN: 10, r: 8, p: 1)
 
   @Test func blobsRoundTripThroughPacksAndIndexFiles() async throws {
     let backend = MemoryBackend()
-    var cfg = RepositoryConfig(id: "t")
+    var cfg = RepositoryConfig()
     cfg.packSize = 1 << 16
     let repo = try await Repository.initialize(backend: backend, password: "pw", derivation: fastKDF, configuration: cfg)
     let saver = BlobSaver(repository: repo, indexEvery: 2)
@@ -119,7 +119,7 @@ let fastKDF = KeyDerivation.scrypt(logN: 10, r: 8, p: 1)
 
   @Test func damagedIndexFilesAreSkippedAndReported() async throws {
     let backend = MemoryBackend()
-    var cfg = RepositoryConfig(id: "t")
+    var cfg = RepositoryConfig()
     cfg.packSize = 1 << 16
     let repo = try await Repository.initialize(backend: backend, password: "pw", derivation: fastKDF, configuration: cfg)
     let saver = BlobSaver(repository: repo, indexEvery: 1)
@@ -135,7 +135,63 @@ let fastKDF = KeyDerivation.scrypt(logN: 10, r: 8, p: 1)
   }
 }
 
+@Suite struct FailureRecoveryTests {
+  @Test func aFailedPackUploadReleasesItsBlobsForTheNextRun() async throws {
+    var cfg = RepositoryConfig()
+    cfg.packSize = 1 << 16
+    let memory = MemoryBackend()
+    _ = try await Repository.initialize(backend: memory, password: "pw", derivation: fastKDF, configuration: cfg)
+    let faulty = FaultInjectingBackend(memory)
+    let repo = try await Repository.open(backend: faulty, password: "pw")
+    var faults = FaultInjectingBackend.Faults()
+    faults.failSavesAfter = 0
+    faults.failSaveTypes = [.pack]
+    faulty.setFaults(faults)
+    var rng = SeededRandom(seed: 12)
+    let blobs = (0..<10).map { _ in rng.bytes(20_000) }
+    let saver = BlobSaver(repository: repo)
+    await #expect(throws: LifeboatError.self) {
+      for b in blobs { _ = try await saver.save(.data, bytes: b, compressor: nil) }
+      try await saver.flush()
+    }
+    saver.discard()
+    faulty.setFaults(.init())
+    let retry = BlobSaver(repository: repo)
+    for b in blobs {
+      #expect(try await retry.save(.data, bytes: b, compressor: nil).isNew, "a blob that was never stored is stored again")
+    }
+    try await retry.flush()
+    for b in blobs { #expect(try await repo.loadBlob(repo.keys.blobID(b)) == b) }
+  }
+
+  @Test func anIndexFileWhoseNameDoesNotMatchItsContentIsReported() async throws {
+    let backend = MemoryBackend()
+    let repo = try await Repository.initialize(backend: backend, password: "pw", derivation: fastKDF)
+    let saver = BlobSaver(repository: repo)
+    _ = try await saver.save(.data, bytes: [1, 2, 3], compressor: nil)
+    try await saver.flush()
+    let name = try #require(try await backend.list(.index).first?.name)
+    let bytes = try await backend.load(Handle(.index, name))
+    let fake = String(repeating: "0", count: 64)
+    try await backend.save(Handle(.index, fake), data: bytes)
+    try await backend.remove(Handle(.index, name))
+    let reopened = try await Repository.open(backend: backend, password: "pw")
+    let report = try await reopened.loadIndex()
+    #expect(report.damaged.map(\.name) == [fake])
+  }
+}
+
 @Suite struct LockTests {
+  @Test func anUnreadableLockFileBlocksUntilUnlockRemovesIt() async throws {
+    let backend = MemoryBackend()
+    let repo = try await Repository.initialize(backend: backend, password: "pw", derivation: fastKDF)
+    try await backend.save(Handle(.lock, String(repeating: "a", count: 64)), data: Array("not json".utf8))
+    await #expect(throws: LifeboatError.self) { try await repo.lock(exclusive: false, command: "backup") }
+    #expect(try await repo.removeLocks(all: false).count == 1)
+    let l = try await repo.lock(exclusive: true, command: "prune")
+    await l.release()
+  }
+
   @Test func sharedLocksCoexistAndExclusiveExcludes() async throws {
     let backend = MemoryBackend()
     let clock = ManualClock()

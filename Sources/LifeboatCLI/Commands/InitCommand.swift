@@ -44,8 +44,7 @@ struct InitCommand: AsyncParsableCommand {
     let backend = try global.backend()
     let password = try global.password(confirm: true)
     let derivation: KeyDerivation = kdf == .scrypt ? .defaultScrypt : .defaultPBKDF2
-    var rng = SystemRandomNumberGenerator()
-    var config = RepositoryConfig(id: ID(w0: rng.next(), w1: rng.next(), w2: rng.next(), w3: rng.next()).hex)
+    var config = RepositoryConfig()
     config.packSize = packSize << 20
     config.compressionLevel = compression
     let repo = try await Repository.initialize(
