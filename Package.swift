@@ -29,7 +29,7 @@ let package = Package(
     .target(
       name: "LifeboatFormat",
       dependencies: [
-        "LifeboatCore", "CZstd",
+        "LifeboatCore", "CZstd", "CSystem",
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "_CryptoExtras", package: "swift-crypto"),
       ],

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import LifeboatCore
 import LifeboatEngine
@@ -39,30 +40,22 @@ struct Output: Sendable {
 
   /// Shows a progress line on standard error while `body` runs, when standard error is a
   /// terminal and output is neither quiet nor JSON.
-  func withProgress<T: Sendable>(_ progress: OperationProgress, _ body: @escaping @Sendable () async throws -> T)
-    async throws -> T
-  {
+  func withProgress<T: Sendable>(
+    _ progress: OperationProgress, _ body: @escaping @Sendable () async throws -> T
+  ) async throws -> T {
     guard !json, !quiet, isatty(2) == 1 else { return try await body() }
     let start = Date()
-    return try await withThrowingTaskGroup(of: T?.self) { group in
-      group.addTask {
-        while !Task.isCancelled {
-          try? await Task.sleep(nanoseconds: 250_000_000)
-          Self.draw(progress.counters, elapsed: Date().timeIntervalSince(start))
-        }
-        return nil
-      }
-      group.addTask { try await body() }
-      var result: T?
-      while let r = try await group.next() {
-        if let r {
-          result = r
-          group.cancelAll()
-        }
-      }
+    // A Dispatch timer, not a task: the workers keep the cooperative pool's threads busy with
+    // file I/O and would starve a ticking task.
+    let timer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
+    timer.schedule(deadline: .now() + .milliseconds(250), repeating: .milliseconds(250))
+    timer.setEventHandler { Self.draw(progress.counters, elapsed: Date().timeIntervalSince(start)) }
+    timer.resume()
+    defer {
+      timer.cancel()
       FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
-      return result!
     }
+    return try await body()
   }
 
   static func draw(_ c: OperationProgress.Counters, elapsed: Double) {

@@ -25,11 +25,20 @@ public struct ID: Hashable, Comparable, Sendable, CustomStringConvertible {
   /// the ordering of their hex strings.
   public init<C: Collection>(bytes: C) where C.Element == UInt8 {
     precondition(bytes.count == 32, "an ID is 32 bytes")
-    var words: [UInt64] = [0, 0, 0, 0]
-    for (i, b) in bytes.enumerated() {
-      words[i / 8] = (words[i / 8] << 8) | UInt64(b)
+    if let id = bytes.withContiguousStorageIfAvailable({ ID(raw: UnsafeRawBufferPointer($0)) }) {
+      self = id
+      return
     }
-    self.init(w0: words[0], w1: words[1], w2: words[2], w3: words[3])
+    self = Array(bytes).withUnsafeBytes { ID(raw: $0) }
+  }
+
+  /// The fast path: 32 bytes in memory (no generic iteration, no allocation).
+  public init(raw: UnsafeRawBufferPointer) {
+    precondition(raw.count >= 32, "an ID is 32 bytes")
+    w0 = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+    w1 = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+    w2 = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+    w3 = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
   }
 
   /// Parses 64 lowercase or uppercase hex digits; nil for anything else.

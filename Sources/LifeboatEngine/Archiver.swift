@@ -18,8 +18,9 @@ public struct BackupOptions: Sendable {
   public var parent: ID?
   /// Back up the output of a command as one file instead of `paths`.
   public var stdin: StdinSource?
-  /// Files read at once (defaults to the number of cores).
-  public var workers: Int = ProcessInfo.processInfo.activeProcessorCount
+  /// Files read at once: one more than the cores, so a worker waiting for the disk (fsync of a
+  /// pack, a cold read) does not leave a core idle.
+  public var workers: Int = ProcessInfo.processInfo.activeProcessorCount + 1
 
   public init(paths: [String], hostname: String) {
     self.paths = paths
@@ -136,6 +137,7 @@ public final class Archiver: Sendable {
     }
     progress.update {
       $0.phase = "reading"
+      $0.filesDone = 0
       $0.filesTotal = run.jobs.count
       $0.bytesTotal = run.jobs.reduce(0) { $0 + $1.node.size }
     }
@@ -277,7 +279,16 @@ public final class Archiver: Sendable {
       run.errors.append("\(PathBytes.display(path)): \(e)")
       return
     }
-    guard let node = FS.node(name: name, path: path, st: st) else { return }
+    guard var node = FS.node(name: name, path: path, st: st, readExtras: false) else { return }
+    progress.add(files: 1)
+    // Extended attributes and link targets change the ctime: when inode and ctime are those
+    // of the parent snapshot, its values are reused and no system call is needed.
+    if let p = parentNode, p.kind == node.kind, p.inode == node.inode, p.ctime == node.ctime {
+      node.xattrs = p.xattrs
+      node.linkTarget = p.linkTarget
+    } else {
+      FS.readExtrasInto(&node, path: path)
+    }
     switch node.kind {
     case .directory:
       let d = ScanDir(node: node, path: path, parentNode: parentNode)
@@ -325,7 +336,7 @@ public final class Archiver: Sendable {
     let workers = max(1, min(options.workers, max(jobs.count, 1)))
     try await withThrowingTaskGroup(of: Void.self) { group in
       for _ in 0..<workers {
-        group.addTask { [self] in
+        group.addTask(executorPreference: BlockingExecutor.shared) { [self] in
           let reader = try FileReader(
             chunker: repository.chunker, saver: saver,
             compressionLevel: repository.config.compressionLevel)

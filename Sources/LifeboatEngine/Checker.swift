@@ -14,7 +14,7 @@ public struct CheckOptions: Sendable {
   }
 
   public var readData: ReadData = .none
-  public var workers: Int = max(2, ProcessInfo.processInfo.activeProcessorCount)
+  public var workers: Int = ProcessInfo.processInfo.activeProcessorCount + 1
 
   public init(readData: ReadData = .none) {
     self.readData = readData
@@ -191,7 +191,7 @@ public final class Checker: Sendable {
     let out = SharedBox([(ID, [String], Set<ID>)]())
     try await withThrowingTaskGroup(of: Void.self) { group in
       for _ in 0..<options.workers {
-        group.addTask { [self] in
+        group.addTask(executorPreference: BlockingExecutor.shared) { [self] in
           let d = ZstdDecompressor()
           while let i = queue.take() {
             try Task.checkCancellation()

@@ -57,7 +57,7 @@ enum FS {
   /// A node from stat data; reads the link target and extended attributes.
   /// The access time is deliberately not recorded (it is set to mtime): reading a tree changes
   /// it, so recording it would make every directory look changed and every tree blob new.
-  static func node(name: [UInt8], path: [UInt8], st: Glibc.stat) -> Node? {
+  static func node(name: [UInt8], path: [UInt8], st: Glibc.stat, readExtras: Bool = true) -> Node? {
     guard let kind = kind(st.st_mode) else { return nil }
     var n = Node(
       name: name, kind: kind, mode: UInt32(st.st_mode & 0o7777), uid: st.st_uid, gid: st.st_gid,
@@ -65,9 +65,13 @@ enum FS {
       atime: timespec(st.st_mtim), ctime: timespec(st.st_ctim), inode: UInt64(st.st_ino),
       device: UInt64(st.st_dev), links: UInt64(st.st_nlink),
       rdev: (kind == .blockDevice || kind == .characterDevice) ? UInt64(st.st_rdev) : 0)
-    if kind == .symlink { n.linkTarget = readlink(path) ?? [] }
-    if kind != .symlink { n.xattrs = xattrs(path) }
+    if readExtras { readExtrasInto(&n, path: path) }
     return n
+  }
+
+  /// Reads what stat does not give: the link target of a symlink, the xattrs of anything else.
+  static func readExtrasInto(_ n: inout Node, path: [UInt8]) {
+    if n.kind == .symlink { n.linkTarget = readlink(path) ?? [] } else { n.xattrs = xattrs(path) }
   }
 
   static func readlink(_ path: [UInt8]) -> [UInt8]? {

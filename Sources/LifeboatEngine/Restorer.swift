@@ -17,7 +17,8 @@ public struct RestoreOptions: Sendable {
   public var verify = false
   /// Restore owners (needs root); defaults to whether we are root.
   public var restoreOwnership = getuid() == 0
-  public var workers: Int = max(2, ProcessInfo.processInfo.activeProcessorCount)
+  /// Twice the cores: creating and writing files waits on the filesystem as much as it computes.
+  public var workers: Int = 2 * ProcessInfo.processInfo.activeProcessorCount
 
   public init(target: String) {
     self.target = target
@@ -79,6 +80,8 @@ public final class Restorer: Sendable {
 
   public func run(snapshot: Snapshot) async throws -> RestoreResult {
     let target = Array(options.target.utf8)
+    // Into a new or empty directory nothing needs truncating or replacing first.
+    let fresh = (try? FS.listDirectory(target).get().isEmpty) ?? true
     if mkdirAll(target) != 0 {
       throw LifeboatError(.fatal, "cannot create target \(options.target): \(FS.errorText(errno))")
     }
@@ -95,26 +98,34 @@ public final class Restorer: Sendable {
     }
     result.directories = plan.dirs.count
 
-    // Create every file at its final size, then fill them.
+    // Files with exactly one blob (most files) are created, written and given their metadata
+    // by the worker that opens their blob, through one descriptor. The rest (empty files and
+    // files of several blobs) get size and metadata once all contents are written.
     var damaged = Set<Int>()
-    for (i, f) in plan.files.enumerated() {
-      let fd = FS.withCPath(f.target) { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600) }
-      if fd < 0 {
-        result.errors.append("\(PathBytes.display(f.target)): create: \(FS.errorText(errno))")
-        damaged.insert(i)
-        continue
+    if !fresh {
+      // Restoring over existing files: start from empty ones, or old bytes would survive
+      // wherever the snapshot has holes.
+      for (i, f) in plan.files.enumerated() {
+        var fd = FS.withCPath(f.target) { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600) }
+        if fd < 0 && errno == ELOOP {
+          // A symlink where the snapshot has a file: replace it, never write through it.
+          _ = FS.withCPath(f.target) { unlink($0) }
+          fd = FS.withCPath(f.target) { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600) }
+        }
+        if fd < 0 {
+          result.errors.append("\(PathBytes.display(f.target)): create: \(FS.errorText(errno))")
+          damaged.insert(i)
+        } else {
+          close(fd)
+        }
       }
-      if ftruncate(fd, off_t(f.node.size)) != 0 {
-        result.errors.append("\(PathBytes.display(f.target)): \(FS.errorText(errno))")
-      }
-      close(fd)
     }
     progress.update {
       $0.phase = "restoring"
       $0.filesTotal = plan.files.count
       $0.bytesTotal = plan.files.reduce(0) { $0 + $1.node.size }
     }
-    let fill = try await fillContents(plan)
+    let fill = try await fillContents(plan, skipping: damaged)
     damaged.formUnion(fill.damaged)
     result.errors.append(contentsOf: fill.errors)
 
@@ -125,10 +136,18 @@ public final class Restorer: Sendable {
     for (i, f) in plan.files.enumerated() where !damaged.contains(i) {
       result.files += 1
       result.bytes += f.node.size
-      applyMetadata(f.target, f.node, &result.errors)
+      if f.node.content.count != 1 {
+        let fd = FS.withCPath(f.target) { open($0, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600) }
+        guard fd >= 0 else {
+          result.errors.append("\(PathBytes.display(f.target)): create: \(FS.errorText(errno))")
+          continue
+        }
+        finishFile(fd: fd, f, writtenUpTo: nil, &result.errors)
+      }
     }
     // Hard links, symlinks, devices, fifos.
     for l in plan.links where !damaged.contains(l.to) {
+      if !fresh { _ = FS.withCPath(l.target) { unlink($0) } }
       let rc = FS.withCPath(l.target) { t in FS.withCPath(plan.files[l.to].target) { link($0, t) } }
       if rc != 0 {
         result.errors.append("\(PathBytes.display(l.target)): link: \(FS.errorText(errno))")
@@ -137,6 +156,7 @@ public final class Restorer: Sendable {
       }
     }
     for o in plan.others {
+      if !fresh { _ = FS.withCPath(o.target) { unlink($0) } }  // replace what is there
       if createSpecial(o.target, o.node, &result.errors) {
         result.otherNodes += 1
         applyMetadata(o.target, o.node, &result.errors)
@@ -230,12 +250,12 @@ public final class Restorer: Sendable {
     var errors: [String] = []
   }
 
-  func fillContents(_ plan: Plan) async throws -> FillOutcome {
+  func fillContents(_ plan: Plan, skipping: Set<Int>) async throws -> FillOutcome {
     // Group placements by pack.
     var byPack = [ID: [(entry: PackEntry, places: [Placement])]]()
     var missing = FillOutcome()
     var blobSlots = [ID: (pack: ID, slot: Int)]()
-    for (fi, f) in plan.files.enumerated() {
+    for (fi, f) in plan.files.enumerated() where !skipping.contains(fi) {
       var offset: UInt64 = 0
       for id in f.node.content {
         guard let loc = repository.index.location(of: id) else {
@@ -258,15 +278,16 @@ public final class Restorer: Sendable {
     let files = plan.files
     try await withThrowingTaskGroup(of: Void.self) { group in
       for _ in 0..<options.workers {
-        group.addTask { [self] in
+        group.addTask(executorPreference: BlockingExecutor.shared) { [self] in
           let decompressor = ZstdDecompressor()
           while let i = queue.take() {
             try Task.checkCancellation()
             let (packID, blobs) = packs[i]
-            let bad = await restorePack(packID, blobs, files: files, decompressor: decompressor)
-            if !bad.isEmpty {
+            let r = await restorePack(packID, blobs, files: files, decompressor: decompressor)
+            if !r.bad.isEmpty || !r.errors.isEmpty {
               outcome.withLock { o in
-                for (fi, msg) in bad where o.damaged.insert(fi).inserted { o.errors.append(msg) }
+                for (fi, msg) in r.bad where o.damaged.insert(fi).inserted { o.errors.append(msg) }
+                o.errors.append(contentsOf: r.errors)
               }
             }
           }
@@ -277,12 +298,14 @@ public final class Restorer: Sendable {
     return outcome.withLock { $0 }
   }
 
-  /// Restores the blobs of one pack; returns (file, message) for each file it could not fill.
+  /// Restores the blobs of one pack. Returns the files it could not fill (they count as
+  /// damaged) and other errors (metadata of files it completed).
   func restorePack(
     _ packID: ID, _ blobs: [(entry: PackEntry, places: [Placement])], files: [FilePlan],
     decompressor: ZstdDecompressor
-  ) async -> [(Int, String)] {
+  ) async -> (bad: [(Int, String)], errors: [String]) {
     var bad = [(Int, String)]()
+    var errors = [String]()
     let sorted = blobs.sorted { $0.entry.offset < $1.entry.offset }
     let start = Int(sorted.first!.entry.offset)
     let end = sorted.map { Int($0.entry.offset) + Int($0.entry.length) }.max()!
@@ -294,7 +317,7 @@ public final class Restorer: Sendable {
       for b in sorted {
         for p in b.places { bad.append((p.file, "\(files[p.file].display): pack \(packID.short) unreadable: \(error)")) }
       }
-      return bad
+      return (bad, errors)
     }
     for b in sorted {
       let lo = Int(b.entry.offset) - start
@@ -312,9 +335,13 @@ public final class Restorer: Sendable {
         continue
       }
       let runs = Self.dataRuns(plain)
-      for p in b.places where !runs.isEmpty {
+      for p in b.places {
         let f = files[p.file]
-        let fd = FS.withCPath(f.target) { open($0, O_WRONLY | O_CLOEXEC | O_NOFOLLOW) }
+        let single = f.node.content.count == 1
+        // A blob of zeros in a larger file is a hole: nothing to write, the file is sized
+        // at the end. A file of one blob is always opened, so that it exists.
+        if runs.isEmpty && !single { continue }
+        let fd = FS.withCPath(f.target) { open($0, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600) }
         guard fd >= 0 else {
           bad.append((p.file, "\(f.display): open: \(FS.errorText(errno))"))
           continue
@@ -336,14 +363,56 @@ public final class Restorer: Sendable {
             }
           }
         }
-        close(fd)
         if failed != 0 {
+          close(fd)
           bad.append((p.file, "\(f.display): write: \(FS.errorText(failed))"))
+          continue
+        }
+        if single {
+          finishFile(fd: fd, f, writtenUpTo: UInt64(runs.last?.upperBound ?? 0), &errors)
+        } else {
+          close(fd)
         }
       }
       progress.add(bytes: UInt64(plain.count) * UInt64(b.places.count))
     }
-    return bad
+    return (bad, errors)
+  }
+
+  /// Sets a restored file's size (holes at the end stay holes) and metadata through its open
+  /// descriptor, then closes it. `writtenUpTo` nil means: not known, always set the size.
+  func finishFile(fd: Int32, _ f: FilePlan, writtenUpTo: UInt64?, _ errors: inout [String]) {
+    defer { close(fd) }
+    let n = f.node
+    if writtenUpTo.map({ $0 < n.size }) ?? true, ftruncate(fd, off_t(n.size)) != 0 {
+      errors.append("\(f.display): set size: \(FS.errorText(errno))")
+    }
+    if options.restoreOwnership && fchown(fd, n.uid, n.gid) != 0 {
+      errors.append("\(f.display): chown: \(FS.errorText(errno))")
+    }
+    if fchmod(fd, mode_t(n.mode)) != 0 {
+      errors.append("\(f.display): chmod: \(FS.errorText(errno))")
+    }
+    for x in n.xattrs {
+      var name = x.name
+      name.append(0)
+      let rc = name.withUnsafeBufferPointer { nb in
+        x.value.withUnsafeBufferPointer { vb in
+          fsetxattr(fd, UnsafeRawPointer(nb.baseAddress!).assumingMemoryBound(to: CChar.self),
+            vb.baseAddress, vb.count, 0)
+        }
+      }
+      if rc != 0 && errno != ENOTSUP && errno != EPERM {
+        errors.append("\(f.display): xattr: \(FS.errorText(errno))")
+      }
+    }
+    var times = [
+      Glibc.timespec(tv_sec: Int(n.atime.seconds), tv_nsec: Int(n.atime.nanoseconds)),
+      Glibc.timespec(tv_sec: Int(n.mtime.seconds), tv_nsec: Int(n.mtime.nanoseconds)),
+    ]
+    if futimens(fd, &times) != 0 {
+      errors.append("\(f.display): set times: \(FS.errorText(errno))")
+    }
   }
 
   /// The byte ranges of a blob that must be written: everything except 4 KiB blocks that are
@@ -454,7 +523,7 @@ public final class Restorer: Sendable {
     let verified = SharedBox(0)
     try await withThrowingTaskGroup(of: Void.self) { group in
       for _ in 0..<options.workers {
-        group.addTask { [self] in
+        group.addTask(executorPreference: BlockingExecutor.shared) { [self] in
           while let i = queue.take() {
             try Task.checkCancellation()
             if damaged.contains(i) { continue }

@@ -136,8 +136,8 @@ public struct ByteReader {
 
   public mutating func id() throws -> ID {
     try need(32)
-    let id = ID(bytes: bytes[offset..<offset + 32])
+    let start = offset
     offset += 32
-    return id
+    return bytes.withUnsafeBytes { ID(raw: UnsafeRawBufferPointer(rebasing: $0[start..<start + 32])) }
   }
 }

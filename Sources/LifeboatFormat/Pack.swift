@@ -181,7 +181,7 @@ public struct PackBuilder: Sendable {
     withUnsafeBytes(of: UInt32(header.count).littleEndian) { tail.append(contentsOf: $0) }
     tail.withUnsafeBytes { hasher.update(bufferPointer: $0) }
     bytes.append(contentsOf: tail)
-    let id = ID(bytes: Array(hasher.finalize()))
+    let id = hasher.finalize().withUnsafeBytes { ID(raw: $0) }
     return (id, bytes, entries)
   }
 }

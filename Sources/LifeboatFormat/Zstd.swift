@@ -1,8 +1,9 @@
 import CZstd
 public import LifeboatCore
 
-/// zstd compression with a context reused across calls. Not thread-safe: one per worker.
-public final class ZstdCompressor {
+/// zstd compression with a context reused across calls. Not thread-safe: one task uses it at a
+/// time (it may be handed between tasks through a pool, hence `@unchecked Sendable`).
+public final class ZstdCompressor: @unchecked Sendable {
   private let ctx: OpaquePointer
   public let level: Int32
 
@@ -27,8 +28,9 @@ public final class ZstdCompressor {
   }
 }
 
-/// zstd decompression with a reused context. Not thread-safe: one per worker.
-public final class ZstdDecompressor {
+/// zstd decompression with a reused context. Not thread-safe: one task uses it at a time (it
+/// may be handed between tasks through a pool, hence `@unchecked Sendable`).
+public final class ZstdDecompressor: @unchecked Sendable {
   private let ctx: OpaquePointer
 
   public init() {

@@ -24,6 +24,23 @@ import Testing
     #expect(report.packsRead == report.packs)
   }
 
+  @Test func restoringOverAnEarlierRestoreGivesTheSnapshotBack() async throws {
+    let f = try await EngineFixture(seed: 10)
+    defer { f.remove() }
+    let b = try await f.backup()
+    let target = f.dir.sub("restore")
+    _ = try await f.restore(b.snapshotID, to: target)
+    // Damage the restored copy: longer and shorter files, other bytes.
+    var rng = SeededRandom(seed: 77)
+    try FixtureTree.write(f.restored(target) + "/large0.bin", rng.bytes(5 << 20))
+    try FixtureTree.write(f.restored(target) + "/mode-0640", rng.bytes(100_000))
+    try FixtureTree.write(f.restored(target) + "/sparse.img", rng.bytes(10))
+    let r = try await f.restore(b.snapshotID, to: target) { $0.verify = true }
+    #expect(r.isComplete, "\(r.errors)")
+    // Existing files, links, fifos and hard links are replaced by the snapshot's.
+    #expect(TreeComparison.differences(f.source, f.restored(target)) == [])
+  }
+
   @Test func specialFilesSurviveTheRoundTrip() async throws {
     let f = try await EngineFixture(seed: 4)
     defer { f.remove() }

@@ -5,6 +5,7 @@
 #include <sys/xattr.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <sys/random.h>
 
 /// Keeps large (~1-16 MiB) buffers inside the heap instead of mmap/munmap on every call,
 /// which otherwise faults every page in again (measured: 3-4x slower AEAD on fresh buffers).
