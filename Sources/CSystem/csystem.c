@@ -4,7 +4,11 @@
 #endif
 void lifeboat_tune_malloc(void) {
 #if defined(__GLIBC__)
-  mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
-  mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+  // Blob-sized buffers (up to a few MiB) are reused from the heap instead of being mapped and
+  // faulted in on every call; pack-sized buffers (16 MiB) are mapped and given back at once.
+  mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
+  // Worker threads would otherwise each grow an arena of their own and keep it.
+  mallopt(M_ARENA_MAX, 4);
 #endif
 }

@@ -195,7 +195,9 @@ public final class Checker: Sendable {
           let d = ZstdDecompressor()
           while let i = queue.take() {
             try Task.checkCancellation()
-            let r = await readPack(packs[i], expected: indexed[packs[i]] ?? [], decompressor: d)
+            let r = await readPack(
+              packs[i], expected: indexed[packs[i]] ?? [], size: sizes[packs[i].hex] ?? 0,
+              decompressor: d)
             out.withLock { $0.append((packs[i], r.0, r.1)) }
             progress.add(files: 1, bytes: UInt64(sizes[packs[i].hex] ?? 0))
           }
@@ -206,50 +208,73 @@ public final class Checker: Sendable {
     return out.withLock { $0 }
   }
 
-  func readPack(_ id: ID, expected: [PackEntry], decompressor: ZstdDecompressor) async
+  /// Reads one pack front to back in 4 MiB windows, hashing every byte and opening every blob
+  /// as soon as it is complete, so a worker holds at most a window and one blob.
+  func readPack(_ id: ID, expected: [PackEntry], size: Int, decompressor: ZstdDecompressor) async
     -> ([String], Set<ID>)
   {
     let keys = repository.keys
-    let data: [UInt8]
-    do {
-      data = try await repository.backend.load(Handle(.pack, id.hex))
-    } catch {
-      return (["cannot read: \(error)"], Set(expected.map(\.id)))
-    }
     var problems = [String]()
     var damaged = Set<ID>()
-    if StorageHash.id(data) != id {
-      problems.append("content does not match its name (SHA-256 mismatch): the pack was modified or damaged")
-    }
-    var entries: [PackEntry] = expected
+    var entries = expected
     do {
-      if let header = try PackFormat.parseHeader(tail: data, packLength: data.count, keys: keys) {
-        entries = header
-        if !Set(expected).isSubset(of: Set(header)) {
-          problems.append("pack header does not agree with the index")
-        }
+      let header = try await repository.loadPackHeader(id, size: size)
+      if !Set(expected).isSubset(of: Set(header)) {
+        problems.append("pack header does not agree with the index")
       }
+      entries = header
     } catch {
       problems.append("header: \(error)")
     }
-    for e in entries {
-      let lo = Int(e.offset)
-      let hi = lo + Int(e.length)
-      guard hi <= data.count else {
-        problems.append("blob \(e.id.short) extends past the end of the pack")
-        damaged.insert(e.id)
-        continue
-      }
+    entries.sort { $0.offset < $1.offset }
+    var hasher = SHA256Stream()
+    var buffer = [UInt8]()
+    var bufferStart = 0
+    var position = 0
+    var next = 0
+    while position < size {
+      let n = min(4 << 20, size - position)
+      let window: [UInt8]
       do {
-        _ = try data.withUnsafeBytes { raw in
-          try PackFormat.openBlob(
-            UnsafeRawBufferPointer(rebasing: raw[lo..<hi]), entry: e, keys: keys,
-            decompressor: decompressor)
-        }
+        window = try await repository.backend.load(Handle(.pack, id.hex), offset: position, length: n)
       } catch {
-        problems.append("blob \(e.id.short) (\(e.type.name)) at offset \(e.offset): \(error)")
-        damaged.insert(e.id)
+        problems.append("cannot read at offset \(position): \(error)")
+        damaged.formUnion(entries[next...].map(\.id))
+        return (problems, damaged)
       }
+      hasher.update(window)
+      buffer.append(contentsOf: window)
+      position += n
+      while next < entries.count, Int(entries[next].offset) + Int(entries[next].length) <= position {
+        let e = entries[next]
+        next += 1
+        let lo = Int(e.offset) - bufferStart
+        guard lo >= 0 else {
+          problems.append("blob \(e.id.short) overlaps another blob")
+          damaged.insert(e.id)
+          continue
+        }
+        do {
+          _ = try buffer.withUnsafeBytes { raw in
+            try PackFormat.openBlob(
+              UnsafeRawBufferPointer(rebasing: raw[lo..<lo + Int(e.length)]), entry: e, keys: keys,
+              decompressor: decompressor)
+          }
+        } catch {
+          problems.append("blob \(e.id.short) (\(e.type.name)) at offset \(e.offset): \(error)")
+          damaged.insert(e.id)
+        }
+      }
+      let keepFrom = next < entries.count ? max(bufferStart, min(Int(entries[next].offset), position)) : position
+      buffer.removeFirst(keepFrom - bufferStart)
+      bufferStart = keepFrom
+    }
+    for e in entries[next...] {
+      problems.append("blob \(e.id.short) extends past the end of the pack")
+      damaged.insert(e.id)
+    }
+    if hasher.finalize() != id {
+      problems.append("content does not match its name (SHA-256 mismatch): the pack was modified or damaged")
     }
     if !problems.isEmpty && damaged.isEmpty {
       // The pack as a whole is untrustworthy even if each blob opened.

@@ -307,6 +307,32 @@ public final class Restorer: Sendable {
     var bad = [(Int, String)]()
     var errors = [String]()
     let sorted = blobs.sorted { $0.entry.offset < $1.entry.offset }
+    // Read the needed blobs in segments of at most 4 MiB (a larger blob is a segment of its
+    // own): few requests, and a worker never holds a whole pack in memory.
+    var segments = [[(entry: PackEntry, places: [Placement])]]()
+    for b in sorted {
+      if let first = segments.last?.first,
+        Int(b.entry.offset) + Int(b.entry.length) - Int(first.entry.offset) <= 4 << 20
+      {
+        segments[segments.count - 1].append(b)
+      } else {
+        segments.append([b])
+      }
+    }
+    for segment in segments {
+      let r = await restoreSegment(packID, segment, files: files, decompressor: decompressor)
+      bad += r.bad
+      errors += r.errors
+    }
+    return (bad, errors)
+  }
+
+  func restoreSegment(
+    _ packID: ID, _ sorted: [(entry: PackEntry, places: [Placement])], files: [FilePlan],
+    decompressor: ZstdDecompressor
+  ) async -> (bad: [(Int, String)], errors: [String]) {
+    var bad = [(Int, String)]()
+    var errors = [String]()
     let start = Int(sorted.first!.entry.offset)
     let end = sorted.map { Int($0.entry.offset) + Int($0.entry.length) }.max()!
     let data: [UInt8]

@@ -174,6 +174,21 @@ final class SaltSource: Sendable {
   }
 }
 
+/// Incremental SHA-256 for objects read in pieces.
+public struct SHA256Stream {
+  private var h = SHA256()
+
+  public init() {}
+
+  public mutating func update(_ bytes: [UInt8]) {
+    bytes.withUnsafeBytes { h.update(bufferPointer: $0) }
+  }
+
+  public func finalize() -> ID {
+    h.finalize().withUnsafeBytes { ID(raw: $0) }
+  }
+}
+
 public enum StorageHash {
   public static func id(_ bytes: UnsafeRawBufferPointer) -> ID {
     var h = SHA256()

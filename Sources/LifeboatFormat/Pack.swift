@@ -144,7 +144,6 @@ public enum PackFormat {
 public struct PackBuilder: Sendable {
   public private(set) var bytes: [UInt8] = []
   public private(set) var entries: [PackEntry] = []
-  private var hasher = SHA256()
 
   public init(capacity: Int) {
     bytes.reserveCapacity(capacity)
@@ -159,7 +158,6 @@ public struct PackBuilder: Sendable {
     let entry = PackEntry(
       type: type, compressed: compressed, offset: UInt32(bytes.count),
       length: UInt32(sealed.count), rawLength: UInt32(rawLength), id: id)
-    sealed.withUnsafeBytes { hasher.update(bufferPointer: $0) }
     bytes.append(contentsOf: sealed)
     entries.append(entry)
     return entry
@@ -169,7 +167,6 @@ public struct PackBuilder: Sendable {
   public mutating func reset() {
     bytes.removeAll(keepingCapacity: true)
     entries.removeAll(keepingCapacity: true)
-    hasher = SHA256()
   }
 
   /// Appends the sealed header and trailer; returns the finished pack and its storage ID.
@@ -179,9 +176,9 @@ public struct PackBuilder: Sendable {
       PackFormat.encodeHeader(entries), key: keys.metadataKey, purpose: .packHeader)
     var tail = header
     withUnsafeBytes(of: UInt32(header.count).littleEndian) { tail.append(contentsOf: $0) }
-    tail.withUnsafeBytes { hasher.update(bufferPointer: $0) }
     bytes.append(contentsOf: tail)
-    let id = hasher.finalize().withUnsafeBytes { ID(raw: $0) }
+    // Hashed here, by the uploading worker, not while blobs are added under the saver's lock.
+    let id = bytes.withUnsafeBytes { StorageHash.id($0) }
     return (id, bytes, entries)
   }
 }

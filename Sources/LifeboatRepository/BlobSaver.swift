@@ -36,7 +36,10 @@ public final class BlobSaver: BlobSaving {
   private let indexEvery: Int
   private let onPackSaved: @Sendable () async throws -> Void
   private struct State {
-    var idle: [PackBuilder] = []
+    /// The pack blobs are being added to.
+    var current: PackBuilder?
+    /// Emptied packs kept for their buffers.
+    var spare: [PackBuilder] = []
     var unindexed: [IndexFile.Pack] = []
     var stats = Statistics()
   }
@@ -79,20 +82,27 @@ public final class BlobSaver: BlobSaving {
       isNew: true)
   }
 
-  /// Adds a prepared blob to a pack, uploading the pack when it is full.
+  /// Adds a prepared blob to the current pack; the worker that fills it uploads it (outside
+  /// the lock) while the others go on with a new pack. One pack is open at a time, so memory
+  /// stays at about one pack per uploading worker plus one.
   public func commit(_ p: Prepared) async throws -> Result {
     guard p.isNew else { return Result(id: p.id, isNew: false, storedLength: 0) }
     let packSize = repository.config.packSize
-    var packer = state.withLock { s in
-      s.idle.popLast() ?? PackBuilder(capacity: packSize + packSize / 8)
+    let full: PackBuilder? = state.withLock { s in
+      if s.current == nil {
+        s.current = s.spare.popLast() ?? PackBuilder(capacity: packSize + packSize / 8)
+      }
+      _ = s.current!.add(
+        id: p.id, type: p.type, sealed: p.sealed, compressed: p.compressed, rawLength: p.rawLength)
+      guard s.current!.count >= packSize else { return nil }
+      defer { s.current = nil }
+      return s.current
     }
-    _ = packer.add(
-      id: p.id, type: p.type, sealed: p.sealed, compressed: p.compressed, rawLength: p.rawLength)
-    if packer.count >= packSize {
-      try await upload(&packer)
-      packer.reset()
+    if var full {
+      try await upload(&full)
+      full.reset()
+      state.withLock { s in if s.spare.count < 2 { s.spare.append(full) } }
     }
-    state.withLock { [packer] in $0.idle.append(packer) }
     return Result(id: p.id, isNew: true, storedLength: p.sealed.count)
   }
 
@@ -142,21 +152,21 @@ public final class BlobSaver: BlobSaving {
   /// Drops the blobs packed but not uploaded (after a failed run), releasing their claims in
   /// the index so that a later run in this process stores them.
   public func discard() {
-    let packers = state.withLock { s in
-      defer { s.idle.removeAll() }
-      return s.idle
+    let packer = state.withLock { s in
+      defer { s.current = nil; s.spare.removeAll() }
+      return s.current
     }
-    for p in packers { repository.index.release(p.entries.map(\.id)) }
+    if let packer { repository.index.release(packer.entries.map(\.id)) }
   }
 
   /// Uploads every partly filled pack and writes the remaining index entries. After it
   /// returns, every blob saved so far is durable and indexed.
   public func flush() async throws {
-    let packers = state.withLock { s in
-      defer { s.idle.removeAll() }
-      return s.idle
+    let packer = state.withLock { s in
+      defer { s.current = nil; s.spare.removeAll() }
+      return s.current
     }
-    for var p in packers where !p.isEmpty {
+    if var p = packer, !p.isEmpty {
       try await upload(&p)
     }
     // The buffers are released here: after a flush the saver holds no memory.
