@@ -58,10 +58,12 @@ public struct RepositoryKeys: Sendable {
 
 /// The authenticated-encryption envelope of every encrypted object and blob.
 ///
-/// `version(1) ‖ salt(24) ‖ ciphertext ‖ tag(16)`. A fresh random 24-byte salt feeds
-/// HKDF-SHA256(root key, salt, purpose) to a one-time 256-bit AES key and 96-bit nonce, so no
-/// AES-GCM key ever encrypts more than one message and the 2^32 random-nonce limit of a single
-/// GCM key cannot be reached (the collision bound is on the 192-bit salt instead).
+/// `version(1) ‖ salt(24) ‖ ciphertext ‖ tag(16)`. A fresh random 24-byte salt and the purpose
+/// feed a KDF in counter mode (NIST SP 800-108r1, HMAC-SHA256 as the PRF, one block) to a
+/// one-time 256-bit AES-GCM key; the nonce is fixed at zero because that key seals exactly one
+/// message. No AES-GCM key ever encrypts more than one message, so the 2^32 random-nonce limit
+/// of a single GCM key cannot be reached (the collision bound is on the 192-bit salt instead).
+/// See docs/adr/0001-one-time-keys-per-object.md.
 public enum Envelope {
   public static let version: UInt8 = 1
   public static let saltLength = 24
@@ -70,36 +72,40 @@ public enum Envelope {
 
   /// What an object is for; bound into the key derivation so a ciphertext made for one purpose
   /// does not open as another.
-  public enum Purpose: String, Sendable {
+  public enum Purpose: String, Sendable, CaseIterable {
     case blob, packHeader = "pack-header", index, snapshot, config, keyFile = "key-file"
   }
 
-  /// HKDF info strings, built once per purpose.
-  private static let infos: [Purpose: [UInt8]] = Dictionary(
-    uniqueKeysWithValues: [Purpose.blob, .packHeader, .index, .snapshot, .config, .keyFile].map {
-      ($0, Array("lifeboat-object-v1/\($0.rawValue)".utf8))
+  /// `[i]₃₂ ‖ Label ‖ 0x00` for each purpose (i = 1, Label = "lifeboat-object-v1/<purpose>").
+  private static let prefixes: [Purpose: [UInt8]] = Dictionary(
+    uniqueKeysWithValues: Purpose.allCases.map {
+      ($0, [0, 0, 0, 1] + Array("lifeboat-object-v1/\($0.rawValue)".utf8) + [0])
     })
+  /// `[L]₃₂` = 256 bits.
+  private static let suffix: [UInt8] = [0, 0, 1, 0]
+  private static let zeroNonce = try! AES.GCM.Nonce(data: [UInt8](repeating: 0, count: 12))
 
+  /// K = HMAC-SHA256(root, [1]₃₂ ‖ Label ‖ 0x00 ‖ salt ‖ [256]₃₂).
   private static func oneTimeKey(root: SymmetricKey, salt: UnsafeRawBufferPointer, purpose: Purpose)
-    -> (SymmetricKey, AES.GCM.Nonce)
+    -> SymmetricKey
   {
-    let okm = HKDF<SHA256>.deriveKey(
-      inputKeyMaterial: root, salt: salt, info: infos[purpose]!, outputByteCount: 44)
-    return okm.withUnsafeBytes { raw in
-      let key = SymmetricKey(data: UnsafeRawBufferPointer(rebasing: raw[0..<32]))
-      // 12 bytes is always a valid GCM nonce length.
-      let nonce = try! AES.GCM.Nonce(data: UnsafeRawBufferPointer(rebasing: raw[32..<44]))
-      return (key, nonce)
-    }
+    let prefix = prefixes[purpose]!
+    var input = [UInt8]()
+    input.reserveCapacity(prefix.count + salt.count + 4)
+    input.append(contentsOf: prefix)
+    input.append(contentsOf: salt)
+    input.append(contentsOf: suffix)
+    let mac = HMAC<SHA256>.authenticationCode(for: input, using: root)
+    return mac.withUnsafeBytes { SymmetricKey(data: $0) }
   }
 
   public static func seal(
     _ plaintext: UnsafeRawBufferPointer, key root: SymmetricKey, purpose: Purpose
   ) -> [UInt8] {
     let salt = SaltSource.shared.next(saltLength)
-    let (key, nonce) = salt.withUnsafeBytes { oneTimeKey(root: root, salt: $0, purpose: purpose) }
+    let key = salt.withUnsafeBytes { oneTimeKey(root: root, salt: $0, purpose: purpose) }
     // AES-GCM sealing with a valid key and nonce cannot fail.
-    let box = try! AES.GCM.seal(plaintext, using: key, nonce: nonce)
+    let box = try! AES.GCM.seal(plaintext, using: key, nonce: zeroNonce)
     var out = [UInt8]()
     out.reserveCapacity(plaintext.count + overhead)
     out.append(version)
@@ -124,11 +130,11 @@ public enum Envelope {
       throw LifeboatError.corrupt("unknown envelope version \(sealed[0])")
     }
     let salt = UnsafeRawBufferPointer(rebasing: sealed[1..<(1 + saltLength)])
-    let (key, nonce) = oneTimeKey(root: root, salt: salt, purpose: purpose)
+    let key = oneTimeKey(root: root, salt: salt, purpose: purpose)
     let ct = UnsafeRawBufferPointer(rebasing: sealed[(1 + saltLength)..<(sealed.count - tagLength)])
     let tag = UnsafeRawBufferPointer(rebasing: sealed[(sealed.count - tagLength)...])
     do {
-      let box = try AES.GCM.SealedBox(nonce: nonce, ciphertext: ct, tag: tag)
+      let box = try AES.GCM.SealedBox(nonce: zeroNonce, ciphertext: ct, tag: tag)
       let plain = try AES.GCM.open(box, using: key)
       return Array(plain)
     } catch {

@@ -101,7 +101,7 @@ public final class BlobSaver: BlobSaving {
     if var full {
       try await upload(&full)
       full.reset()
-      state.withLock { s in if s.spare.count < 2 { s.spare.append(full) } }
+      state.withLock { s in if s.spare.isEmpty { s.spare.append(full) } }
     }
     return Result(id: p.id, isNew: true, storedLength: p.sealed.count)
   }

@@ -84,7 +84,7 @@ import Testing
   }
 
   @Test func defaultKDFsAreTheDocumentedOnes() {
-    #expect(KeyDerivation.defaultScrypt == .scrypt(logN: 16, r: 8, p: 1))
+    #expect(KeyDerivation.defaultScrypt == .scrypt(logN: 15, r: 8, p: 4))
     #expect(KeyDerivation.defaultPBKDF2 == .pbkdf2(rounds: 600_000))
   }
 
