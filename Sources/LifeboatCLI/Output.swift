@@ -60,6 +60,7 @@ struct Output: Sendable {
 
   static func draw(_ c: OperationProgress.Counters, elapsed: Double) {
     var s = "[\(Format.duration(elapsed))] \(c.phase)"
+    if c.scanned > 0 { s += " \(c.scanned) scanned," }
     if let ft = c.filesTotal { s += " \(c.filesDone)/\(ft) items" } else { s += " \(c.filesDone) items" }
     s += ", \(Format.bytes(c.bytesDone))"
     if let bt = c.bytesTotal, bt > 0 {

@@ -99,7 +99,7 @@ public final class Archiver: Sendable {
   }
 
   final class Run: @unchecked Sendable {
-    var jobs: [FileJob] = []
+    var queue = JobQueue()
     var errors: [String] = []
     var summary: Snapshot.Summary
     var rootDevice: UInt64?
@@ -123,26 +123,43 @@ public final class Archiver: Sendable {
     let start = repository.clock.now()
     let run = Run(start: start)
     let parent = try await findParent()
-    var parentRoot: Tree? = nil
-    if let parent { parentRoot = try? await repository.loadTree(parent.snapshot.tree) }
+    var loadedParentRoot: Tree? = nil
+    if let parent { loadedParentRoot = try? await repository.loadTree(parent.snapshot.tree) }
+    let parentRoot = loadedParentRoot
 
+    // Scan and read overlap: the scan feeds a queue that the readers drain as it fills.
     progress.update { $0.phase = "scanning" }
     let root = ScanDir(
       node: Node(name: [], kind: .directory, mode: 0o755), path: [], parentNode: nil)
-    if let stdin = options.stdin {
-      run.jobs.append(FileJob(path: [], node: stdinNode(stdin.filename, start)))
-      root.children.append(.file(0))
-    } else {
-      try await scanArguments(into: root, parentRoot: parentRoot, run: run)
+    let queue = JobQueue()
+    run.queue = queue
+    let results: [Int: FileResult] = try await withThrowingTaskGroup(of: [Int: FileResult].self) { group in
+      group.addTask { [self] in
+        defer { queue.finish() }
+        if let stdin = options.stdin {
+          root.children.append(.file(queue.append(FileJob(path: [], node: stdinNode(stdin.filename, start)))))
+        } else {
+          try await scanArguments(into: root, parentRoot: parentRoot, run: run)
+        }
+        let (files, bytes) = queue.totals
+        progress.update {
+          $0.phase = "reading"
+          $0.filesTotal = files
+          $0.bytesTotal = bytes
+        }
+        return [:]
+      }
+      group.addTask { [self] in try await readFiles(queue, run: run) }
+      var merged = [Int: FileResult]()
+      for try await part in group { merged.merge(part) { a, _ in a } }
+      return merged
     }
-    progress.update {
-      $0.phase = "reading"
-      $0.filesDone = 0
-      $0.filesTotal = run.jobs.count
-      $0.bytesTotal = run.jobs.reduce(0) { $0 + $1.node.size }
+    for (_, r) in results {
+      run.summary.dataBlobs += r.newBlobs
+      run.summary.dataAdded += r.newBytes
+      if r.node != nil { run.summary.totalFilesProcessed += 1 }
+      run.summary.totalBytesProcessed += r.node?.size ?? 0
     }
-
-    let results = try await readFiles(run)
     progress.update { $0.phase = "saving trees" }
     let compressor = repository.config.compressionLevel > 0
       ? ZstdCompressor(level: Int32(repository.config.compressionLevel)) : nil
@@ -150,7 +167,7 @@ public final class Archiver: Sendable {
       root, parentTree: parentRoot, results: results, run: run, compressor: compressor)
     try await saver.flush()
 
-    for r in results {
+    for (_, r) in results.sorted(by: { $0.key < $1.key }) {
       if let e = r.error { run.errors.append(e) }
       if r.changed { run.summary.changedWhileReading.append(PathBytes.display(r.path)) }
     }
@@ -280,7 +297,7 @@ public final class Archiver: Sendable {
       return
     }
     guard var node = FS.node(name: name, path: path, st: st, readExtras: false) else { return }
-    progress.add(files: 1)
+    progress.update { $0.scanned += 1 }
     // Extended attributes and link targets change the ctime: when inode and ctime are those
     // of the parent snapshot, its values are reused and no system call is needed.
     if let p = parentNode, p.kind == node.kind, p.inode == node.inode, p.ctime == node.ctime {
@@ -310,8 +327,7 @@ public final class Archiver: Sendable {
         run.summary.totalBytesProcessed += node.size
       } else {
         if parentNode == nil { run.summary.filesNew += 1 } else { run.summary.filesChanged += 1 }
-        run.jobs.append(FileJob(path: path, node: node))
-        dir.children.append(.file(run.jobs.count - 1))
+        dir.children.append(.file(run.queue.append(FileJob(path: path, node: node))))
       }
     default:
       dir.children.append(.ready(node))
@@ -329,13 +345,12 @@ public final class Archiver: Sendable {
     var newBytes: UInt64 = 0
   }
 
-  func readFiles(_ run: Run) async throws -> [FileResult] {
-    let jobs = run.jobs
-    let next = WorkQueue(count: jobs.count)
-    let results = SharedBox([FileResult?](repeating: nil, count: jobs.count))
-    let workers = max(1, min(options.workers, max(jobs.count, 1)))
+  /// Readers: `workers` tasks on the blocking-I/O executor take files from the queue until the
+  /// scan has finished and the queue is empty.
+  func readFiles(_ queue: JobQueue, run: Run) async throws -> [Int: FileResult] {
+    let results = SharedBox([Int: FileResult]())
     try await withThrowingTaskGroup(of: Void.self) { group in
-      for _ in 0..<workers {
+      for _ in 0..<max(1, options.workers) {
         group.addTask(executorPreference: BlockingExecutor.shared) { [self] in
           let reader = try FileReader(
             chunker: repository.chunker, saver: saver,
@@ -343,22 +358,21 @@ public final class Archiver: Sendable {
           defer { reader.close() }
           while true {
             try Task.checkCancellation()
-            guard let i = next.take() else { return }
-            let r = try await self.readOne(jobs[i], reader: reader)
-            results.withLock { $0[i] = r }
+            switch queue.take() {
+            case .job(let i, let job):
+              let r = try await self.readOne(job, reader: reader)
+              results.withLock { $0[i] = r }
+            case .wait:
+              try await Task.sleep(nanoseconds: 200_000)
+            case .done:
+              return
+            }
           }
         }
       }
       try await group.waitForAll()
     }
-    let all = results.withLock { $0.compactMap { $0 } }
-    for r in all {
-      run.summary.dataBlobs += r.newBlobs
-      run.summary.dataAdded += r.newBytes
-      if r.node != nil { run.summary.totalFilesProcessed += 1 }
-      run.summary.totalBytesProcessed += r.node?.size ?? 0
-    }
-    return all
+    return results.withLock { $0 }
   }
 
   func readOne(_ job: FileJob, reader: FileReader) async throws -> FileResult {
@@ -439,7 +453,7 @@ public final class Archiver: Sendable {
   // MARK: trees
 
   func saveTree(
-    _ dir: ScanDir, parentTree: Tree?, results: [FileResult], run: Run, compressor: ZstdCompressor?
+    _ dir: ScanDir, parentTree: Tree?, results: [Int: FileResult], run: Run, compressor: ZstdCompressor?
   ) async throws -> ID {
     var nodes = [Node]()
     nodes.reserveCapacity(dir.children.count)
@@ -447,7 +461,7 @@ public final class Archiver: Sendable {
       switch child {
       case .ready(let n): nodes.append(n)
       case .file(let i):
-        if let n = results[i].node { nodes.append(n) }
+        if let n = results[i]?.node { nodes.append(n) }
       case .dir(let d):
         let childParent = try await subtree(of: d.parentNode)
         var n = d.node

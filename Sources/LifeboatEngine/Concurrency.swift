@@ -23,3 +23,45 @@ final class SharedBox<Value: Sendable>: Sendable {
     try mutex.withLock { try body(&$0) }
   }
 }
+
+/// Files to read, appended by the scan while readers take them. Thread-safe.
+final class JobQueue: Sendable {
+  enum Take {
+    case job(Int, Archiver.FileJob)
+    /// Nothing queued yet, but the scan is still running.
+    case wait
+    /// The scan has finished and every job was taken.
+    case done
+  }
+
+  private struct State {
+    var jobs: [Archiver.FileJob] = []
+    var next = 0
+    var finished = false
+    var bytes: UInt64 = 0
+  }
+  private let state = Mutex(State())
+
+  /// Queues a job; returns its index.
+  func append(_ job: Archiver.FileJob) -> Int {
+    state.withLock { s in
+      s.jobs.append(job)
+      s.bytes += job.node.size
+      return s.jobs.count - 1
+    }
+  }
+
+  func finish() { state.withLock { $0.finished = true } }
+
+  var totals: (files: Int, bytes: UInt64) { state.withLock { ($0.jobs.count, $0.bytes) } }
+
+  func take() -> Take {
+    state.withLock { s in
+      if s.next < s.jobs.count {
+        defer { s.next += 1 }
+        return .job(s.next, s.jobs[s.next])
+      }
+      return s.finished ? .done : .wait
+    }
+  }
+}

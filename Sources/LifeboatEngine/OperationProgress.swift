@@ -4,6 +4,8 @@ import Synchronization
 public final class OperationProgress: Sendable {
   public struct Counters: Sendable {
     public var phase: String = ""
+    /// Entries examined by a scan.
+    public var scanned = 0
     public var filesDone = 0
     public var bytesDone: UInt64 = 0
     /// Totals once known (after the scan); nil while scanning.
