@@ -88,7 +88,8 @@ public final class Archiver: Sendable {
 
     enum Child {
       case ready(Node)
-      case file(Int)
+      /// A file being read: its job number and its scanned metadata.
+      case file(Int, Node)
       case dir(ScanDir)
     }
   }
@@ -137,7 +138,8 @@ public final class Archiver: Sendable {
       group.addTask { [self] in
         defer { queue.finish() }
         if let stdin = options.stdin {
-          root.children.append(.file(queue.append(FileJob(path: [], node: stdinNode(stdin.filename, start)))))
+          let node = stdinNode(stdin.filename, start)
+          root.children.append(.file(queue.append(FileJob(path: [], node: node)), node))
         } else {
           try await scanArguments(into: root, parentRoot: parentRoot, run: run)
         }
@@ -157,8 +159,10 @@ public final class Archiver: Sendable {
     for (_, r) in results {
       run.summary.dataBlobs += r.newBlobs
       run.summary.dataAdded += r.newBytes
-      if r.node != nil { run.summary.totalFilesProcessed += 1 }
-      run.summary.totalBytesProcessed += r.node?.size ?? 0
+      if r.content != nil {
+        run.summary.totalFilesProcessed += 1
+        run.summary.totalBytesProcessed += r.size
+      }
     }
     progress.update { $0.phase = "saving trees" }
     let compressor = repository.config.compressionLevel > 0
@@ -169,7 +173,7 @@ public final class Archiver: Sendable {
 
     for (_, r) in results.sorted(by: { $0.key < $1.key }) {
       if let e = r.error { run.errors.append(e) }
-      if r.changed { run.summary.changedWhileReading.append(PathBytes.display(r.path)) }
+      if let p = r.changedPath { run.summary.changedWhileReading.append(p) }
     }
     run.summary.errors = run.errors
     run.summary.backupEnd = repository.clock.now()
@@ -327,7 +331,7 @@ public final class Archiver: Sendable {
         run.summary.totalBytesProcessed += node.size
       } else {
         if parentNode == nil { run.summary.filesNew += 1 } else { run.summary.filesChanged += 1 }
-        dir.children.append(.file(run.queue.append(FileJob(path: path, node: node))))
+        dir.children.append(.file(run.queue.append(FileJob(path: path, node: node)), node))
       }
     default:
       dir.children.append(.ready(node))
@@ -336,11 +340,16 @@ public final class Archiver: Sendable {
 
   // MARK: read
 
+  /// What reading one file produced. Kept small: a backup holds one per file read.
   struct FileResult: Sendable {
-    var path: [UInt8]
-    var node: Node?
+    /// The file's blobs; nil when it could not be read (it is left out of the snapshot).
+    var content: [ID]?
+    var size: UInt64 = 0
+    /// The times after reading, when the file changed while it was read.
+    var changedTimes: (mtime: Timespec, ctime: Timespec)?
     var error: String?
-    var changed = false
+    /// The path, for the warning, when the file changed while it was read.
+    var changedPath: String?
     var newBlobs = 0
     var newBytes: UInt64 = 0
   }
@@ -376,7 +385,7 @@ public final class Archiver: Sendable {
   }
 
   func readOne(_ job: FileJob, reader: FileReader) async throws -> FileResult {
-    var result = FileResult(path: job.path)
+    var result = FileResult()
     if let stdin = options.stdin {
       return try await readCommand(stdin, node: job.node, reader: reader)
     }
@@ -392,9 +401,6 @@ public final class Archiver: Sendable {
     }
     defer { Glibc.close(realFD) }
     let outcome = try await reader.read(fd: realFD, progress: progress)
-    var node = job.node
-    node.content = outcome.content
-    node.size = outcome.bytes
     var after = Glibc.stat()
     if fstat(realFD, &after) == 0 {
       let mtime = FS.timespec(after.st_mtim)
@@ -402,16 +408,16 @@ public final class Archiver: Sendable {
       if mtime != job.node.mtime || ctime != job.node.ctime || UInt64(after.st_size) != job.node.size
         || outcome.bytes != job.node.size
       {
-        result.changed = true
-        node.mtime = mtime
-        node.ctime = ctime
+        result.changedTimes = (mtime, ctime)
+        result.changedPath = PathBytes.display(job.path)
       }
     }
     if let e = outcome.error {
       result.error = "\(PathBytes.display(job.path)): read failed: \(e)"
       return result
     }
-    result.node = node
+    result.content = outcome.content
+    result.size = outcome.bytes
     result.newBlobs = outcome.newBlobs
     result.newBytes = outcome.newBytes
     progress.add(files: 1)
@@ -441,12 +447,9 @@ public final class Archiver: Sendable {
         "the command failed (exit status \(process.terminationStatus)); no snapshot was saved",
         hint: "fix the command (run it by hand to see its error), then back up again")
     }
-    var n = node
-    n.content = outcome.content
-    n.size = outcome.bytes
     progress.add(files: 1)
     return FileResult(
-      path: n.name, node: n, error: nil, changed: false, newBlobs: outcome.newBlobs,
+      content: outcome.content, size: outcome.bytes, newBlobs: outcome.newBlobs,
       newBytes: outcome.newBytes)
   }
 
@@ -460,8 +463,16 @@ public final class Archiver: Sendable {
     for child in dir.children {
       switch child {
       case .ready(let n): nodes.append(n)
-      case .file(let i):
-        if let n = results[i]?.node { nodes.append(n) }
+      case .file(let i, var n):
+        guard let r = results[i], let content = r.content else { continue }
+        n.content = content
+        n.size = r.size
+        if let t = r.changedTimes {
+          n.mtime = t.mtime
+          n.atime = t.mtime
+          n.ctime = t.ctime
+        }
+        nodes.append(n)
       case .dir(let d):
         let childParent = try await subtree(of: d.parentNode)
         var n = d.node

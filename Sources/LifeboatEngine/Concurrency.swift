@@ -35,7 +35,10 @@ final class JobQueue: Sendable {
   }
 
   private struct State {
-    var jobs: [Archiver.FileJob] = []
+    /// Taken jobs are dropped (set to nil) so their paths and nodes are freed as reading
+    /// proceeds.
+    var jobs: [Archiver.FileJob?] = []
+    var count = 0
     var next = 0
     var finished = false
     var bytes: UInt64 = 0
@@ -47,19 +50,23 @@ final class JobQueue: Sendable {
     state.withLock { s in
       s.jobs.append(job)
       s.bytes += job.node.size
+      s.count += 1
       return s.jobs.count - 1
     }
   }
 
   func finish() { state.withLock { $0.finished = true } }
 
-  var totals: (files: Int, bytes: UInt64) { state.withLock { ($0.jobs.count, $0.bytes) } }
+  var totals: (files: Int, bytes: UInt64) { state.withLock { ($0.count, $0.bytes) } }
 
   func take() -> Take {
     state.withLock { s in
       if s.next < s.jobs.count {
-        defer { s.next += 1 }
-        return .job(s.next, s.jobs[s.next])
+        defer {
+          s.jobs[s.next] = nil
+          s.next += 1
+        }
+        return .job(s.next, s.jobs[s.next]!)
       }
       return s.finished ? .done : .wait
     }

@@ -17,7 +17,9 @@ final class FileReader: @unchecked Sendable {
     self.chunker = chunker
     self.saver = saver
     self.compressor = compressionLevel > 0 ? ZstdCompressor(level: Int32(compressionLevel)) : nil
-    let cap = max(2 * chunker.configuration.maxSize, 16 << 20)
+    // The largest chunk plus 2 MiB: data is read only when the chunker asks for more, so
+    // what is moved to the front on each refill is a partial chunk, not a full window.
+    let cap = chunker.configuration.maxSize + (2 << 20)
     buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: cap, alignment: 64)
   }
 
@@ -38,44 +40,46 @@ final class FileReader: @unchecked Sendable {
     var end = 0
     var eof = false
     let cap = buffer.count
-    let maxChunk = chunker.configuration.maxSize
     while true {
-      if !eof && end - start < maxChunk {
-        if start > 0 {
-          if end > start {
-            buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: end - start)
-          }
-          end -= start
-          start = 0
-        }
-        while end < cap {
-          let n = Glibc.read(fd, buffer.baseAddress! + end, cap - end)
-          if n < 0 {
-            if errno == EINTR { continue }
-            out.error = FS.errorText(errno)
-            return out
-          }
-          if n == 0 {
-            eof = true
-            break
-          }
-          end += n
-        }
-      }
       if start == end && eof { break }
-      let window = UnsafeRawBufferPointer(rebasing: buffer[start..<end])
-      guard let cut = chunker.nextCut(window, atEnd: eof) else { continue }
-      let chunk = UnsafeRawBufferPointer(rebasing: buffer[start..<start + cut])
-      let prepared = saver.prepare(.data, chunk, compressor: compressor)
-      let r = try await saver.commit(prepared)
-      out.content.append(r.id)
-      out.bytes += UInt64(cut)
-      if r.isNew {
-        out.newBlobs += 1
-        out.newBytes += UInt64(cut)
+      if start < end || eof {
+        let window = UnsafeRawBufferPointer(rebasing: buffer[start..<end])
+        if let cut = chunker.nextCut(window, atEnd: eof) {
+          let chunk = UnsafeRawBufferPointer(rebasing: buffer[start..<start + cut])
+          let prepared = saver.prepare(.data, chunk, compressor: compressor)
+          let r = try await saver.commit(prepared)
+          out.content.append(r.id)
+          out.bytes += UInt64(cut)
+          if r.isNew {
+            out.newBlobs += 1
+            out.newBytes += UInt64(cut)
+          }
+          progress.add(bytes: UInt64(cut))
+          start += cut
+          continue
+        }
       }
-      progress.add(bytes: UInt64(cut))
-      start += cut
+      // The chunker needs more data: move the partial chunk to the front and fill up.
+      if start > 0 {
+        if end > start {
+          buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: end - start)
+        }
+        end -= start
+        start = 0
+      }
+      while end < cap {
+        let n = Glibc.read(fd, buffer.baseAddress! + end, cap - end)
+        if n < 0 {
+          if errno == EINTR { continue }
+          out.error = FS.errorText(errno)
+          return out
+        }
+        if n == 0 {
+          eof = true
+          break
+        }
+        end += n
+      }
     }
     return out
   }
