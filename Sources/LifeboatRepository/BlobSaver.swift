@@ -88,9 +88,12 @@ public final class BlobSaver: BlobSaving {
   public func commit(_ p: Prepared) async throws -> Result {
     guard p.isNew else { return Result(id: p.id, isNew: false, storedLength: 0) }
     let packSize = repository.config.packSize
+    // Room for the blob that crosses the target size and the header, so a pack's buffer is
+    // never reallocated (and copied) while it fills.
+    let maxBlob = repository.config.chunker.maxSize + Envelope.overhead + (1 << 20)
     let full: PackBuilder? = state.withLock { s in
       if s.current == nil {
-        s.current = s.spare.popLast() ?? PackBuilder(capacity: packSize + packSize / 8)
+        s.current = s.spare.popLast() ?? PackBuilder(capacity: packSize + maxBlob)
       }
       _ = s.current!.add(
         id: p.id, type: p.type, sealed: p.sealed, compressed: p.compressed, rawLength: p.rawLength)
