@@ -35,6 +35,7 @@ let package = Package(
       ],
       swiftSettings: strict),
     .target(name: "LifeboatStorage", dependencies: ["LifeboatCore"], swiftSettings: strict),
+    .target(name: "LifeboatPolicy", dependencies: ["LifeboatCore"], swiftSettings: strict),
     .target(
       name: "LifeboatRepository",
       dependencies: [
@@ -53,7 +54,7 @@ let package = Package(
       name: "LifeboatCLI",
       dependencies: [
         "LifeboatCore", "LifeboatFormat", "LifeboatStorage", "LifeboatRepository",
-        "LifeboatEngine", "CSystem",
+        "LifeboatEngine", "LifeboatPolicy", "CSystem",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -70,6 +71,9 @@ let package = Package(
         .product(name: "PropertyBased", package: "swift-property-based"),
       ],
       swiftSettings: strict),
+    .testTarget(
+      name: "LifeboatPolicyTests",
+      dependencies: ["LifeboatPolicy", "LifeboatTesting"], swiftSettings: strict),
     .testTarget(
       name: "LifeboatStorageTests",
       dependencies: ["LifeboatStorage", "LifeboatTesting"], swiftSettings: strict),

@@ -32,7 +32,10 @@ def sh(cmd, env=None, cwd=None, check=True, quiet=True):
     return r
 
 def timed(cmd, env, cwd=None):
-    """Runs cmd under GNU time; returns (wall, cpu, rss_kib, exit)."""
+    """Runs cmd under GNU time; returns (wall, cpu, rss_kib, exit). Dirty pages left by the
+    previous operation (a restore writes gigabytes) are flushed first, untimed: otherwise the
+    next tool pays for the previous one's writeback, and a tool that fsyncs pays the most."""
+    subprocess.run(["sync"])
     out = os.path.join(WORK, "time.out")
     t0 = time.monotonic()
     r = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", out] + cmd, env=env, cwd=cwd,

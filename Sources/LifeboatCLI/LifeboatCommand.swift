@@ -22,7 +22,7 @@ struct LifeboatCommand: AsyncParsableCommand {
     version: "0.1.0",
     subcommands: [
       InitCommand.self, BackupCommand.self, SnapshotsCommand.self, LsCommand.self,
-      RestoreCommand.self, CheckCommand.self, StatsCommand.self, UnlockCommand.self,
-      KeyCommand.self,
+      RestoreCommand.self, DiffCommand.self, FindCommand.self, CheckCommand.self,
+      ForgetCommand.self, StatsCommand.self, UnlockCommand.self, KeyCommand.self,
     ])
 }

@@ -15,7 +15,9 @@ public protocol BlobSaving: Sendable {
 /// index files are written every `indexEvery` packs and on `flush`, so an interrupted backup
 /// leaves indexed packs that the next backup reuses; the caller writes the snapshot only after
 /// `flush` returns. Thread-safe: several workers share one saver, each bringing its own
-/// compressor; packers are pooled so workers rarely wait on each other.
+/// compressor. Hashing, compression and encryption happen outside the lock (`prepare`); under
+/// it a sealed blob is only appended to the one open pack, and the worker that fills a pack
+/// uploads it while the others start the next one.
 public final class BlobSaver: BlobSaving {
   public struct Result: Sendable {
     public var id: ID

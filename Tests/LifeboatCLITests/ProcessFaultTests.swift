@@ -35,10 +35,15 @@ import Testing
     #expect(await f.run(["init", "--pack-size", "1", "--kdf", "pbkdf2"]) == 0)
     var rng = SeededRandom(seed: 51)
     var killedMidway = 0
+    func packCount() -> Int {
+      (try? FileManager.default.subpathsOfDirectory(atPath: f.repo + "/data"))?.filter { $0.count > 60 && !$0.contains(".tmp") }.count ?? 0
+    }
     for round in 0..<4 {
+      // Kill once a random number of new packs (2–20, so before and after index files) is
+      // on disk: random points of the backup, independent of machine speed.
+      let target = packCount() + 2 + Int(rng.next() % 19)
       let p = try f.spawn(["backup", src])
-      let delay = 150_000 + Int(rng.next() % 1_200_000)
-      usleep(UInt32(delay))
+      while p.isRunning && packCount() < target { usleep(2_000) }
       if p.isRunning {
         kill(p.processIdentifier, SIGKILL)
         killedMidway += 1
@@ -47,7 +52,7 @@ import Testing
       let check = try f.runProcess(["check", "--read-data"])
       #expect(check.code == 0, "round \(round): check after SIGKILL: \(check.output)")
     }
-    #expect(killedMidway >= 2, "the backups should have been interrupted")
+    #expect(killedMidway >= 3, "the backups should have been interrupted")
     let packsBefore = try await LocalBackend(path: f.repo).list(.pack).count
     let final = try f.runProcess(["backup", src, "--json"])
     #expect(final.code == 0, "\(final.output)")
@@ -129,9 +134,12 @@ import Testing
       u.waitUntilExit()
     }
     let src = f.dir.sub("src")
-    try makeData(src, seed: 54, files: 12, size: 4 << 20)  // 48 MiB of random data
+    try makeData(src, seed: 54, files: 4, size: 4 << 20)  // 16 MiB of random data
     let repoArgs = ["--repo", mnt + "/repo", "--password-file", f.passwordFile, "--quiet"]
     #expect(await LifeboatMain.main(["init", "--pack-size", "2", "--kdf", "pbkdf2"] + repoArgs) == 0)
+    // Something else fills the disk: 16 of its 24 MiB.
+    let filler = mnt + "/filler"
+    try FixtureTree.write(filler, [UInt8](repeating: 7, count: 16 << 20))
     let p = Process()
     p.executableURL = URL(fileURLWithPath: CLIFixture.binary)
     p.arguments = ["backup", src] + repoArgs
@@ -145,8 +153,11 @@ import Testing
     // No snapshot, no half-written objects, and the repository checks clean.
     #expect(try await LocalBackend(path: mnt + "/repo").list(.snapshot).isEmpty)
     #expect(await LifeboatMain.main(["check", "--read-data"] + repoArgs) == 0)
-    // Free space: a smaller backup succeeds and reuses what was stored.
-    #expect(await LifeboatMain.main(["backup", src + "/f0.bin"] + repoArgs) == 0)
+    // The administrator frees space; the same backup now succeeds, reusing what was stored.
+    unlink(filler)
+    #expect(await LifeboatMain.main(["backup", src] + repoArgs) == 0)
     #expect(await LifeboatMain.main(["check", "--read-data"] + repoArgs) == 0)
+    #expect(await LifeboatMain.main(["restore", "latest", "--target", f.dir.sub("r")] + repoArgs) == 0)
+    #expect(TreeComparison.differences(src, f.dir.sub("r") + src) == [])
   }
 }

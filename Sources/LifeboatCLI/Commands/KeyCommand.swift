@@ -9,7 +9,76 @@ struct KeyCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "key",
     abstract: "Manage the passwords (key files) that open the repository.",
-    subcommands: [KeyList.self, KeyAdd.self])
+    discussion: """
+      Each key file wraps the same master key under its own password, so passwords can be added, changed and removed without re-encrypting any data.
+      """,
+    subcommands: [KeyList.self, KeyAdd.self, KeyRemove.self, KeyPasswd.self])
+
+  /// The new password from $LIFEBOAT_NEW_PASSWORD, a file, or the terminal (asked twice).
+  static func newPassword(file: String?) throws -> String {
+    if let p = ProcessInfo.processInfo.environment["LIFEBOAT_NEW_PASSWORD"], !p.isEmpty { return p }
+    if let f = file {
+      guard let t = try? String(contentsOfFile: f, encoding: .utf8),
+        let line = t.split(separator: "\n").first, !line.isEmpty
+      else { throw LifeboatError(.usage, "cannot read a password from \(f)") }
+      return String(line)
+    }
+    let p = try Terminal.readSecret(prompt: "enter new password: ")
+    guard try Terminal.readSecret(prompt: "enter new password again: ") == p else {
+      throw LifeboatError(.usage, "the passwords do not match")
+    }
+    return p
+  }
+
+  struct KeyRemove: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "remove",
+      abstract: "Remove a password (key file).",
+      discussion: "The key that opened the repository cannot be removed (use `key passwd` to change it), so the last key can never be removed.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The key file's ID or a unique prefix (see `key list`).") var id: String
+
+    func run() async throws {
+      let repo = try await global.openRepository()
+      let names = try await repo.backend.list(.key).map(\.name).filter { $0.hasPrefix(id.lowercased()) }
+      guard id.count >= 4, names.count == 1, let name = names.first else {
+        throw LifeboatError(.notFound, names.isEmpty ? "no key \(id)" : "key prefix \(id) is ambiguous", hint: "see `lifeboat key list`")
+      }
+      guard name != repo.keyID else {
+        throw LifeboatError(.usage, "refusing to remove the key that opened the repository",
+          hint: "open with another password to remove this one, or use `lifeboat key passwd`")
+      }
+      try await global.withLock(repo, exclusive: true, command: "key remove") { _ in
+        try await Repository.storage { try await repo.backend.remove(Handle(.key, name)) }
+      }
+      global.output.line("removed key \(name.prefix(8))")
+      try global.output.emit(["removed": name])
+    }
+  }
+
+  struct KeyPasswd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "passwd",
+      abstract: "Change the password of the key that opens the repository.",
+      discussion: "Writes a new key file for the same master key, then removes the old one. The new password comes from $LIFEBOAT_NEW_PASSWORD, --new-password-file or the terminal.")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Read the new password from this file.") var newPasswordFile: String?
+    @Option(help: "Key derivation for the new key file: scrypt or pbkdf2.")
+    var kdf: InitCommand.KDFChoice = .scrypt
+
+    func run() async throws {
+      let repo = try await global.openRepository()
+      let password = try KeyCommand.newPassword(file: newPasswordFile)
+      let added = try await global.withLock(repo, exclusive: true, command: "key passwd") { _ in
+        let added = try await repo.addKey(
+          password: password, derivation: kdf == .scrypt ? .defaultScrypt : .defaultPBKDF2)
+        try await Repository.storage { try await repo.backend.remove(Handle(.key, repo.keyID)) }
+        return added
+      }
+      global.output.line("password changed: key \(repo.keyID.prefix(8)) replaced by \(added.prefix(8))")
+      try global.output.emit(["removed": repo.keyID, "added": added])
+    }
+  }
 
   struct KeyList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List key files.")
@@ -56,18 +125,7 @@ struct KeyCommand: AsyncParsableCommand {
 
     func run() async throws {
       let repo = try await global.openRepository()
-      let env = ProcessInfo.processInfo.environment
-      let newPassword: String
-      if let p = env["LIFEBOAT_NEW_PASSWORD"], !p.isEmpty {
-        newPassword = p
-      } else if let f = newPasswordFile {
-        guard let t = try? String(contentsOfFile: f, encoding: .utf8),
-          let line = t.split(separator: "\n").first
-        else { throw LifeboatError(.usage, "cannot read \(f)") }
-        newPassword = String(line)
-      } else {
-        newPassword = try Terminal.readSecret(prompt: "enter new password: ")
-      }
+      let newPassword = try KeyCommand.newPassword(file: newPasswordFile)
       let id = try await repo.addKey(
         password: newPassword, derivation: kdf == .scrypt ? .defaultScrypt : .defaultPBKDF2)
       global.output.line("added key \(id.prefix(8))")

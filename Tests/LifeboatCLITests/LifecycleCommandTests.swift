@@ -1,0 +1,76 @@
+import Foundation
+import LifeboatCLI
+import LifeboatCore
+import LifeboatRepository
+import LifeboatStorage
+import LifeboatTesting
+import Testing
+
+@Suite(.serialized) struct LifecycleCommandTests {
+  @Test func forgetKeepsWhatTheRulesSayAndRefusesNoRules() async throws {
+    let f = try CLIFixture()
+    defer { f.remove() }
+    let src = f.dir.sub("src")
+    try FixtureTree.build(at: src, seed: 60, options: { var o = FixtureTree.Options(); o.files = 5; o.largeFiles = 0; return o }())
+    #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)
+    for i in 0..<5 {
+      try FixtureTree.write(src + "/counter", Array("\(i)".utf8))
+      #expect(await f.run(["backup", src] + (i == 0 ? ["--tag", "legal-hold"] : [])) == 0)
+    }
+    let backend = LocalBackend(path: f.repo)
+    #expect(try await backend.list(.snapshot).count == 5)
+    #expect(await f.run(["forget"]) == ExitStatus.fatal, "no rule: refuse")
+    #expect(await f.run(["forget", "--keep-within", "soon"]) == ExitStatus.fatal)
+    #expect(await f.run(["forget", "--keep-last", "2", "--dry-run"]) == 0)
+    #expect(try await backend.list(.snapshot).count == 5, "a dry run removes nothing")
+    #expect(await f.run(["forget", "--keep-last", "2", "--keep-tag", "legal-hold"]) == 0)
+    #expect(try await backend.list(.snapshot).count == 3)
+    #expect(await f.run(["check"]) == 0)
+    #expect(await f.run(["restore", "latest", "--target", f.dir.sub("r")]) == 0)
+    #expect(try String(contentsOfFile: f.dir.sub("r") + src + "/counter", encoding: .utf8) == "4")
+  }
+
+  @Test func diffAndFindRun() async throws {
+    let f = try CLIFixture()
+    defer { f.remove() }
+    let src = f.dir.sub("src")
+    try FixtureTree.build(at: src, seed: 61)
+    #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)
+    #expect(await f.run(["backup", src]) == 0)
+    try FixtureTree.write(src + "/new-report.docx", Array("new".utf8))
+    #expect(await f.run(["backup", src]) == 0)
+    let repo = try await Repository.open(backend: LocalBackend(path: f.repo), password: "cli-test-password")
+    let snaps = try await repo.listSnapshots().snapshots
+    #expect(await f.run(["diff", snaps[0].id.short, snaps[1].id.short, "--json"]) == 0)
+    #expect(await f.run(["find", "*.docx"]) == 0)
+    #expect(await f.run(["find", src + "/dir0/*"]) == 0)
+    #expect(await f.run(["diff", "nope", "latest"]) == ExitStatus.fatal)
+  }
+
+  @Test func passwordsChangeWithoutTouchingTheMasterKey() async throws {
+    let f = try CLIFixture()
+    defer { f.remove() }
+    #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)
+    #expect(await f.run(["backup", "/etc/hostname"]) == 0)
+    let before = try await Repository.open(backend: LocalBackend(path: f.repo), password: "cli-test-password")
+    let second = f.dir.sub("second")
+    try FixtureTree.write(second, Array("second password".utf8))
+    #expect(await f.run(["key", "add", "--new-password-file", second, "--kdf", "pbkdf2"]) == 0)
+    // The key that opened the repository cannot be removed.
+    #expect(await f.run(["key", "remove", before.keyID]) == ExitStatus.fatal)
+    let third = f.dir.sub("third")
+    try FixtureTree.write(third, Array("third password".utf8))
+    #expect(await f.run(["key", "passwd", "--new-password-file", third, "--kdf", "pbkdf2"]) == 0)
+    #expect(await f.run(["snapshots"]) == ExitStatus.wrongPassword, "the old password is gone")
+    #expect(await f.run(["snapshots"], password: "third password") == 0)
+    #expect(await f.run(["snapshots"], password: "second password") == 0)
+    let after = try await Repository.open(backend: LocalBackend(path: f.repo), password: "third password")
+    #expect(after.keys.masterSecret == before.keys.masterSecret)
+    // Remove the second key while opened with the third.
+    let keys = try await LocalBackend(path: f.repo).list(.key).map(\.name)
+    let secondKey = try #require(keys.first { $0 != after.keyID })
+    #expect(await f.run(["key", "remove", String(secondKey.prefix(10))], password: "third password") == 0)
+    #expect(await f.run(["snapshots"], password: "second password") == ExitStatus.wrongPassword)
+    #expect(await f.run(["check", "--read-data"], password: "third password") == 0)
+  }
+}
