@@ -83,6 +83,7 @@ public enum Envelope {
     })
   /// `[L]₃₂` = 256 bits.
   private static let suffix: [UInt8] = [0, 0, 1, 0]
+  // Twelve bytes is always a valid GCM nonce: this cannot fail.
   private static let zeroNonce = try! AES.GCM.Nonce(data: [UInt8](repeating: 0, count: 12))
 
   /// K = HMAC-SHA256(root, [1]₃₂ ‖ Label ‖ 0x00 ‖ salt ‖ [256]₃₂).
