@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LifeboatCore
+import LifeboatPolicy
 import LifeboatRepository
 import LifeboatStorage
 #if canImport(Glibc)
@@ -30,6 +31,12 @@ struct GlobalOptions: ParsableArguments {
 
   @Flag(name: [.short, .long], help: "Print only errors and warnings.")
   var quiet = false
+
+  @Option(
+    help: ArgumentHelp(
+      "When the repository is locked, keep trying for this long (e.g. 30m) instead of failing.",
+      discussion: "Useful for scheduled backups that may meet a running maintenance job."))
+  var retryLock: String?
 
   var environment: [String: String] { ProcessInfo.processInfo.environment }
 
@@ -88,7 +95,7 @@ struct GlobalOptions: ParsableArguments {
     _ repo: Repository, exclusive: Bool, command: String,
     _ body: (RepositoryLock) async throws -> T
   ) async throws -> T {
-    let lock = try await repo.lock(exclusive: exclusive, command: command)
+    let lock = try await acquireLock(repo, exclusive: exclusive, command: command)
     LockRegistry.add(lock, localRoot: (repo.backend as? LocalBackend)?.root)
     do {
       let r = try await lock.whileHeld { try await body(lock) }
@@ -99,6 +106,29 @@ struct GlobalOptions: ParsableArguments {
       await lock.release()
       LockRegistry.remove(lock)
       throw error
+    }
+  }
+}
+
+extension GlobalOptions {
+  /// Takes the lock, retrying with backoff (1 s doubling to 15 s) for up to `--retry-lock`.
+  func acquireLock(_ repo: Repository, exclusive: Bool, command: String) async throws -> RepositoryLock {
+    guard let text = retryLock else { return try await repo.lock(exclusive: exclusive, command: command) }
+    guard let budget = DurationText.parse(text) else {
+      throw LifeboatError(.usage, "--retry-lock takes a duration such as 30s, 10m or 1h, not \(text)")
+    }
+    let deadline = Date().addingTimeInterval(budget)
+    var delay: Double = 1
+    while true {
+      do {
+        return try await repo.lock(exclusive: exclusive, command: command)
+      } catch let e as LifeboatError where e.kind == .lockFailed && Date().addingTimeInterval(delay) < deadline {
+        if !quiet && !json {
+          FileHandle.standardError.write(Data("repository locked, retrying in \(Int(delay)) s\n".utf8))
+        }
+        try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+        delay = min(delay * 2, 15)
+      }
     }
   }
 }

@@ -160,4 +160,51 @@ import Testing
     #expect(await LifeboatMain.main(["restore", "latest", "--target", f.dir.sub("r")] + repoArgs) == 0)
     #expect(TreeComparison.differences(src, f.dir.sub("r") + src) == [])
   }
+
+  @Test func retryLockWaitsForTheLockToBeReleased() async throws {
+    let f = try CLIFixture()
+    defer { f.remove() }
+    #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)
+    let repo = try await Repository.open(backend: LocalBackend(path: f.repo), password: "cli-test-password")
+    let lock = try await repo.lock(exclusive: true, command: "maintenance")
+    let p = try f.spawn(["backup", "/etc/hostname", "--retry-lock", "1m"])
+    usleep(1_500_000)
+    #expect(p.isRunning, "the backup waits instead of failing")
+    await lock.release()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0)
+    #expect(try await LocalBackend(path: f.repo).list(.snapshot).count == 1)
+  }
+
+  @Test func oneFileSystemDoesNotCrossIntoAMount() async throws {
+    guard requireRoot() else { return }
+    let f = try CLIFixture()
+    defer { f.remove() }
+    let src = f.dir.sub("src")
+    try FileManager.default.createDirectory(atPath: src + "/mnt", withIntermediateDirectories: true)
+    try FixtureTree.write(src + "/here", Array("on the root filesystem".utf8))
+    let mount = Process()
+    mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+    mount.arguments = ["-t", "tmpfs", "-o", "size=4m", "tmpfs", src + "/mnt"]
+    try mount.run()
+    mount.waitUntilExit()
+    defer {
+      let u = Process()
+      u.executableURL = URL(fileURLWithPath: "/bin/umount")
+      u.arguments = [src + "/mnt"]
+      try? u.run()
+      u.waitUntilExit()
+    }
+    try FixtureTree.write(src + "/mnt/elsewhere", Array("on another filesystem".utf8))
+    #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)
+    #expect(await f.run(["backup", "--one-file-system", src]) == 0)
+    #expect(await f.run(["restore", "latest", "--target", f.dir.sub("r")]) == 0)
+    let restored = f.dir.sub("r") + src
+    #expect(FileManager.default.fileExists(atPath: restored + "/here"))
+    #expect(FileManager.default.fileExists(atPath: restored + "/mnt"), "the mount point itself is kept")
+    #expect(!FileManager.default.fileExists(atPath: restored + "/mnt/elsewhere"))
+    #expect(await f.run(["backup", src]) == 0)
+    #expect(await f.run(["restore", "latest", "--target", f.dir.sub("r2")]) == 0)
+    #expect(FileManager.default.fileExists(atPath: f.dir.sub("r2") + src + "/mnt/elsewhere"), "without the flag it is crossed")
+  }
 }
