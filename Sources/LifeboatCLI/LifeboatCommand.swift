@@ -23,6 +23,7 @@ struct LifeboatCommand: AsyncParsableCommand {
     subcommands: [
       InitCommand.self, BackupCommand.self, SnapshotsCommand.self, LsCommand.self,
       RestoreCommand.self, DiffCommand.self, FindCommand.self, CheckCommand.self,
-      ForgetCommand.self, StatsCommand.self, UnlockCommand.self, KeyCommand.self,
+      ForgetCommand.self, PruneCommand.self, StatsCommand.self, UnlockCommand.self,
+      KeyCommand.self,
     ])
 }

@@ -14,17 +14,19 @@ public final class FaultInjectingBackend: Backend {
     public var failSavesAfter: Int?
     public var failSaveTypes: Set<ObjectType> = Set(ObjectType.allCases)
     public var saveError: StorageError.Code = .noSpace
+    /// Removes fail once this many removes have succeeded.
+    public var failRemovesAfter: Int?
     /// Loads of these handles return the data with one bit flipped at this byte.
     public var flipOnLoad: [Handle: Int] = [:]
 
     public init() {}
   }
 
-  private let state: Mutex<(faults: Faults, saves: Int)>
+  private let state: Mutex<(faults: Faults, saves: Int, removes: Int)>
 
   public init(_ inner: any Backend, faults: Faults = .init()) {
     self.inner = inner
-    self.state = Mutex((faults, 0))
+    self.state = Mutex((faults, 0, 0))
   }
 
   public func setFaults(_ f: Faults) { state.withLock { $0.faults = f } }
@@ -53,5 +55,12 @@ public final class FaultInjectingBackend: Backend {
 
   public func stat(_ h: Handle) async throws -> ObjectInfo { try await inner.stat(h) }
   public func list(_ t: ObjectType) async throws -> [ObjectInfo] { try await inner.list(t) }
-  public func remove(_ h: Handle) async throws { try await inner.remove(h) }
+  public func remove(_ h: Handle) async throws {
+    let fail = state.withLock { s in s.faults.failRemovesAfter.map { s.removes >= $0 } ?? false }
+    if fail { throw StorageError(.io, h, "injected fault") }
+    try await inner.remove(h)
+    state.withLock { $0.removes += 1 }
+  }
+
+  public var successfulRemoves: Int { state.withLock { $0.removes } }
 }

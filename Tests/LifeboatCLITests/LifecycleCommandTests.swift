@@ -73,4 +73,51 @@ import Testing
     #expect(await f.run(["snapshots"], password: "second password") == ExitStatus.wrongPassword)
     #expect(await f.run(["check", "--read-data"], password: "third password") == 0)
   }
+
+  /// Prunes race against backups of other trees; with the exclusive lock and --retry-lock
+  /// everyone succeeds, and afterwards every snapshot restores byte for byte.
+  @Test func pruneRacingBackupsLosesNothing() async throws {
+    let f = try CLIFixture()
+    defer { f.remove() }
+    #expect(await f.run(["init", "--kdf", "pbkdf2", "--pack-size", "1"]) == 0)
+    var rng = SeededRandom(seed: 80)
+    let base = f.dir.sub("base")
+    for generation in 0..<3 {
+      try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+      try FixtureTree.write(base + "/data", rng.bytes(4 << 20))
+      #expect(await f.run(["backup", base]) == 0)
+      _ = generation
+    }
+    var sources = [String]()
+    for i in 0..<4 {
+      let d = f.dir.sub("src\(i)")
+      try FixtureTree.build(at: d, seed: 81 + UInt64(i), options: { var o = FixtureTree.Options(); o.largeFileSize = 6 << 20; return o }())
+      sources.append(d)
+    }
+    var procs = [Process]()
+    for (i, d) in sources.enumerated() {
+      procs.append(try f.spawn(["backup", d, "--retry-lock", "3m"]))
+      if i == 1 {
+        procs.append(try f.spawn(["forget", "--keep-last", "1", "--host", Repository.Identity.current.hostname, "--prune", "--max-unused", "0%", "--retry-lock", "3m"]))
+      }
+    }
+    procs.append(try f.spawn(["prune", "--max-unused", "0%", "--retry-lock", "3m"]))
+    for p in procs {
+      p.waitUntilExit()
+      #expect(p.terminationStatus == 0, "\(p.arguments ?? [])")
+    }
+    let check = try f.runProcess(["check", "--read-data"])
+    #expect(check.code == 0, "\(check.output)")
+    // Every remaining snapshot restores to exactly the tree it was taken of.
+    let repo = try await Repository.open(backend: LocalBackend(path: f.repo), password: "cli-test-password")
+    let snaps = try await repo.listSnapshots().snapshots
+    #expect(snaps.count >= 1)
+    for (id, snap) in snaps {
+      let target = f.dir.sub("r-\(id.short)")
+      #expect(await f.run(["restore", id.hex, "--target", target, "--verify"]) == 0)
+      for path in snap.paths where path != base {
+        #expect(TreeComparison.differences(path, target + path) == [], "\(path)")
+      }
+    }
+  }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LifeboatCore
+import LifeboatEngine
 import LifeboatPolicy
 import LifeboatRepository
 import LifeboatStorage
@@ -15,7 +16,7 @@ struct ForgetCommand: AsyncParsableCommand {
         lifeboat forget --keep-daily 14 --keep-weekly 8 --keep-monthly 12 --keep-yearly 7 --dry-run
         lifeboat forget --keep-within 30d --keep-tag legal-hold
 
-      forget removes snapshots only; the data they alone used is freed by prune (not available yet). Without any --keep rule nothing is removed.
+      forget removes snapshots only; the data they alone used is freed by `lifeboat prune`, or by --prune right after. Without any --keep rule nothing is removed.
       """)
 
   @OptionGroup var global: GlobalOptions
@@ -35,6 +36,8 @@ struct ForgetCommand: AsyncParsableCommand {
   @Option(help: "Only consider snapshots of this host.") var host: String?
   @Flag(name: [.short, .customLong("dry-run")], help: "Show what would be removed; remove nothing.")
   var dryRun = false
+  @Flag(help: "Prune right after removing snapshots (see `lifeboat prune`).") var prune = false
+  @Option(help: "With --prune: unused share to tolerate before repacking.") var maxUnused: String = "5%"
 
   func validate() throws {
     for (name, v) in [("last", keepLast), ("hourly", keepHourly), ("daily", keepDaily), ("weekly", keepWeekly), ("monthly", keepMonthly), ("yearly", keepYearly)] {
@@ -94,5 +97,12 @@ struct ForgetCommand: AsyncParsableCommand {
     let gone = result.decisions.filter { !$0.keep }.count
     out.line("\n\(result.decisions.count - gone) snapshots kept, \(gone) \(dryRun ? "would be removed (dry run)" : "removed")")
     try out.emit(result)
+    if prune && !dryRun {
+      guard let pct = PruneCommand.percent(maxUnused) else {
+        throw LifeboatError(.usage, "--max-unused takes a percentage from 0 to 100")
+      }
+      let report = try await PruneCommand.prune(repo, global: global, options: PruneOptions(maxUnusedPercent: pct))
+      PruneCommand.print(report, dryRun: false, output: out)
+    }
   }
 }

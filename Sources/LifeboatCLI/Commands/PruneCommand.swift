@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import LifeboatCore
+import LifeboatEngine
+import LifeboatRepository
+
+struct PruneCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "prune",
+    abstract: "Free the space of data no snapshot uses.",
+    discussion: """
+      Deletes packs that hold only unused data and repacks mostly-empty packs until at most --max-unused of the stored data is unused. Prune holds the exclusive lock: backups started meanwhile wait (with --retry-lock) or fail with exit code 11, so no backup can reference data while it is being removed. Each step is safe to interrupt: a prune stopped at any point leaves a repository that checks clean, and the next prune finishes the job.
+
+      It refuses to run while any snapshot, tree or index file cannot be read, since damage could hide data that is still needed.
+
+        lifeboat forget --keep-daily 14 --keep-monthly 12 --prune
+        lifeboat prune --max-unused 10% --dry-run
+      """)
+
+  @OptionGroup var global: GlobalOptions
+
+  @Option(help: "Unused share of stored data to tolerate before repacking, e.g. 5% (0% repacks everything).")
+  var maxUnused: String = "5%"
+
+  @Flag(name: [.short, .customLong("dry-run")], help: "Report what would be freed; change nothing.")
+  var dryRun = false
+
+  func validate() throws {
+    guard Self.percent(maxUnused) != nil else {
+      throw ValidationError("--max-unused takes a percentage from 0 to 100, e.g. 5%")
+    }
+  }
+
+  static func percent(_ s: String) -> Double? {
+    guard let v = Double(s.hasSuffix("%") ? String(s.dropLast()) : s), v >= 0, v <= 100 else { return nil }
+    return v
+  }
+
+  func run() async throws {
+    let repo = try await global.openRepository()
+    let report = try await Self.prune(
+      repo, global: global, options: PruneOptions(maxUnusedPercent: Self.percent(maxUnused)!, dryRun: dryRun))
+    Self.print(report, dryRun: dryRun, output: global.output)
+  }
+
+  static func prune(_ repo: Repository, global: GlobalOptions, options: PruneOptions) async throws -> PruneReport {
+    try await global.withLock(repo, exclusive: true, command: "prune") { _ in
+      try await repo.loadIndex()
+      return try await Pruner(repository: repo, options: options).run()
+    }
+  }
+
+  static func print(_ r: PruneReport, dryRun: Bool, output out: Output) {
+    let verb = dryRun ? "would" : "did"
+    out.line("\(r.snapshots) snapshots use \(r.usedBlobs) blobs in \(r.packsBefore) packs (\(Format.bytes(r.bytesBefore)))")
+    out.line("prune \(verb) delete \(r.packsDeleted) unused packs and \(r.unindexedPacksDeleted) unindexed packs, repack \(r.packsRepacked) packs into \(r.packsWritten)")
+    out.line("space freed: \(Format.bytes(r.bytesFreed)); unused data left: \(Format.bytes(r.unusedBytesAfter))")
+    try? out.emit(r)
+  }
+}

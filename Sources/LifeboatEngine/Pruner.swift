@@ -1,0 +1,213 @@
+public import Foundation
+public import LifeboatCore
+import LifeboatFormat
+import LifeboatStorage
+public import LifeboatRepository
+
+public struct PruneOptions: Sendable {
+  /// Repack partly used packs until unused data is at most this share of what is stored.
+  public var maxUnusedPercent: Double = 5
+  /// Plan only: report what would be deleted and repacked, change nothing.
+  public var dryRun = false
+
+  public init(maxUnusedPercent: Double = 5, dryRun: Bool = false) {
+    self.maxUnusedPercent = maxUnusedPercent
+    self.dryRun = dryRun
+  }
+}
+
+public struct PruneReport: Sendable, Codable {
+  public var snapshots = 0
+  public var usedBlobs = 0
+  public var packsBefore = 0
+  public var packsDeleted = 0
+  public var packsRepacked = 0
+  public var packsWritten = 0
+  public var unindexedPacksDeleted = 0
+  public var indexFilesReplaced = 0
+  public var bytesBefore: UInt64 = 0
+  public var bytesFreed: UInt64 = 0
+  public var unusedBytesAfter: UInt64 = 0
+}
+
+/// Removes data no snapshot uses. The caller MUST hold the exclusive lock (docs/design.md §12):
+/// no backup runs meanwhile, so "unused" cannot change under the prune.
+///
+/// Order, each step safe to interrupt (docs/design.md, "Pruning"):
+/// 1. find used blobs by walking every snapshot — any unreadable snapshot or tree aborts, since
+///    it could hide references;
+/// 2. copy the used blobs of mostly-empty packs into new packs (verified, bytes unchanged);
+/// 3. write new index files for everything kept, the last one superseding all old ones;
+/// 4. delete the old index files, then the packs nothing indexes any more.
+public final class Pruner: Sendable {
+  let repository: Repository
+  let options: PruneOptions
+
+  public init(repository: Repository, options: PruneOptions) {
+    self.repository = repository
+    self.options = options
+  }
+
+  public func run() async throws -> PruneReport {
+    var report = PruneReport()
+    var loadedReport = repository.lastIndexReport
+    if loadedReport == nil { loadedReport = try await repository.loadIndex() }
+    let loaded = loadedReport!
+    guard loaded.damaged.isEmpty else {
+      throw LifeboatError(
+        .corrupt, "refusing to prune: \(loaded.damaged.count) index files cannot be read",
+        hint: "run `lifeboat check` and repair the repository first")
+    }
+    // 1. Used blobs.
+    let list = try await repository.listSnapshots()
+    guard list.damaged.isEmpty else {
+      throw LifeboatError(
+        .corrupt, "refusing to prune: \(list.damaged.count) snapshots cannot be read",
+        hint: "run `lifeboat check`; remove or repair the damaged snapshots first")
+    }
+    report.snapshots = list.snapshots.count
+    var used = Set<ID>()
+    for (_, snap) in list.snapshots {
+      try await markUsed(tree: snap.tree, &used)
+    }
+    report.usedBlobs = used.count
+
+    // 2. Classify packs.
+    let byPack = repository.index.entriesByPack()
+    let stored = try await Repository.storage { try await repository.backend.list(.pack) }
+    report.packsBefore = stored.count
+    var unindexed = [String]()
+    var sizes = [ID: UInt64]()
+    for s in stored {
+      report.bytesBefore += UInt64(s.size)
+      if let id = ID(hex: s.name), byPack[id] != nil { sizes[id] = UInt64(s.size) } else { unindexed.append(s.name) }
+    }
+    // A blob is indexed at one location only; if that pack were missing, its other copies
+    // would sit in packs that look unindexed and would be deleted. Refuse instead.
+    if let missing = byPack.keys.first(where: { sizes[$0] == nil }) {
+      throw LifeboatError(
+        .corrupt, "refusing to prune: indexed pack \(missing.short) is missing from storage",
+        hint: "run `lifeboat check` to see what is affected")
+    }
+    var unusedPacks = [ID]()
+    var partial = [(pack: ID, unused: UInt64, entries: [PackEntry])]()
+    var keptUnused: UInt64 = 0
+    var keptTotal: UInt64 = 0
+    for (pack, entries) in byPack {
+      guard let size = sizes[pack] else { continue }  // indexed but missing: check reports it
+      let usedEntries = entries.filter { used.contains($0.id) }
+      if usedEntries.isEmpty {
+        unusedPacks.append(pack)
+        continue
+      }
+      let unused = entries.filter { !used.contains($0.id) }.reduce(UInt64(0)) { $0 + UInt64($1.length) }
+      keptTotal += size
+      keptUnused += unused
+      if unused > 0 { partial.append((pack, unused, entries)) }
+    }
+    // Repack the emptiest packs first until the unused share is within the limit.
+    partial.sort { $0.unused > $1.unused }
+    var repack = [(pack: ID, unused: UInt64, entries: [PackEntry])]()
+    let limit = Double(keptTotal) * options.maxUnusedPercent / 100
+    for p in partial where Double(keptUnused) > limit {
+      repack.append(p)
+      keptUnused -= p.unused
+    }
+    report.unusedBytesAfter = keptUnused
+    report.packsDeleted = unusedPacks.count
+    report.packsRepacked = repack.count
+    report.unindexedPacksDeleted = unindexed.count
+    report.bytesFreed =
+      unusedPacks.reduce(UInt64(0)) { $0 + (sizes[$1] ?? 0) }
+      + unindexed.reduce(UInt64(0)) { t, n in t + UInt64(stored.first { $0.name == n }?.size ?? 0) }
+      + repack.reduce(UInt64(0)) { $0 + $1.unused }
+    if options.dryRun { return report }
+
+    // 2b. Copy the used blobs of packs being repacked into new packs.
+    let dropped = Set(unusedPacks).union(repack.map(\.pack))
+    var newPacks = [IndexFile.Pack]()
+    var builder = PackBuilder(capacity: repository.config.packSize + (9 << 20))
+    let decompressor = ZstdDecompressor()
+    func flushPack() async throws {
+      guard !builder.isEmpty else { return }
+      let (id, bytes, entries) = builder.finish(keys: repository.keys)
+      try await Repository.storage { try await repository.backend.save(Handle(.pack, id.hex), data: bytes) }
+      newPacks.append(IndexFile.Pack(id: id, entries: entries))
+      builder.reset()
+    }
+    for p in repack {
+      let data = try await Repository.storage { try await repository.backend.load(Handle(.pack, p.pack.hex)) }
+      for e in p.entries where used.contains(e.id) {
+        let lo = Int(e.offset)
+        let hi = lo + Int(e.length)
+        guard hi <= data.count else {
+          throw LifeboatError.corrupt("pack \(p.pack.short) is shorter than its index says; prune stopped")
+        }
+        let stored = Array(data[lo..<hi])
+        // Verify before copying: prune must never spread damage.
+        _ = try stored.withUnsafeBytes {
+          try PackFormat.openBlob($0, entry: e, keys: repository.keys, decompressor: decompressor)
+        }
+        _ = builder.add(id: e.id, type: e.type, sealed: stored, compressed: e.compressed, rawLength: Int(e.rawLength))
+        if builder.count >= repository.config.packSize { try await flushPack() }
+      }
+    }
+    try await flushPack()
+    report.packsWritten = newPacks.count
+
+    // 3. New index: every kept pack with all its entries, plus the new packs. The supersedes
+    // list goes into the last file only, so an interruption leaves the old files in force.
+    var keptPacks = [IndexFile.Pack]()
+    for (pack, entries) in byPack where !dropped.contains(pack) && sizes[pack] != nil {
+      keptPacks.append(IndexFile.Pack(id: pack, entries: entries.sorted { $0.offset < $1.offset }))
+    }
+    keptPacks.sort { $0.id < $1.id }
+    let all = keptPacks + newPacks
+    let oldIndexes = try await Repository.storage { try await repository.backend.list(.index) }.compactMap { ID(hex: $0.name) }
+    var batches = [[IndexFile.Pack]]()
+    var current = [IndexFile.Pack]()
+    var count = 0
+    for p in all {
+      current.append(p)
+      count += p.entries.count
+      if count >= 50_000 {
+        batches.append(current)
+        current = []
+        count = 0
+      }
+    }
+    if !current.isEmpty || batches.isEmpty { batches.append(current) }
+    for (i, b) in batches.enumerated() {
+      try await repository.saveIndex(IndexFile(packs: b, supersedes: i == batches.count - 1 ? oldIndexes : []))
+    }
+    report.indexFilesReplaced = oldIndexes.count
+
+    // 4. Delete what nothing indexes any more: old index files, then packs.
+    for old in oldIndexes {
+      try await Repository.storage { try await repository.backend.remove(Handle(.index, old.hex)) }
+    }
+    for pack in dropped {
+      try await Repository.storage { try await repository.backend.remove(Handle(.pack, pack.hex)) }
+    }
+    for name in unindexed {
+      try await Repository.storage { try await repository.backend.remove(Handle(.pack, name)) }
+    }
+    return report
+  }
+
+  private func markUsed(tree: ID, _ used: inout Set<ID>) async throws {
+    guard used.insert(tree).inserted else { return }
+    let t: Tree
+    do {
+      t = try await repository.loadTree(tree)
+    } catch {
+      throw LifeboatError(
+        .corrupt, "refusing to prune: tree \(tree.short) cannot be read (\(error))",
+        hint: "run `lifeboat check --read-data` to find the damage")
+    }
+    for n in t.nodes {
+      for b in n.content { used.insert(b) }
+      if let s = n.subtree { try await markUsed(tree: s, &used) }
+    }
+  }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import LifeboatCore
+import LifeboatEngine
+import LifeboatRepository
+import LifeboatStorage
+import LifeboatTesting
+import Testing
+
+@Suite struct PrunerTests {
+  /// Three generations of a tree; the middle and oldest snapshots are forgotten.
+  func history(_ f: EngineFixture) async throws -> (kept: [(ID, String)], forgotten: [ID]) {
+    var kept = [(ID, String)]()
+    var forgotten = [ID]()
+    var rng = SeededRandom(seed: 70)
+    for generation in 0..<3 {
+      try FixtureTree.write(f.source + "/large0.bin", rng.bytes(3 << 20))   // new data each time
+      try FixtureTree.write(f.source + "/gen", Array("\(generation)".utf8))
+      let b = try await f.backup()
+      let copy = f.dir.sub("expected-\(generation)")
+      _ = try await f.restore(b.snapshotID, to: copy)
+      if generation == 2 { kept.append((b.snapshotID, copy)) } else { forgotten.append(b.snapshotID) }
+    }
+    return (kept, forgotten)
+  }
+
+  @Test func pruneFreesUnusedDataAndEverythingLeftRestores() async throws {
+    let f = try await EngineFixture(seed: 71)
+    defer { f.remove() }
+    let (kept, forgotten) = try await history(f)
+    for id in forgotten { try await f.backend.remove(Handle(.snapshot, id.hex)) }
+    let before = try await f.backend.list(.pack).reduce(0) { $0 + $1.size }
+    let dry = try await Pruner(repository: try await f.open(), options: PruneOptions(maxUnusedPercent: 0, dryRun: true)).run()
+    #expect(try await f.backend.list(.pack).reduce(0) { $0 + $1.size } == before, "a dry run changes nothing")
+    let report = try await Pruner(repository: try await f.open(), options: PruneOptions(maxUnusedPercent: 0)).run()
+    #expect(report.bytesFreed == dry.bytesFreed)
+    #expect(report.packsDeleted + report.packsRepacked > 0)
+    let after = try await f.backend.list(.pack).reduce(0) { $0 + $1.size }
+    #expect(after < before - (5 << 20), "two generations of 3 MiB random data are freed (\(before) → \(after))")
+    let check = try await f.check()
+    #expect(check.isClean, "\(check.errors)")
+    #expect(check.notes.isEmpty, "no leftovers: \(check.notes)")
+    for (id, expected) in kept {
+      let target = f.dir.sub("restored-\(id.short)")
+      #expect(try await f.restore(id, to: target).isComplete)
+      #expect(TreeComparison.differences(expected, target) == [])
+    }
+    // Pruning again finds nothing to do.
+    let again = try await Pruner(repository: try await f.open(), options: PruneOptions(maxUnusedPercent: 0)).run()
+    #expect(again.bytesFreed == 0 && again.packsWritten == 0)
+  }
+
+  /// Stop the prune at every storage operation in turn; after each stop the repository
+  /// checks clean and every kept snapshot restores; the last run completes.
+  @Test func anInterruptedPruneLeavesACleanRepository() async throws {
+    var faulty: FaultInjectingBackend?
+    let f = try await EngineFixture(seed: 72) { local in
+      let b = FaultInjectingBackend(local)
+      faulty = b
+      return b
+    }
+    defer { f.remove() }
+    let (kept, forgotten) = try await history(f)
+    for id in forgotten { try await f.backend.remove(Handle(.snapshot, id.hex)) }
+    var interrupted = 0
+    for step in 0..<40 {
+      var faults = FaultInjectingBackend.Faults()
+      faults.failSavesAfter = faulty!.successfulSaves + step / 2
+      faults.failRemovesAfter = faulty!.successfulRemoves + step / 2
+      faults.failSaveTypes = step % 2 == 0 ? [.pack, .index] : []
+      faults.saveError = .io
+      faulty!.setFaults(faults)
+      do {
+        _ = try await Pruner(repository: try await f.open(), options: PruneOptions(maxUnusedPercent: 0)).run()
+        faulty!.setFaults(.init())
+        break
+      } catch {
+        interrupted += 1
+      }
+      faulty!.setFaults(.init())
+      let check = try await f.check()
+      #expect(check.isClean, "after interruption \(step): \(check.errors)")
+    }
+    #expect(interrupted >= 3, "the prune was interrupted at several points")
+    _ = try await Pruner(repository: try await f.open(), options: PruneOptions(maxUnusedPercent: 0)).run()
+    let check = try await f.check()
+    #expect(check.isClean && check.notes.isEmpty, "\(check.errors) \(check.notes)")
+    for (id, expected) in kept {
+      let target = f.dir.sub("restored-\(id.short)")
+      #expect(try await f.restore(id, to: target).isComplete)
+      #expect(TreeComparison.differences(expected, target) == [])
+    }
+  }
+}
