@@ -90,4 +90,28 @@ import Testing
       #expect(TreeComparison.differences(expected, target) == [])
     }
   }
+
+  /// Index files lost or damaged: repair rebuilds them from the pack headers.
+  @Test func repairIndexRebuildsFromPackHeaders() async throws {
+    let f = try await EngineFixture(seed: 73)
+    defer { f.remove() }
+    let b = try await f.backup()
+    let indexes = try await f.backend.list(.index)
+    #expect(indexes.count > 1)
+    // Lose one index file, damage another.
+    try await f.backend.remove(Handle(.index, indexes[0].name))
+    let damagedPath = f.dir.sub("repo/index/\(indexes[1].name)")
+    var bytes = try #require(FileManager.default.contents(atPath: damagedPath))
+    bytes[bytes.count / 2] ^= 1
+    try bytes.write(to: URL(fileURLWithPath: damagedPath))
+    #expect(!(try await f.check()).isClean)
+    let report = try await IndexRepair(repository: try await f.open()).run()
+    #expect(report.unreadablePacks.isEmpty)
+    #expect(report.packs == (try await f.backend.list(.pack).count))
+    let check = try await f.check()
+    #expect(check.isClean && check.notes.isEmpty, "\(check.errors) \(check.notes)")
+    let target = f.dir.sub("restore")
+    #expect(try await f.restore(b.snapshotID, to: target).isComplete)
+    #expect(TreeComparison.differences(f.source, f.restored(target)) == [])
+  }
 }
