@@ -237,11 +237,23 @@ public final class Repository: Sendable {
   /// so walking a snapshot costs one read per pack instead of one per directory.
   public func loadTree(_ id: ID) async throws -> Tree {
     if let t = trees.get(id) { return t }
-    if let loc = index.location(of: id), loc.entry.type == .tree {
+    if !trees.hasStored(id), let loc = index.location(of: id), loc.entry.type == .tree {
       await prefetchTrees(inPack: loc.pack, around: loc.entry)
-      if let t = trees.get(id) { return t }
     }
-    let bytes = try await loadBlob(id)
+    var bytes: [UInt8]
+    if let pre = trees.takeStored(id) {
+      let d = decompressors.withLock { $0.popLast() } ?? ZstdDecompressor()
+      defer { decompressors.withLock { if $0.count < 16 { $0.append(d) } } }
+      do {
+        bytes = try pre.bytes.withUnsafeBytes {
+          try PackFormat.openBlob($0, entry: pre.entry, keys: keys, decompressor: d)
+        }
+      } catch {
+        bytes = try await loadBlob(id)  // reports the damage with its location
+      }
+    } else {
+      bytes = try await loadBlob(id)
+    }
     do {
       let tree = try TreeFormat.decode(bytes)
       trees.put(id, tree)
@@ -252,7 +264,9 @@ public final class Repository: Sendable {
   }
 
   /// Reads the tree blobs of a pack that lie within 4 MiB after `entry` in one request and
-  /// caches those that verify; failures are left for `loadTree` to report one by one.
+  /// keeps their stored bytes (small: trees compress well); each is opened and decoded only
+  /// when a walk asks for it. Trees of one backup are packed together, so walking a snapshot
+  /// costs about one read per pack instead of one per directory.
   private func prefetchTrees(inPack pack: ID, around entry: PackEntry) async {
     let wanted = trees.treeEntries(inPack: pack, index: index).filter {
       $0.offset >= entry.offset && Int($0.offset) + Int($0.length) <= Int(entry.offset) + (4 << 20)
@@ -262,18 +276,9 @@ public final class Repository: Sendable {
     let end = Int(last.offset) + Int(last.length)
     guard let data = try? await backend.load(Handle(.pack, pack.hex), offset: start, length: end - start)
     else { return }
-    let d = decompressors.withLock { $0.popLast() } ?? ZstdDecompressor()
-    defer { decompressors.withLock { if $0.count < 16 { $0.append(d) } } }
     for e in wanted where !trees.contains(e.id) {
       let lo = Int(e.offset) - start
-      guard
-        let plain = try? data.withUnsafeBytes({ raw in
-          try PackFormat.openBlob(
-            UnsafeRawBufferPointer(rebasing: raw[lo..<lo + Int(e.length)]), entry: e, keys: keys,
-            decompressor: d)
-        }), let tree = try? TreeFormat.decode(plain)
-      else { continue }
-      trees.put(e.id, tree)
+      trees.putStored(e.id, entry: e, bytes: Array(data[lo..<lo + Int(e.length)]))
     }
   }
 

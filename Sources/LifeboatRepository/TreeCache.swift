@@ -2,13 +2,19 @@ import Synchronization
 import LifeboatCore
 import LifeboatFormat
 
-/// Decoded trees by ID, bounded by count (cleared when full: walks are sequential, so a simple
-/// bound is enough), plus the list of tree blobs per pack for prefetching. Thread-safe.
+/// Decoded trees by ID, bounded by their total number of nodes (about 300 bytes each; the cache
+/// is cleared when full — walks are sequential, so a simple bound is enough), plus the list of
+/// tree blobs per pack for prefetching. Thread-safe.
 final class TreeCache: Sendable {
-  static let capacity = 100_000
+  /// ~45 MB of decoded nodes at most.
+  static let nodeCapacity = 150_000
 
   private struct State {
     var trees: [ID: Tree] = [:]
+    var nodes = 0
+    /// Stored (sealed, compressed) bytes of prefetched tree blobs, decoded only when asked for.
+    var stored: [ID: (entry: PackEntry, bytes: [UInt8])] = [:]
+    var storedBytes = 0
     var treesByPack: [ID: [PackEntry]]?
     var indexedBlobs = -1
   }
@@ -19,10 +25,36 @@ final class TreeCache: Sendable {
 
   func put(_ id: ID, _ tree: Tree) {
     state.withLock { s in
-      if s.trees.count >= Self.capacity { s.trees.removeAll(keepingCapacity: true) }
-      s.trees[id] = tree
+      if s.nodes + tree.nodes.count > Self.nodeCapacity {
+        s.trees.removeAll()
+        s.nodes = 0
+      }
+      if s.trees.updateValue(tree, forKey: id) == nil { s.nodes += tree.nodes.count }
     }
   }
+
+  static let storedCapacity = 32 << 20
+
+  func putStored(_ id: ID, entry: PackEntry, bytes: [UInt8]) {
+    state.withLock { s in
+      if s.storedBytes + bytes.count > Self.storedCapacity {
+        s.stored.removeAll()
+        s.storedBytes = 0
+      }
+      if s.stored.updateValue((entry, bytes), forKey: id) == nil { s.storedBytes += bytes.count }
+    }
+  }
+
+  /// Takes a prefetched tree blob out of the cache (it is decoded once, then cached decoded).
+  func takeStored(_ id: ID) -> (entry: PackEntry, bytes: [UInt8])? {
+    state.withLock { s in
+      guard let v = s.stored.removeValue(forKey: id) else { return nil }
+      s.storedBytes -= v.bytes.count
+      return v
+    }
+  }
+
+  func hasStored(_ id: ID) -> Bool { state.withLock { $0.stored[id] != nil } }
 
   /// Tree blobs of a pack in storage order (rebuilt when the index has grown).
   func treeEntries(inPack pack: ID, index: MasterIndex) -> [PackEntry] {
