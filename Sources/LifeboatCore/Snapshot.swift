@@ -14,6 +14,8 @@ public struct Snapshot: Codable, Sendable, Equatable {
   public var excludes: [String]
   public var programVersion: String
   public var summary: Summary?
+  /// For a snapshot copied from another repository: the snapshot it was copied from.
+  public var original: ID?
 
   public init(
     time: Date, tree: ID, parent: ID? = nil, paths: [String], hostname: String,

@@ -121,3 +121,41 @@ import Testing
     }
   }
 }
+
+@Suite(.serialized) struct CopyCommandTests {
+  /// Two repositories with different passwords (hence keys and chunker secrets): copy, copy
+  /// again (nothing to do), restore from the copy byte for byte, check both.
+  @Test func copyBetweenRepositoriesWithDifferentSecrets() async throws {
+    let a = try CLIFixture(password: "first repository")
+    let b = try CLIFixture(password: "second repository")
+    defer {
+      a.remove()
+      b.remove()
+    }
+    let src = a.dir.sub("src")
+    try FixtureTree.build(at: src, seed: 90, options: { var o = FixtureTree.Options(); o.largeFiles = 2; o.largeFileSize = 11 << 20; return o }())
+    #expect(await a.run(["init", "--kdf", "pbkdf2"]) == 0)
+    #expect(await a.run(["backup", src]) == 0)
+    try FixtureTree.write(src + "/later", Array("second snapshot".utf8))
+    #expect(await a.run(["backup", src, "--tag", "second"]) == 0)
+    #expect(await b.run(["init", "--kdf", "pbkdf2"]) == 0)
+    let args = ["copy", "--from-repo", a.repo, "--from-password-file", a.passwordFile]
+    #expect(await b.run(args) == 0)
+    let dest = try await Repository.open(backend: LocalBackend(path: b.repo), password: "second repository")
+    let copied = try await dest.listSnapshots().snapshots
+    #expect(copied.count == 2)
+    #expect(copied.allSatisfy { $0.snapshot.original != nil })
+    #expect(copied.last?.snapshot.tags == ["second"])
+    let packsAfterFirst = try await dest.backend.list(.pack).count
+    #expect(await b.run(args) == 0)
+    #expect(try await dest.listSnapshots().snapshots.count == 2, "already-copied snapshots are skipped")
+    #expect(try await dest.backend.list(.pack).count == packsAfterFirst)
+    let source = try await Repository.open(backend: LocalBackend(path: a.repo), password: "first repository")
+    #expect(source.keys.chunkerSeed != dest.keys.chunkerSeed, "the chunker secrets differ")
+    #expect(await b.run(["restore", "latest", "--target", b.dir.sub("r"), "--verify"]) == 0)
+    #expect(TreeComparison.differences(src, b.dir.sub("r") + src) == [])
+    #expect(await b.run(["check", "--read-data"]) == 0)
+    #expect(await a.run(["check", "--read-data"]) == 0)
+    #expect(await b.run(["copy", "--from-repo", a.repo, "--from-password-file", b.passwordFile]) == ExitStatus.wrongPassword)
+  }
+}
