@@ -40,8 +40,6 @@ public final class BlobSaver: BlobSaving {
   private struct State {
     /// The pack blobs are being added to.
     var current: PackBuilder?
-    /// Emptied packs kept for their buffers.
-    var spare: [PackBuilder] = []
     var unindexed: [IndexFile.Pack] = []
     var stats = Statistics()
   }
@@ -95,7 +93,7 @@ public final class BlobSaver: BlobSaving {
     let maxBlob = repository.config.chunker.maxSize + Envelope.overhead + (1 << 20)
     let full: PackBuilder? = state.withLock { s in
       if s.current == nil {
-        s.current = s.spare.popLast() ?? PackBuilder(capacity: packSize + maxBlob)
+        s.current = PackBuilder(capacity: packSize + maxBlob)
       }
       _ = s.current!.add(
         id: p.id, type: p.type, sealed: p.sealed, compressed: p.compressed, rawLength: p.rawLength)
@@ -105,8 +103,8 @@ public final class BlobSaver: BlobSaving {
     }
     if var full {
       try await upload(&full)
-      full.reset()
-      state.withLock { s in if s.spare.isEmpty { s.spare.append(full) } }
+      // The buffer is released here rather than kept for the next pack: an idle 16 MiB
+      // buffer would count in peak memory (measured: 10 MB less on src, same time).
     }
     return Result(id: p.id, isNew: true, storedLength: p.sealed.count)
   }
@@ -158,7 +156,7 @@ public final class BlobSaver: BlobSaving {
   /// the index so that a later run in this process stores them.
   public func discard() {
     let packer = state.withLock { s in
-      defer { s.current = nil; s.spare.removeAll() }
+      defer { s.current = nil }
       return s.current
     }
     if let packer { repository.index.release(packer.entries.map(\.id)) }
@@ -168,7 +166,7 @@ public final class BlobSaver: BlobSaving {
   /// returns, every blob saved so far is durable and indexed.
   public func flush() async throws {
     let packer = state.withLock { s in
-      defer { s.current = nil; s.spare.removeAll() }
+      defer { s.current = nil }
       return s.current
     }
     if var p = packer, !p.isEmpty {
