@@ -38,28 +38,9 @@ public struct IndexRepair: Sendable {
       }
     }
     report.packs = packs.count
-    let old = try await Repository.storage { try await repository.backend.list(.index) }.compactMap { ID(hex: $0.name) }
-    var batches = [[IndexFile.Pack]]()
-    var current = [IndexFile.Pack]()
-    var count = 0
-    for p in packs {
-      current.append(p)
-      count += p.entries.count
-      if count >= 50_000 {
-        batches.append(current)
-        current = []
-        count = 0
-      }
-    }
-    if !current.isEmpty || batches.isEmpty { batches.append(current) }
-    for (i, b) in batches.enumerated() {
-      try await repository.saveIndex(IndexFile(packs: b, supersedes: i == batches.count - 1 ? old : []))
-    }
-    report.indexFilesWritten = batches.count
-    for o in old {
-      try await Repository.storage { try await repository.backend.remove(Handle(.index, o.hex)) }
-    }
-    report.indexFilesReplaced = old.count
+    let (written, replaced) = try await repository.replaceIndex(with: packs)
+    report.indexFilesWritten = written
+    report.indexFilesReplaced = replaced
     return report
   }
 }

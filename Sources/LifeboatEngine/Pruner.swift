@@ -162,30 +162,9 @@ public final class Pruner: Sendable {
       keptPacks.append(IndexFile.Pack(id: pack, entries: entries.sorted { $0.offset < $1.offset }))
     }
     keptPacks.sort { $0.id < $1.id }
-    let all = keptPacks + newPacks
-    let oldIndexes = try await Repository.storage { try await repository.backend.list(.index) }.compactMap { ID(hex: $0.name) }
-    var batches = [[IndexFile.Pack]]()
-    var current = [IndexFile.Pack]()
-    var count = 0
-    for p in all {
-      current.append(p)
-      count += p.entries.count
-      if count >= 50_000 {
-        batches.append(current)
-        current = []
-        count = 0
-      }
-    }
-    if !current.isEmpty || batches.isEmpty { batches.append(current) }
-    for (i, b) in batches.enumerated() {
-      try await repository.saveIndex(IndexFile(packs: b, supersedes: i == batches.count - 1 ? oldIndexes : []))
-    }
-    report.indexFilesReplaced = oldIndexes.count
-
-    // 4. Delete what nothing indexes any more: old index files, then packs.
-    for old in oldIndexes {
-      try await Repository.storage { try await repository.backend.remove(Handle(.index, old.hex)) }
-    }
+    // 4. Then delete what nothing indexes any more: old index files (inside replaceIndex),
+    // then packs.
+    report.indexFilesReplaced = try await repository.replaceIndex(with: keptPacks + newPacks).replaced
     for pack in dropped {
       try await Repository.storage { try await repository.backend.remove(Handle(.pack, pack.hex)) }
     }

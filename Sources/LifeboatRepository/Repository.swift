@@ -203,6 +203,35 @@ public final class Repository: Sendable {
     return id
   }
 
+  /// Replaces the whole index with one describing `packs` (maintenance, under the exclusive
+  /// lock). New files are written first, in batches of about 50,000 entries, and only the last
+  /// one lists the old files in `supersedes`, so an interruption before it leaves the old index
+  /// in force; the old files are deleted after it is saved. Returns (files written, replaced).
+  @discardableResult
+  public func replaceIndex(with packs: [IndexFile.Pack]) async throws -> (written: Int, replaced: Int) {
+    let old = try await Self.storage { try await backend.list(.index) }.compactMap { ID(hex: $0.name) }
+    var batches = [[IndexFile.Pack]]()
+    var current = [IndexFile.Pack]()
+    var count = 0
+    for p in packs {
+      current.append(p)
+      count += p.entries.count
+      if count >= 50_000 {
+        batches.append(current)
+        current = []
+        count = 0
+      }
+    }
+    if !current.isEmpty || batches.isEmpty { batches.append(current) }
+    for (i, b) in batches.enumerated() {
+      try await saveIndex(IndexFile(packs: b, supersedes: i == batches.count - 1 ? old : []))
+    }
+    for o in old {
+      try await Self.storage { try await backend.remove(Handle(.index, o.hex)) }
+    }
+    return (batches.count, old.count)
+  }
+
   // MARK: - Blobs
 
   /// Loads a blob's plaintext and verifies it against its ID.
