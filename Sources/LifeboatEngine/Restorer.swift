@@ -419,23 +419,8 @@ public final class Restorer: Sendable {
     if fchmod(fd, mode_t(n.mode)) != 0 {
       errors.append("\(f.display): chmod: \(FS.errorText(errno))")
     }
-    for x in n.xattrs {
-      var name = x.name
-      name.append(0)
-      let rc = name.withUnsafeBufferPointer { nb in
-        x.value.withUnsafeBufferPointer { vb in
-          fsetxattr(fd, UnsafeRawPointer(nb.baseAddress!).assumingMemoryBound(to: CChar.self),
-            vb.baseAddress, vb.count, 0)
-        }
-      }
-      if rc != 0 && errno != ENOTSUP && errno != EPERM {
-        errors.append("\(f.display): xattr: \(FS.errorText(errno))")
-      }
-    }
-    var times = [
-      Glibc.timespec(tv_sec: Int(n.atime.seconds), tv_nsec: Int(n.atime.nanoseconds)),
-      Glibc.timespec(tv_sec: Int(n.mtime.seconds), tv_nsec: Int(n.mtime.nanoseconds)),
-    ]
+    Self.setXattrs(n.xattrs, display: f.display, &errors) { fsetxattr(fd, $0, $1, $2, 0) }
+    var times = Self.times(n)
     if futimens(fd, &times) != 0 {
       errors.append("\(f.display): set times: \(FS.errorText(errno))")
     }
@@ -505,28 +490,43 @@ public final class Restorer: Sendable {
         if chmod(p, mode_t(node.mode)) != 0 {
           errors.append("\(PathBytes.display(path)): chmod: \(FS.errorText(errno))")
         }
-        for x in node.xattrs {
-          var name = x.name
-          name.append(0)
-          let rc = name.withUnsafeBufferPointer { nb in
-            x.value.withUnsafeBufferPointer { vb in
-              lsetxattr(p, UnsafeRawPointer(nb.baseAddress!).assumingMemoryBound(to: CChar.self),
-                vb.baseAddress, vb.count, 0)
-            }
-          }
-          if rc != 0 && errno != ENOTSUP && errno != EPERM {
-            errors.append("\(PathBytes.display(path)): xattr: \(FS.errorText(errno))")
-          }
+        Self.setXattrs(node.xattrs, display: PathBytes.display(path), &errors) {
+          lsetxattr(p, $0, $1, $2, 0)
         }
       }
-      var times = [
-        Glibc.timespec(tv_sec: Int(node.atime.seconds), tv_nsec: Int(node.atime.nanoseconds)),
-        Glibc.timespec(tv_sec: Int(node.mtime.seconds), tv_nsec: Int(node.mtime.nanoseconds)),
-      ]
+      var times = Self.times(node)
       if utimensat(AT_FDCWD, p, &times, AT_SYMLINK_NOFOLLOW) != 0 {
         errors.append("\(PathBytes.display(path)): set times: \(FS.errorText(errno))")
       }
     }
+  }
+
+  /// Sets extended attributes through `set(name, value, length)` (by descriptor or by path);
+  /// filesystems without xattr support, and attributes only root may set, are not errors.
+  static func setXattrs(
+    _ xattrs: [ExtendedAttribute], display: String, _ errors: inout [String],
+    set: (UnsafePointer<CChar>, UnsafeRawPointer?, Int) -> Int32
+  ) {
+    for x in xattrs {
+      var name = x.name
+      name.append(0)
+      let rc = name.withUnsafeBufferPointer { nb in
+        x.value.withUnsafeBufferPointer { vb in
+          set(UnsafeRawPointer(nb.baseAddress!).assumingMemoryBound(to: CChar.self), vb.baseAddress, vb.count)
+        }
+      }
+      if rc != 0 && errno != ENOTSUP && errno != EPERM {
+        errors.append("\(display): xattr: \(FS.errorText(errno))")
+      }
+    }
+  }
+
+  /// atime and mtime as utimensat/futimens take them.
+  static func times(_ n: Node) -> [Glibc.timespec] {
+    [
+      Glibc.timespec(tv_sec: Int(n.atime.seconds), tv_nsec: Int(n.atime.nanoseconds)),
+      Glibc.timespec(tv_sec: Int(n.mtime.seconds), tv_nsec: Int(n.mtime.nanoseconds)),
+    ]
   }
 
   func mkdirAll(_ path: [UInt8]) -> Int32 {
