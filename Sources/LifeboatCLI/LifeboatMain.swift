@@ -1,5 +1,5 @@
 import ArgumentParser
-import CSystem
+import CLifeboatSystem
 import Dispatch
 import Foundation
 import LifeboatCore

@@ -7,7 +7,7 @@ import Foundation
   import Glibc
 #endif
 import LifeboatCore
-import CSystem
+import CLifeboatSystem
 
 /// Thin POSIX helpers over byte paths (Linux file names need not be UTF-8).
 enum FS {

@@ -3,7 +3,7 @@ import Synchronization
 #if canImport(Glibc)
   import Glibc
 #endif
-import CSystem
+import CLifeboatSystem
 public import LifeboatCore
 import LifeboatFormat
 import LifeboatStorage

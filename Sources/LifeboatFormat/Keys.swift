@@ -2,7 +2,7 @@ public import Crypto
 public import LifeboatCore
 import Foundation
 import Synchronization
-import CSystem
+import CLifeboatSystem
 #if canImport(Glibc)
   import Glibc
 #endif

@@ -1,5 +1,5 @@
 public import Foundation
-import CSystem
+import CLifeboatSystem
 #if canImport(Glibc)
   import Glibc
 #endif
