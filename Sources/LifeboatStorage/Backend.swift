@@ -47,6 +47,9 @@ public struct ObjectInfo: Hashable, Sendable {
 ///   or a failure either the whole object or nothing is visible under its name. Saving an
 ///   existing name replaces it atomically (content-addressed objects are never rewritten with
 ///   other bytes, so this only happens on a retry).
+/// - Every object but `config` is named by the hex SHA-256 of its bytes. A provider may
+///   verify this and refuse a mismatch (`invalid`); the S3 backend does, through the signed
+///   payload hash.
 /// - read-after-write: `load`, `stat` and `list` see an object once `save` has returned.
 /// - `load`/`stat`/`remove` of a missing object throw `StorageError` with `isNotFound`; other
 ///   failures are permanent (`isPermanent`) or transient and may be retried.
@@ -87,16 +90,23 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
     case readOnly = "read-only"
     case io
     case invalid
+    /// The container itself (bucket, directory) does not exist.
+    case noContainer = "no-container"
+    /// The storage did not accept the credentials (wrong key, bad signature, clock skew).
+    case credentials
   }
 
   public var code: Code
   public var handle: Handle?
   public var detail: String
+  /// What to do about it, when the provider knows better than the generic advice.
+  public var hint: String?
 
-  public init(_ code: Code, _ handle: Handle?, _ detail: String) {
+  public init(_ code: Code, _ handle: Handle?, _ detail: String, hint: String? = nil) {
     self.code = code
     self.handle = handle
     self.detail = detail
+    self.hint = hint
   }
 
   public var isNotFound: Bool { code == .notFound }
@@ -111,7 +121,13 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
   /// Lifts a storage error into the user-facing error vocabulary.
   public var asLifeboatError: LifeboatError {
     switch code {
-    case .notFound: LifeboatError(.notFound, description)
+    case .notFound: LifeboatError(.notFound, description, hint: hint)
+    case .noContainer:
+      LifeboatError(.repositoryNotFound, description,
+        hint: hint ?? "check the repository location, or create the container first")
+    case .credentials:
+      LifeboatError(.storage, "the storage refused the credentials: \(description)",
+        hint: hint ?? "check the access key and secret")
     case .noSpace:
       LifeboatError(
         .noSpace, "no space left on the repository's storage (\(description))",
@@ -119,8 +135,8 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
           + "the next backup reuses the packs that were saved")
     case .permissionDenied:
       LifeboatError(.storage, "permission denied: \(description)",
-        hint: "check the repository's ownership and permissions")
-    default: LifeboatError(.storage, description)
+        hint: hint ?? "check the repository's ownership and permissions")
+    default: LifeboatError(.storage, description, hint: hint)
     }
   }
 }
