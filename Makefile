@@ -3,10 +3,19 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 
-.PHONY: deps build release test demo bench bench-smoke clean
+.PHONY: deps test-deps build release test demo bench bench-smoke clean s3-server
 
 deps:
 	@scripts/install-deps.sh
+
+# The tests also need a real S3 server (Ceph RADOS Gateway from Debian) and the AWS CLI as
+# an independent client.
+test-deps:
+	@scripts/install-deps.sh radosgw ceph-mon ceph-osd curl
+	@command -v aws >/dev/null || python3 -m pip install --quiet awscli
+
+s3-server: test-deps
+	scripts/s3-server.sh start
 
 build: deps
 	$(SWIFT) build
@@ -14,10 +23,11 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-test: deps
+test: deps test-deps
 	scripts/check-imports.sh
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	scripts/s3-server.sh start >/dev/null
+	status=0; $(SWIFT) test --skip-build || status=$$?; scripts/s3-server.sh stop; exit $$status
 	bench/run.sh --smoke
 
 demo: release

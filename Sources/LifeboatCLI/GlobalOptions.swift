@@ -3,6 +3,7 @@ import Foundation
 import LifeboatCore
 import LifeboatPolicy
 import LifeboatRepository
+import LifeboatS3
 import LifeboatStorage
 #if canImport(Glibc)
   import Glibc
@@ -13,8 +14,10 @@ struct GlobalOptions: ParsableArguments {
   @Option(
     name: [.short, .long],
     help: ArgumentHelp(
-      "Repository location: a local directory path.",
-      discussion: "Defaults to $LIFEBOAT_REPOSITORY."))
+      "Repository location: a local directory, s3:https://HOST[:PORT]/BUCKET[/PREFIX] or s3://BUCKET[/PREFIX].",
+      discussion: "Defaults to $LIFEBOAT_REPOSITORY. S3 credentials come from AWS_ACCESS_KEY_ID, "
+        + "AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) or the AWS_PROFILE section of "
+        + "~/.aws/credentials; the region from AWS_REGION (default us-east-1)."))
   var repo: String?
 
   @Option(
@@ -49,11 +52,18 @@ struct GlobalOptions: ParsableArguments {
   }
 
   func backend() throws -> any Backend {
-    let location = try repositoryLocation()
+    try Self.backend(for: try repositoryLocation(), environment: environment)
+  }
+
+  /// The backend for a repository location: `s3:` URLs, `file://` URLs and plain paths.
+  static func backend(for location: String, environment: [String: String]) throws -> any Backend {
+    if S3Location.isS3(location) {
+      return try S3Backend.open(location, environment: environment)
+    }
     if location.contains("://") && !location.hasPrefix("file://") {
       throw LifeboatError(
         .usage, "unsupported repository location \(location)",
-        hint: "this version supports local directories")
+        hint: "use a local directory, s3:https://HOST/BUCKET[/PREFIX] or s3://BUCKET[/PREFIX]")
     }
     return LocalBackend(path: location.hasPrefix("file://") ? String(location.dropFirst(7)) : location)
   }

@@ -24,6 +24,6 @@ struct LifeboatCommand: AsyncParsableCommand {
       InitCommand.self, BackupCommand.self, SnapshotsCommand.self, LsCommand.self,
       RestoreCommand.self, DiffCommand.self, FindCommand.self, CheckCommand.self,
       ForgetCommand.self, PruneCommand.self, StatsCommand.self, UnlockCommand.self,
-      CopyCommand.self, KeyCommand.self, RepairCommand.self,
+      CopyCommand.self, KeyCommand.self, RepairCommand.self, MaintenanceCommand.self,
     ])
 }

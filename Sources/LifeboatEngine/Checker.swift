@@ -27,6 +27,12 @@ public struct CheckReport: Sendable, Codable {
     public var kind: String
     public var object: String
     public var detail: String
+
+    public init(kind: String, object: String, detail: String) {
+      self.kind = kind
+      self.object = object
+      self.detail = detail
+    }
   }
 
   public struct AffectedFile: Sendable, Codable, Hashable {
@@ -43,6 +49,8 @@ public struct CheckReport: Sendable, Codable {
   public var packsRead = 0
   public var blobs = 0
   public var trees = 0
+  /// Immutable repositories: objects in use whose lock reaches the horizon.
+  public var lockedObjects: Int?
 
   public var isClean: Bool { errors.isEmpty }
 }

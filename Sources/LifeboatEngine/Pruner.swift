@@ -28,6 +28,9 @@ public struct PruneReport: Sendable, Codable {
   public var bytesBefore: UInt64 = 0
   public var bytesFreed: UInt64 = 0
   public var unusedBytesAfter: UInt64 = 0
+  /// Immutable repositories: the lock maintenance that followed the prune.
+  public var locks: LockReport?
+  public var purge: PurgeReport?
 }
 
 /// Removes data no snapshot uses. The caller MUST hold the exclusive lock (docs/design.md §12):

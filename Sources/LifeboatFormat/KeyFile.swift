@@ -151,11 +151,26 @@ public struct RepositoryConfig: Codable, Sendable, Equatable {
   public var packSize: Int
   /// zstd level for blobs; 0 stores everything raw.
   public var compressionLevel: Int
+  /// Object Lock: every object is written locked for this long (docs/design.md §13).
+  /// Absent in repositories without immutability.
+  public var immutability: Immutability?
+
+  public struct Immutability: Codable, Sendable, Equatable {
+    public var days: Int
+    /// `compliance` or `governance`.
+    public var mode: String
+
+    public init(days: Int, mode: String) {
+      self.days = days
+      self.mode = mode
+    }
+  }
 
   /// A new configuration; `id` defaults to 64 random hex digits.
   public init(id: String? = nil, chunker: Chunker.Configuration = .init(), packSize: Int = 16 << 20,
-    compressionLevel: Int = 3)
+    compressionLevel: Int = 3, immutability: Immutability? = nil)
   {
+    self.immutability = immutability
     self.version = 1
     var rng = SystemRandomNumberGenerator()
     self.id = id ?? ID(w0: rng.next(), w1: rng.next(), w2: rng.next(), w3: rng.next()).hex
@@ -179,7 +194,8 @@ public struct RepositoryConfig: Codable, Sendable, Equatable {
       guard c.chunker.minSize >= 64, c.chunker.minSize <= c.chunker.normalSize,
         c.chunker.normalSize <= c.chunker.maxSize, c.chunker.maxSize <= 64 << 20,
         c.packSize >= 1 << 16, c.packSize <= 1 << 30, (0...22).contains(c.compressionLevel),
-        c.id.count == 64, ID(hex: c.id) != nil
+        c.id.count == 64, ID(hex: c.id) != nil,
+        c.immutability.map({ (1...36_500).contains($0.days) && ["compliance", "governance"].contains($0.mode) }) ?? true
       else { throw LifeboatError.corrupt("config: parameters out of range") }
       return c
     } catch let e as LifeboatError {

@@ -25,13 +25,33 @@ public final class Repository: Sendable {
     backend: any Backend, keys: RepositoryKeys, config: RepositoryConfig, keyID: String,
     clock: any WallClock
   ) {
-    self.backend = backend
+    self.backend = Self.locking(backend, config: config, clock: clock)
     self.keys = keys
     self.config = config
     self.keyID = keyID
     self.clock = clock
     self.chunker = Chunker(seed: keys.chunkerSeed, configuration: config.chunker)
     self.index = MasterIndex()
+  }
+
+  /// The repository's immutability policy, when its config has one.
+  public var immutability: ImmutabilityPolicy? {
+    config.immutability.map {
+      ImmutabilityPolicy(days: $0.days, mode: LockMode(rawValue: $0.mode) ?? .compliance)
+    }
+  }
+
+  /// Wraps a backend that supports Object Lock so every object is written locked, when the
+  /// config asks for it. A copy of an immutable repository on storage without locks (a local
+  /// mirror) still opens; `check` reports the missing locks.
+  static func locking(_ backend: any Backend, config: RepositoryConfig, clock: any WallClock)
+    -> any Backend
+  {
+    guard let i = config.immutability, !(backend is LockingBackend),
+      let base = backend as? any ObjectLockingBackend
+    else { return backend }
+    let policy = ImmutabilityPolicy(days: i.days, mode: LockMode(rawValue: i.mode) ?? .compliance)
+    return LockingBackend(base: base, policy: policy, now: { clock.now() })
   }
 
   public struct Identity: Sendable {
@@ -69,6 +89,25 @@ public final class Repository: Sendable {
     }
     let keys = try RepositoryKeys.generate()
     let config = configuration ?? RepositoryConfig()
+    if let i = config.immutability {
+      guard let lockable = backend as? any ObjectLockingBackend else {
+        throw LifeboatError(
+          .usage, "\(backend.location) cannot lock objects: immutability needs S3 Object Lock",
+          hint: "use an s3: repository on a bucket created with Object Lock enabled")
+      }
+      let status = try await storage { try await lockable.objectLockStatus() }
+      guard status.enabled else {
+        throw LifeboatError(
+          .usage,
+          "the bucket of \(backend.location) does not have Object Lock enabled"
+            + (status.versioning ? "" : " (and versioning is off)"),
+          hint: "Object Lock can only be turned on for a bucket with versioning; create the bucket "
+            + "with it, e.g. `aws s3api create-bucket --bucket NAME --object-lock-enabled-for-bucket` "
+            + "(README: Immutable copies)")
+      }
+      _ = i
+    }
+    let backend = locking(backend, config: config, clock: clock)
     let keyID = try await addKey(
       backend: backend, masterSecret: keys.masterSecret, password: password,
       derivation: derivation, clock: clock, identity: identity)

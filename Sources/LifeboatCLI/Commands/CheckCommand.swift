@@ -1,7 +1,9 @@
 import ArgumentParser
+import Foundation
 import LifeboatCore
 import LifeboatEngine
 import LifeboatRepository
+import LifeboatStorage
 
 struct CheckCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
@@ -43,7 +45,9 @@ struct CheckCommand: AsyncParsableCommand {
     let report = try await global.withLock(repo, exclusive: false, command: "check") { _ in
       try await repo.loadIndex()
       let checker = Checker(repository: repo, options: options)
-      return try await out.withProgress(checker.progress) { try await checker.run() }
+      var report = try await out.withProgress(checker.progress) { try await checker.run() }
+      try await Self.checkLocks(repo, into: &report)
+      return report
     }
     for n in report.notes { out.line("note: \(n.object): \(n.detail)") }
     for e in report.errors { out.line("error: \(e.object): \(e.detail)") }
@@ -54,8 +58,38 @@ struct CheckCommand: AsyncParsableCommand {
     out.line(
       "checked \(report.snapshots) snapshots, \(report.trees) trees, \(report.blobs) blobs, "
         + "\(report.packs) packs" + (report.packsRead > 0 ? " (\(report.packsRead) read in full)" : ""))
+    if let n = report.lockedObjects, let p = repo.immutability {
+      out.line("\(n) objects in use are locked (\(p.mode.rawValue)) until at least the horizon \(Format.time(p.horizon(now: Date())))")
+    }
     out.line(report.isClean ? "no errors were found" : "\(report.errors.count) errors were found")
     try out.emit(report)
     if !report.isClean { throw PartialSuccess(code: ExitStatus.fatal) }
+  }
+
+  /// Immutable repositories: every object in use must be locked up to the horizon.
+  static func checkLocks(_ repo: Repository, into report: inout CheckReport) async throws {
+    guard let policy = repo.immutability else { return }
+    guard repo.backend is any ObjectLockingBackend else {
+      report.notes.append(
+        .init(kind: "lock", object: "repository",
+          detail: "configured for \(policy.days)-day Object Lock, but this storage cannot lock objects (a copy?); locks not checked"))
+      return
+    }
+    let status = try await Repository.storage {
+      try await (repo.backend as! any ObjectLockingBackend).objectLockStatus()
+    }
+    if !status.enabled {
+      report.errors.append(
+        .init(kind: "lock", object: "bucket", detail: "Object Lock is not enabled on the bucket: nothing is immutable"))
+      return
+    }
+    let locks = try await ImmutabilityMaintenance(repository: repo).inspect(extend: false)
+    for f in locks.findings {
+      let detail = f.kind == "missing"
+        ? "has no Object Lock"
+        : "lock expires \(Format.time(f.until!)), before the immutability horizon \(Format.time(locks.horizon)); run `lifeboat maintenance`"
+      report.errors.append(.init(kind: "lock", object: f.object, detail: detail))
+    }
+    report.lockedObjects = locks.objects - locks.findings.count
   }
 }

@@ -41,7 +41,8 @@ struct CopyCommand: AsyncParsableCommand {
   }
 
   func run() async throws {
-    let source = try await Repository.open(backend: LocalBackend(path: fromRepo), password: try sourcePassword())
+    let source = try await Repository.open(
+      backend: GlobalOptions.backend(for: fromRepo, environment: ProcessInfo.processInfo.environment), password: try sourcePassword())
     let destination = try await global.openRepository()
     let out = global.output
     let sourceLock = try await global.acquireLock(source, exclusive: false, command: "copy (source)")

@@ -2,6 +2,7 @@ import ArgumentParser
 import LifeboatCore
 import LifeboatFormat
 import LifeboatRepository
+import LifeboatS3
 
 struct InitCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
@@ -11,6 +12,10 @@ struct InitCommand: AsyncParsableCommand {
       Creates the folder layout, a random master key and a first key file that unwraps it with your password. Keep the password safe: without it the data cannot be read by anyone, including you.
 
       --kdf scrypt (default) is memory-hard; --kdf pbkdf2 uses PBKDF2-HMAC-SHA256 with 600,000 rounds, the FIPS 140-approved choice for NIST SP 800-171 / CMMC environments.
+
+      --immutable-days N makes the repository immutable (S3 buckets with Object Lock only): every object is written with a COMPLIANCE lock (or GOVERNANCE with --lock-mode) for N days, so nobody, not even the bucket's owner or ransomware holding the credentials, can delete or overwrite it before then. Run `lifeboat maintenance` regularly (prune runs it too): it extends the lock of every object still in use.
+
+        lifeboat init -r s3:https://s3.example.net/backups/school --immutable-days 30
       """)
 
   @OptionGroup var global: GlobalOptions
@@ -28,7 +33,20 @@ struct InitCommand: AsyncParsableCommand {
   @Option(help: "zstd level for new data: 0 stores data uncompressed, 1-19 (default 3).")
   var compression: Int = 3
 
+  @Option(help: "Lock every object for this many days with S3 Object Lock (1-36500).")
+  var immutableDays: Int?
+
+  enum ModeChoice: String, ExpressibleByArgument, CaseIterable {
+    case compliance, governance
+  }
+
+  @Option(help: "Object Lock mode with --immutable-days: compliance (default; nobody can shorten it) or governance.")
+  var lockMode: ModeChoice = .compliance
+
   func validate() throws {
+    if let d = immutableDays, !(1...36_500).contains(d) {
+      throw ValidationError("--immutable-days must be 1 to 36500")
+    }
     guard (1...128).contains(packSize) else { throw ValidationError("--pack-size must be 1 to 128 MiB") }
     guard (0...19).contains(compression) else { throw ValidationError("--compression must be 0 to 19") }
   }
@@ -38,6 +56,8 @@ struct InitCommand: AsyncParsableCommand {
     var id: String
     var keyFile: String
     var kdf: String
+    var immutableDays: Int?
+    var lockMode: String?
   }
 
   func run() async throws {
@@ -47,13 +67,30 @@ struct InitCommand: AsyncParsableCommand {
     var config = RepositoryConfig()
     config.packSize = packSize << 20
     config.compressionLevel = compression
+    if let immutableDays {
+      config.immutability = .init(days: immutableDays, mode: lockMode.rawValue)
+    }
+    if let s3 = backend as? S3Backend {
+      let created = try await Repository.storage {
+        try await s3.createBucketIfMissing(
+          objectLock: immutableDays != nil, region: S3Environment.region(global.environment))
+      }
+      if created {
+        global.output.line(
+          "created bucket \(s3.s3.bucket)" + (immutableDays != nil ? " with Object Lock" : ""))
+      }
+    }
     let repo = try await Repository.initialize(
       backend: backend, password: password, derivation: derivation, configuration: config)
     let out = global.output
     out.line("created repository \(repo.config.id.prefix(10)) at \(backend.location)")
     out.line("key derivation: \(derivation.name)")
+    if let i = config.immutability {
+      out.line("immutable: every object is locked (\(i.mode)) for \(i.days) days after it is written; run `lifeboat maintenance` at least every \(max(1, i.days / 4)) days to keep objects in use locked")
+    }
     out.line("keep the password safe: without it nobody can read these backups")
     try out.emit(
-      Result(repository: backend.location, id: repo.config.id, keyFile: repo.keyID, kdf: derivation.name))
+      Result(repository: backend.location, id: repo.config.id, keyFile: repo.keyID, kdf: derivation.name,
+        immutableDays: config.immutability?.days, lockMode: config.immutability?.mode))
   }
 }

@@ -3,6 +3,7 @@ import Foundation
 import LifeboatCore
 import LifeboatEngine
 import LifeboatRepository
+import LifeboatStorage
 
 struct PruneCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
@@ -46,7 +47,16 @@ struct PruneCommand: AsyncParsableCommand {
   static func prune(_ repo: Repository, global: GlobalOptions, options: PruneOptions) async throws -> PruneReport {
     try await global.withLock(repo, exclusive: true, command: "prune") { _ in
       try await repo.loadIndex()
-      return try await Pruner(repository: repo, options: options).run()
+      var report = try await Pruner(repository: repo, options: options).run()
+      // Immutable repositories: the packs written by repacking are locked already; locks of
+      // data still in use are extended and expired removed versions purged (design §13).
+      if repo.immutability != nil, repo.backend is any ObjectLockingBackend {
+        let maintenance = try ImmutabilityMaintenance(repository: repo)
+        try await repo.loadIndex()
+        report.locks = try await maintenance.inspect(extend: !options.dryRun)
+        report.purge = try await maintenance.purgeExpired(dryRun: options.dryRun)
+      }
+      return report
     }
   }
 
@@ -55,6 +65,11 @@ struct PruneCommand: AsyncParsableCommand {
     out.line("\(r.snapshots) snapshots use \(r.usedBlobs) blobs in \(r.packsBefore) packs (\(Format.bytes(r.bytesBefore)))")
     out.line("prune \(verb) delete \(r.packsDeleted) unused packs and \(r.unindexedPacksDeleted) unindexed packs, repack \(r.packsRepacked) packs into \(r.packsWritten)")
     out.line("space freed: \(Format.bytes(r.bytesFreed)); unused data left: \(Format.bytes(r.unusedBytesAfter))")
+    if let l = r.locks { MaintenanceCommand.print(l, dryRun: dryRun, output: out) }
+    if let p = r.purge {
+      out.line("on an immutable repository removed objects are hidden; their locked versions stay until the lock runs out")
+      MaintenanceCommand.print(p, dryRun: dryRun, output: out)
+    }
     try? out.emit(r)
   }
 }

@@ -1,0 +1,122 @@
+import Foundation
+import LifeboatCLI
+import LifeboatTesting
+import Testing
+
+/// The command line against a real S3 server (Ceph RADOS Gateway on 127.0.0.1).
+@Suite(.enabled(if: S3TestServer.shouldRun), .serialized) struct S3CommandTests {
+  /// Runs the lifeboat binary with S3 credentials in its environment (never on its command
+  /// line); returns exit status and output.
+  static func lifeboat(
+    _ args: [String], repo: String, server: S3TestServer, writer: Bool = false,
+    extraEnvironment: [String: String] = [:], dir: TemporaryDirectory
+  ) throws -> (code: Int32, output: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: CLIFixture.binary)
+    p.arguments = args + ["--repo", repo]
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in server.environment(writer: writer) { env[k] = v }
+    env["LIFEBOAT_PASSWORD"] = "s3-cli-test"
+    for (k, v) in extraEnvironment { env[k] = v }
+    p.environment = env
+    let out = dir.sub("out-\(UInt32.random(in: 0...UInt32.max))")
+    FileManager.default.createFile(atPath: out, contents: nil)
+    let h = FileHandle(forWritingAtPath: out)
+    p.standardOutput = h
+    p.standardError = h
+    try p.run()
+    p.waitUntilExit()
+    return (p.terminationStatus, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
+  }
+
+  @Test func backupRestoreCheckAndAppendOnlyClientsOnAnImmutableBucket() throws {
+    let server = try S3TestServer.require()
+    let dir = TemporaryDirectory("lifeboat-s3-cli")
+    defer { dir.remove() }
+    let bucket = S3TestServer.bucketName("cli")
+    try server.createBucket(bucket, objectLock: true)
+    let repo = "s3:\(server.endpoint)/\(bucket)/school"
+    let src = dir.sub("src")
+    try FixtureTree.build(at: src, seed: 21)
+    func run(_ args: [String], writer: Bool = false) throws -> (code: Int32, output: String) {
+      // The writer writes into a bucket the owner owns: it hands ownership over per object.
+      try Self.lifeboat(
+        args, repo: repo, server: server, writer: writer,
+        extraEnvironment: writer ? ["LIFEBOAT_S3_ACL": "bucket-owner-full-control"] : [:], dir: dir)
+    }
+
+    let initialized = try run(["init", "--immutable-days", "1", "--pack-size", "1"])
+    #expect(initialized.code == 0, "\(initialized.output)")
+    #expect(initialized.output.contains("immutable"))
+    #expect(try run(["backup", src]).code == 0)
+    let restored = try run(["restore", "latest", "--target", dir.sub("r"), "--verify"])
+    #expect(restored.code == 0, "\(restored.output)")
+    #expect(TreeComparison.differences(src, dir.sub("r") + src) == [])
+    let check = try run(["check", "--read-data"])
+    #expect(check.code == 0, "\(check.output)")
+    #expect(check.output.contains("are locked (compliance)"), "\(check.output)")
+    let maintenance = try run(["maintenance"])
+    #expect(maintenance.code == 0 && maintenance.output.contains("objects in use"), "\(maintenance.output)")
+
+    // An append-only client: may write and read, may not delete (bucket policy).
+    let policy = """
+      {"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam:::user/writer"]},
+      "Action":["s3:PutObject","s3:PutObjectAcl","s3:GetObject","s3:ListBucket","s3:GetObjectRetention","s3:PutObjectRetention",
+      "s3:GetBucketObjectLockConfiguration","s3:GetBucketVersioning","s3:ListBucketVersions"],
+      "Resource":["arn:aws:s3:::\(bucket)","arn:aws:s3:::\(bucket)/*"]}]}
+      """
+    let set = try server.aws(["s3api", "put-bucket-policy", "--bucket", bucket, "--policy", policy])
+    #expect(set.status == 0, "\(set.output)")
+    try FixtureTree.write(src + "/new-by-writer.txt", Array("written by the append-only client".utf8))
+    let writerBackup = try run(["backup", src], writer: true)
+    #expect(writerBackup.code == 0, "an append-only client can back up: \(writerBackup.output)")
+    let writerForget = try run(["forget", "--keep-last", "1"], writer: true)
+    #expect(writerForget.code == 1)
+    #expect(writerForget.output.contains("may write but not delete"), "\(writerForget.output)")
+    #expect(try run(["unlock"]).code == 0, "the writer's lock files are removed by the owner")
+
+    // The owner forgets and prunes: removed objects are hidden, their versions stay locked.
+    let pruned = try run(["forget", "--keep-last", "1", "--prune", "--max-unused", "0%"])
+    #expect(pruned.code == 0, "\(pruned.output)")
+    #expect(pruned.output.contains("stay locked"), "\(pruned.output)")
+    let snapshots = try run(["snapshots", "--json"])
+    #expect(snapshots.code == 0)
+    #expect(snapshots.output.components(separatedBy: "\"tree\"").count - 1 == 1, "\(snapshots.output)")
+    #expect(try run(["check"]).code == 0)
+  }
+
+  @Test func errorsNameTheCauseAndUseTheDocumentedExitCodes() throws {
+    let server = try S3TestServer.require()
+    let dir = TemporaryDirectory("lifeboat-s3-cli")
+    defer { dir.remove() }
+    let bucket = S3TestServer.bucketName("clierr")
+    try server.createBucket(bucket)
+    let repo = "s3:\(server.endpoint)/\(bucket)/r"
+
+    let missingBucket = try Self.lifeboat(
+      ["snapshots"], repo: "s3:\(server.endpoint)/lb-missing-\(UInt32.random(in: 0...UInt32.max))/r",
+      server: server, dir: dir)
+    #expect(missingBucket.code == 10, "\(missingBucket.output)")
+    #expect(missingBucket.output.contains("does not exist"))
+
+    let noRepository = try Self.lifeboat(["snapshots"], repo: repo, server: server, dir: dir)
+    #expect(noRepository.code == 10, "\(noRepository.output)")
+
+    let wrongSecret = try Self.lifeboat(
+      ["snapshots"], repo: repo, server: server,
+      extraEnvironment: ["AWS_SECRET_ACCESS_KEY": "not-the-secret"], dir: dir)
+    #expect(wrongSecret.code == 1)
+    #expect(wrongSecret.output.contains("signature"), "\(wrongSecret.output)")
+    #expect(!wrongSecret.output.contains(server.secretKey))
+
+    let noLock = try Self.lifeboat(["init", "--immutable-days", "7"], repo: repo, server: server, dir: dir)
+    #expect(noLock.code == 1)
+    #expect(noLock.output.contains("Object Lock"), "\(noLock.output)")
+
+    let plain = try Self.lifeboat(["init"], repo: repo, server: server, dir: dir)
+    #expect(plain.code == 0, "\(plain.output)")
+    let notImmutable = try Self.lifeboat(["maintenance"], repo: repo, server: server, dir: dir)
+    #expect(notImmutable.code == 1)
+    #expect(notImmutable.output.contains("not an immutable repository"))
+  }
+}
