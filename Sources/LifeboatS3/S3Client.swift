@@ -97,8 +97,13 @@ final class S3Client: Sendable {
       let bytes: [UInt8]
       do {
         response = try await http.execute(request, timeout: S3HTTP.timeAmount(options.requestTimeout))
-        var buffer = try await response.body.collect(upTo: 2 << 30)
-        bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+        // One copy, straight into an array of the announced size.
+        var out = [UInt8]()
+        if let n = response.headers.first(name: "Content-Length").flatMap(Int.init), n > 0 {
+          out.reserveCapacity(n)
+        }
+        for try await chunk in response.body { out.append(contentsOf: chunk.readableBytesView) }
+        bytes = out
       } catch {
         throw Self.transportError(error, handle: handle, location: location)
       }
