@@ -8,10 +8,10 @@ SWIFT ?= swift
 deps:
 	@scripts/install-deps.sh
 
-# The tests also need a real S3 server (Ceph RADOS Gateway from Debian) and the AWS CLI as
-# an independent client.
+# The tests also need a real S3 server (Ceph RADOS Gateway from Debian), the AWS CLI as an
+# independent client, PostgreSQL (pg_dump sources) and the sqlite3 shell (audit tampering).
 test-deps:
-	@scripts/install-deps.sh radosgw ceph-mon ceph-osd curl
+	@scripts/install-deps.sh radosgw ceph-mon ceph-osd curl postgresql-15 sqlite3
 	@command -v aws >/dev/null || python3 -m pip install --quiet awscli
 
 s3-server: test-deps
@@ -27,7 +27,8 @@ test: deps test-deps
 	scripts/check-imports.sh
 	$(SWIFT) build --build-tests
 	scripts/s3-server.sh start >/dev/null
-	status=0; $(SWIFT) test --skip-build || status=$$?; scripts/s3-server.sh stop; exit $$status
+	scripts/pg-server.sh start >/dev/null
+	status=0; $(SWIFT) test --skip-build || status=$$?; scripts/s3-server.sh stop; scripts/pg-server.sh stop; exit $$status
 	bench/run.sh --smoke
 
 demo: release

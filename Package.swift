@@ -23,6 +23,9 @@ let package = Package(
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
   ],
   targets: [
     .systemLibrary(
@@ -49,6 +52,28 @@ let package = Package(
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
       ],
       swiftSettings: strict),
+    .target(
+      name: "LifeboatPlan",
+      dependencies: ["LifeboatCore", "LifeboatPolicy", .product(name: "Yams", package: "Yams")],
+      swiftSettings: strict),
+    .target(
+      name: "LifeboatCatalog",
+      dependencies: [
+        "LifeboatCore",
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      swiftSettings: strict),
+    .target(
+      name: "LifeboatOps",
+      dependencies: [
+        "LifeboatCore", "LifeboatPlan", "LifeboatCatalog", "LifeboatEngine", "LifeboatRepository",
+        "LifeboatStorage", "LifeboatS3", "LifeboatPolicy",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: strict),
     .target(name: "LifeboatPolicy", dependencies: ["LifeboatCore"], swiftSettings: strict),
     .target(
       name: "LifeboatRepository",
@@ -68,7 +93,8 @@ let package = Package(
       name: "LifeboatCLI",
       dependencies: [
         "LifeboatCore", "LifeboatFormat", "LifeboatStorage", "LifeboatRepository",
-        "LifeboatEngine", "LifeboatPolicy", "LifeboatS3", "CLifeboatSystem",
+        "LifeboatEngine", "LifeboatPolicy", "LifeboatS3", "LifeboatPlan", "LifeboatCatalog", "LifeboatOps",
+        "CLifeboatSystem",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -94,6 +120,16 @@ let package = Package(
     .testTarget(
       name: "LifeboatStorageTests",
       dependencies: ["LifeboatStorage", "LifeboatTesting"], swiftSettings: strict),
+    .testTarget(
+      name: "LifeboatPlanTests",
+      dependencies: ["LifeboatPlan", "LifeboatPolicy", "LifeboatTesting"], swiftSettings: strict),
+    .testTarget(
+      name: "LifeboatOpsTests",
+      dependencies: [
+        "LifeboatOps", "LifeboatPlan", "LifeboatCatalog", "LifeboatRepository", "LifeboatStorage",
+        "LifeboatFormat", "LifeboatEngine", "LifeboatTesting",
+      ],
+      swiftSettings: strict),
     .testTarget(
       name: "LifeboatS3Tests",
       dependencies: [

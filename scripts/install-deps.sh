@@ -2,7 +2,7 @@
 # Installs what building and testing Lifeboat needs on Debian 12 (idempotent, quiet when
 # everything is present). Swift itself must already be installed (https://swift.org).
 set -euo pipefail
-packages=(libzstd-dev pkg-config python3 util-linux time "$@")
+packages=(libzstd-dev libsqlite3-dev pkg-config python3 util-linux time "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -33,17 +33,21 @@ running() {
 }
 
 stop() {
-  for name in rgw osd mon; do
-    if [ -f "$DIR/run/$name.pid" ]; then
-      local pid
-      pid=$(cat "$DIR/run/$name.pid")
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
-      rm -f "$DIR/run/$name.pid"
-    fi
+  # Every daemon writes $DIR/run/<name>.pid (mon.a, osd.0, client.rgw.a).
+  for pidfile in "$DIR"/run/*.pid; do
+    [ -f "$pidfile" ] || continue
+    local pid
+    pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$pidfile"
   done
   rm -f "$DIR/env"
+}
+
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 wait_for() {  # seconds, description, command...
@@ -62,6 +66,12 @@ start() {
   if running; then cat "$DIR/env"; return; fi
   install
   stop
+  for p in "$PORT" "$MON_PORT"; do
+    if port_in_use "$p"; then
+      log "port $p on 127.0.0.1 is in use by another process; stop it or set LIFEBOAT_RGW_PORT / LIFEBOAT_RGW_MON_PORT"
+      exit 1
+    fi
+  done
   rm -rf "$DIR"
   mkdir -p "$DIR"/{run,log,mon,osd}
   local fsid osd_uuid
@@ -82,7 +92,7 @@ keyring = $DIR/keyring
 run dir = $DIR/run
 admin socket = $DIR/run/\$name.asok
 log file = $DIR/log/\$name.log
-pid file = $DIR/run/\$type.pid
+pid file = $DIR/run/\$name.pid
 osd pool default size = 1
 osd pool default min size = 1
 osd pool default pg num = 8

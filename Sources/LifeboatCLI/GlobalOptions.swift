@@ -3,7 +3,7 @@ import Foundation
 import LifeboatCore
 import LifeboatPolicy
 import LifeboatRepository
-import LifeboatS3
+import LifeboatOps
 import LifeboatStorage
 #if canImport(Glibc)
   import Glibc
@@ -57,15 +57,7 @@ struct GlobalOptions: ParsableArguments {
 
   /// The backend for a repository location: `s3:` URLs, `file://` URLs and plain paths.
   static func backend(for location: String, environment: [String: String]) throws -> any Backend {
-    if S3Location.isS3(location) {
-      return try S3Backend.open(location, environment: environment)
-    }
-    if location.contains("://") && !location.hasPrefix("file://") {
-      throw LifeboatError(
-        .usage, "unsupported repository location \(location)",
-        hint: "use a local directory, s3:https://HOST/BUCKET[/PREFIX] or s3://BUCKET[/PREFIX]")
-    }
-    return LocalBackend(path: location.hasPrefix("file://") ? String(location.dropFirst(7)) : location)
+    try BackendFactory.backend(for: location, environment: environment)
   }
 
   /// The password from LIFEBOAT_PASSWORD, a password file, or the terminal — in that order.

@@ -25,5 +25,6 @@ struct LifeboatCommand: AsyncParsableCommand {
       RestoreCommand.self, DiffCommand.self, FindCommand.self, CheckCommand.self,
       ForgetCommand.self, PruneCommand.self, StatsCommand.self, UnlockCommand.self,
       CopyCommand.self, KeyCommand.self, RepairCommand.self, MaintenanceCommand.self,
+      PlanCommand.self, RunCommand.self, StatusCommand.self, AuditCommand.self, AgentCommand.self,
     ])
 }

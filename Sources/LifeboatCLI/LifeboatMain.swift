@@ -12,7 +12,6 @@ public enum LifeboatMain {
     -> Int32
   {
     lifeboat_tune_malloc()
-    Interrupts.install()
     let command: any ParsableCommand
     do {
       command = try LifeboatCommand.parseAsRoot(arguments)
@@ -26,6 +25,7 @@ public enum LifeboatMain {
       FileHandle.standardError.write(Data((message + "\n").utf8))
       return ExitStatus.fatal
     }
+    if !(command is any ManagesOwnSignals) { Interrupts.install() }
     do {
       if var async = command as? any AsyncParsableCommand {
         try await async.run()
@@ -55,6 +55,9 @@ public enum LifeboatMain {
     }
   }
 }
+
+/// A command that handles SIGINT and SIGTERM itself (the agent's graceful shutdown).
+protocol ManagesOwnSignals {}
 
 /// SIGINT/SIGTERM: release held locks, then exit 130 (restic's convention). Everything written
 /// before the interrupt stays valid; the next run reuses uploaded packs.

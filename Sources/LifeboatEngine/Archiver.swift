@@ -18,6 +18,10 @@ public struct BackupOptions: Sendable {
   public var parent: ID?
   /// Back up the output of a command as one file instead of `paths`.
   public var stdin: StdinSource?
+  /// Commands whose output is stored beside `paths`, each as a file at the snapshot's root
+  /// (a database dump next to the files of the same system). A failing command fails the
+  /// whole backup: no snapshot is saved.
+  public var commands: [StdinSource] = []
   /// Files read at once: one more than the cores, so a worker waiting for the disk (fsync of a
   /// pack, a cold read) does not leave a core idle.
   public var workers: Int = ProcessInfo.processInfo.activeProcessorCount + 1
@@ -32,10 +36,13 @@ public struct BackupOptions: Sendable {
 public struct StdinSource: Sendable {
   public var command: String
   public var filename: String
+  /// The command is stopped (SIGTERM, then SIGKILL) and the backup fails after this long.
+  public var timeout: TimeInterval?
 
-  public init(command: String, filename: String) {
+  public init(command: String, filename: String, timeout: TimeInterval? = nil) {
     self.command = command
     self.filename = filename
+    self.timeout = timeout
   }
 }
 
@@ -97,6 +104,8 @@ public final class Archiver: Sendable {
   struct FileJob: Sendable {
     var path: [UInt8]
     var node: Node
+    /// A command's output instead of a file.
+    var command: StdinSource? = nil
   }
 
   final class Run: @unchecked Sendable {
@@ -139,9 +148,16 @@ public final class Archiver: Sendable {
         defer { queue.finish() }
         if let stdin = options.stdin {
           let node = stdinNode(stdin.filename, start)
-          root.children.append(.file(queue.append(FileJob(path: [], node: node)), node))
+          root.children.append(.file(queue.append(FileJob(path: [], node: node, command: stdin)), node))
         } else {
-          try await scanArguments(into: root, parentRoot: parentRoot, run: run)
+          if !options.paths.isEmpty {
+            try await scanArguments(into: root, parentRoot: parentRoot, run: run)
+          }
+          for c in options.commands {
+            let node = stdinNode(c.filename, start)
+            root.children.append(
+              .file(queue.append(FileJob(path: Array(("/" + c.filename).utf8), node: node, command: c)), node))
+          }
         }
         let (files, bytes) = queue.totals
         progress.update {
@@ -181,7 +197,7 @@ public final class Archiver: Sendable {
     run.summary.dataAddedPacked = stats.storedBytes
     let snapshot = Snapshot(
       time: start, tree: rootTree, parent: parent?.id,
-      paths: options.stdin.map { ["/" + $0.filename] } ?? absolutePaths(),
+      paths: snapshotPaths(),
       hostname: options.hostname, username: Repository.Identity.current.username,
       uid: getuid(), gid: getgid(), tags: options.tags, excludes: options.excludes,
       programVersion: LifeboatVersion.string, summary: run.summary)
@@ -189,6 +205,12 @@ public final class Archiver: Sendable {
     return BackupResult(
       snapshotID: id, snapshot: snapshot, errors: run.errors,
       changedWhileReading: run.summary.changedWhileReading)
+  }
+
+  /// The snapshot's `paths`: the sources, and `/FILENAME` for each command.
+  func snapshotPaths() -> [String] {
+    options.stdin.map { ["/" + $0.filename] }
+      ?? (absolutePaths() + options.commands.map { "/" + $0.filename }).sorted()
   }
 
   func absolutePaths() -> [String] {
@@ -203,7 +225,7 @@ public final class Archiver: Sendable {
     }
     guard options.stdin == nil else { return nil }
     let list = try await repository.listSnapshots()
-    let paths = absolutePaths()
+    let paths = snapshotPaths()
     return list.snapshots.last { $0.snapshot.hostname == options.hostname && $0.snapshot.paths == paths }
   }
 
@@ -386,8 +408,8 @@ public final class Archiver: Sendable {
 
   func readOne(_ job: FileJob, reader: FileReader) async throws -> FileResult {
     var result = FileResult()
-    if let stdin = options.stdin {
-      return try await readCommand(stdin, node: job.node, reader: reader)
+    if let command = job.command {
+      return try await readCommand(command, node: job.node, reader: reader)
     }
     var realFD = FS.withCPath(job.path) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | FS.noAtime) }
     if realFD < 0 && errno == EPERM {
@@ -426,6 +448,9 @@ public final class Archiver: Sendable {
 
   func readCommand(_ src: StdinSource, node: Node, reader: FileReader) async throws -> FileResult {
     let process = Process()
+    // Foundation starts the child as the leader of its own process group, so a timeout or a
+    // cancellation stops the whole pipeline the command started (kill of -pid), not only
+    // the shell.
     process.executableURL = URL(fileURLWithPath: "/bin/sh")
     process.arguments = ["-c", src.command]
     let pipe = Pipe()
@@ -435,16 +460,48 @@ public final class Archiver: Sendable {
     } catch {
       throw LifeboatError(.fatal, "cannot start command: \(error)")
     }
+    let pid = process.processIdentifier
+    @Sendable func stopCommand() {
+      kill(-pid, SIGTERM)
+      kill(pid, SIGTERM)
+      DispatchQueue.global().asyncAfter(deadline: .now() + 5) {
+        kill(-pid, SIGKILL)
+        kill(pid, SIGKILL)
+      }
+    }
     let fd = pipe.fileHandleForReading.fileDescriptor
-    let outcome = try await reader.read(fd: fd, progress: progress)
+    // A watchdog stops a command that runs past its timeout; the read then ends at EOF.
+    let timedOut = SharedFlag()
+    var watchdog: DispatchWorkItem?
+    if let timeout = src.timeout {
+      let item = DispatchWorkItem {
+        timedOut.set()
+        stopCommand()
+      }
+      watchdog = item
+      DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: item)
+    }
+    let outcome = try await withTaskCancellationHandler {
+      try await reader.read(fd: fd, progress: progress)
+    } onCancel: {
+      stopCommand()
+    }
     process.waitUntilExit()
+    watchdog?.cancel()
+    try Task.checkCancellation()
+    if timedOut.isSet {
+      throw LifeboatError(
+        .fatal,
+        "the command for \(src.filename) ran longer than its timeout (\(Int(src.timeout ?? 0)) s) and was stopped; no snapshot was saved",
+        hint: "raise the source's timeout, or find out why the command hangs")
+    }
     if let e = outcome.error {
       throw LifeboatError(.fatal, "reading the command's output failed: \(e)")
     }
     guard process.terminationReason == .exit, process.terminationStatus == 0 else {
       throw LifeboatError(
         .fatal,
-        "the command failed (exit status \(process.terminationStatus)); no snapshot was saved",
+        "the command for \(src.filename) failed (exit status \(process.terminationStatus)); no snapshot was saved",
         hint: "fix the command (run it by hand to see its error), then back up again")
     }
     progress.add(files: 1)

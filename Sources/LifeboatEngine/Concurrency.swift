@@ -72,3 +72,10 @@ final class JobQueue: Sendable {
     }
   }
 }
+
+/// A flag one thread sets and another reads.
+final class SharedFlag: Sendable {
+  private let value = Atomic<Bool>(false)
+  func set() { value.store(true, ordering: .releasing) }
+  var isSet: Bool { value.load(ordering: .acquiring) }
+}

@@ -70,6 +70,7 @@ import Testing
     return try JSONDecoder().decode(Versions.self, from: Data(r.output.utf8))
   }
 
+  // Version ids are opaque and RGW's may start with "-": they are passed as --version-id=ID.
   @Test func anIndependentClientCannotDeleteOrOverwriteAnything() async throws {
     let s = try Self.setup("attack")
     defer { s.dir.remove() }
@@ -84,22 +85,22 @@ import Testing
 
     // Every object carries a COMPLIANCE lock for about a day.
     for v in data {
-      let r = try s.server.aws(["s3api", "get-object-retention", "--bucket", s.bucket, "--key", v.Key, "--version-id", v.VersionId])
+      let r = try s.server.aws(["s3api", "get-object-retention", "--bucket", s.bucket, "--key", v.Key, "--version-id=\(v.VersionId)"])
       #expect(r.status == 0 && r.output.contains("COMPLIANCE"), "\(v.Key): \(r.output)")
     }
     // The same credentials can neither delete a version nor shorten its lock.
     for v in data {
-      let r = try s.server.aws(["s3api", "delete-object", "--bucket", s.bucket, "--key", v.Key, "--version-id", v.VersionId])
+      let r = try s.server.aws(["s3api", "delete-object", "--bucket", s.bucket, "--key", v.Key, "--version-id=\(v.VersionId)"])
       #expect(r.status != 0, "deleted \(v.Key) version \(v.VersionId)")
     }
     let sample = try #require(data.first { $0.Key.contains("/snapshots/") })
     let shorten = try s.server.aws([
-      "s3api", "put-object-retention", "--bucket", s.bucket, "--key", sample.Key, "--version-id", sample.VersionId,
+      "s3api", "put-object-retention", "--bucket", s.bucket, "--key", sample.Key, "--version-id=\(sample.VersionId)",
       "--retention", "Mode=COMPLIANCE,RetainUntilDate=2020-01-01T00:00:00Z",
     ])
     #expect(shorten.status != 0, "shortened a COMPLIANCE lock")
     let governance = try s.server.aws([
-      "s3api", "put-object-retention", "--bucket", s.bucket, "--key", sample.Key, "--version-id", sample.VersionId,
+      "s3api", "put-object-retention", "--bucket", s.bucket, "--key", sample.Key, "--version-id=\(sample.VersionId)",
       "--retention", "Mode=GOVERNANCE,RetainUntilDate=2020-01-01T00:00:00Z", "--bypass-governance-retention",
     ])
     #expect(governance.status != 0, "turned COMPLIANCE into GOVERNANCE")
@@ -116,7 +117,7 @@ import Testing
       #expect(after.contains { $0.Key == v.Key && $0.VersionId == v.VersionId }, "\(v.Key) version lost")
       guard v.Key.contains("/data/") || v.Key.contains("/snapshots/") || v.Key.contains("/index/") else { continue }
       let out = s.dir.sub("check-\(v.VersionId.hashValue)")
-      let r = try s.server.aws(["s3api", "get-object", "--bucket", s.bucket, "--key", v.Key, "--version-id", v.VersionId, out])
+      let r = try s.server.aws(["s3api", "get-object", "--bucket", s.bucket, "--key", v.Key, "--version-id=\(v.VersionId)", out])
       #expect(r.status == 0)
       let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: out)))
       #expect(BackendConformance.contentName(bytes) == String(v.Key.split(separator: "/").last!), "\(v.Key) changed")
@@ -125,7 +126,7 @@ import Testing
     // Recovery after the attack: the attacker's versions are current now; restore the
     // originals by deleting the attacker's versions (they carry no lock), then restore.
     for v in after where !data.contains(where: { $0.VersionId == v.VersionId }) && !v.Key.contains("/locks/") {
-      let r = try s.server.aws(["s3api", "delete-object", "--bucket", s.bucket, "--key", v.Key, "--version-id", v.VersionId])
+      let r = try s.server.aws(["s3api", "delete-object", "--bucket", s.bucket, "--key", v.Key, "--version-id=\(v.VersionId)"])
       #expect(r.status == 0, "the attacker's unlocked version of \(v.Key) could not be removed: \(r.output)")
     }
     let reopened = try await Repository.open(backend: s.backend, password: Self.password)

@@ -1,0 +1,311 @@
+import ArgumentParser
+import Foundation
+import LifeboatCatalog
+import LifeboatCore
+import LifeboatOps
+import LifeboatPlan
+import LifeboatPolicy
+import Logging
+
+/// Options of every command that acts on an organization through its plan.
+struct PlanOptions: ParsableArguments {
+  @Option(
+    help: ArgumentHelp(
+      "The protection plan (YAML).", discussion: "Defaults to $LIFEBOAT_PLAN. The catalog is found from it."))
+  var plan: String?
+
+  @Flag(name: .long, help: "Print machine-readable JSON on standard output.")
+  var json = false
+
+  @Flag(name: [.short, .long], help: "Print only errors and warnings.")
+  var quiet = false
+
+  var output: Output { Output(json: json, quiet: quiet) }
+
+  func file() throws -> String {
+    guard let f = plan ?? ProcessInfo.processInfo.environment["LIFEBOAT_PLAN"], !f.isEmpty else {
+      throw LifeboatError(.usage, "no plan given", hint: "pass --plan FILE or set LIFEBOAT_PLAN")
+    }
+    return f
+  }
+
+  /// The plan, or an error listing every problem with its line.
+  func load() throws -> Plan {
+    let f = try file()
+    let result = PlanLoader.load(file: f)
+    for w in result.warnings { output.warn("\(w)") }
+    guard let plan = result.plan else {
+      throw LifeboatError(
+        .usage, "the plan has \(result.errors.count) errors:\n" + result.errors.map { "\($0)" }.joined(separator: "\n"),
+        hint: "fix them; `lifeboat plan check \(f)` lists them again")
+    }
+    return plan
+  }
+
+  func catalog(_ plan: Plan) throws -> Catalog { try Catalog(path: plan.catalog) }
+
+  static var actor: String {
+    "cli:\(ProcessInfo.processInfo.environment["USER"] ?? String(getuid()))@\(ProcessInfo.processInfo.hostName)"
+  }
+}
+
+struct PlanCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "plan",
+    abstract: "Check and explain a protection plan.",
+    subcommands: [PlanCheckCommand.self, PlanShowCommand.self])
+}
+
+struct PlanCheckCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "check",
+    abstract: "Validate a plan: every problem with its line and column and what to write instead.",
+    discussion: """
+      Errors (exit code 1): unknown keys, values that do not parse, an RPO shorter than the schedule, a copy naming no repository, inline secrets. Warnings (exit code 0): a critical system without an offsite copy or without an immutable copy.
+
+        lifeboat plan check /etc/lifeboat/plan.yaml
+      """)
+
+  @Argument(help: "The plan file (default: --plan or $LIFEBOAT_PLAN).") var file: String?
+  @OptionGroup var options: PlanOptions
+
+  struct Result: Encodable {
+    var file: String
+    var errors: [String]
+    var warnings: [String]
+    var systems: Int
+  }
+
+  func run() async throws {
+    let f = try file ?? options.file()
+    let result = PlanLoader.load(file: f)
+    let out = options.output
+    for d in result.diagnostics { out.line("\(d)") }
+    if let plan = result.plan {
+      out.line("\(f): \(plan.systems.count) systems, \(plan.repositories.count) repositories; \(result.warnings.count) warnings")
+    } else {
+      out.line("\(f): \(result.errors.count) errors, \(result.warnings.count) warnings")
+    }
+    try out.emit(
+      Result(
+        file: f, errors: result.errors.map(\.description), warnings: result.warnings.map(\.description),
+        systems: result.plan?.systems.count ?? 0))
+    if result.plan == nil { throw PartialSuccess(code: ExitStatus.fatal) }
+  }
+}
+
+struct PlanShowCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "show",
+    abstract: "Print every system's effective settings and where each comes from.",
+    discussion: "Each value is marked with its origin: the plan's line, the tier's default, or Lifeboat's default.")
+
+  @OptionGroup var options: PlanOptions
+  @Option(help: "Only this system.") var system: String?
+
+  struct Value: Encodable {
+    var value: String
+    var source: String
+  }
+
+  struct SystemView: Encodable {
+    var name: String
+    var owner: String?
+    var settings: [String: Value]
+    var sources: [String]
+  }
+
+  func run() async throws {
+    let plan = try options.load()
+    let out = options.output
+    var views: [SystemView] = []
+    for s in plan.systems where system == nil || s.name == system || s.snapshotHost == system {
+      var settings: [String: Value] = [:]
+      settings["tier"] = Value(value: s.tier.value.rawValue, source: "\(s.tier.source)")
+      settings["rpo"] = Value(value: DurationText.format(s.rpo.value), source: "\(s.rpo.source)")
+      settings["rto"] = Value(value: DurationText.format(s.rto.value), source: "\(s.rto.source)")
+      settings["schedule"] = Value(value: "\(s.schedule.value)", source: "\(s.schedule.source)")
+      settings["retention"] = Value(value: Self.describe(s.retention.value), source: "\(s.retention.source)")
+      settings["copies"] = Value(value: s.copies.value.joined(separator: ", "), source: "\(s.copies.source)")
+      settings["drill"] = Value(
+        value: "every \(DurationText.format(s.drill.value.every)) from \(s.drill.value.repository ?? "-")"
+          + (s.drill.value.checks.isEmpty ? "" : ", \(s.drill.value.checks.count) checks"),
+        source: "\(s.drill.source)")
+      settings["downtime cost"] = Value(
+        value: String(format: "%.0f per hour", s.downtimeCostPerHour.value), source: "\(s.downtimeCostPerHour.source)")
+      let sources = s.sources.map { src -> String in
+        switch src.kind {
+        case .path(let p, let ex): return p + (ex.isEmpty ? "" : " (excluding \(ex.joined(separator: ", ")))")
+        case .command(let c, let name, _): return "\(name) ← `\(c)`"
+        }
+      }
+      views.append(SystemView(name: s.name, owner: s.owner, settings: settings, sources: sources))
+      out.line("\(s.name)" + (s.owner.map { " — owner \($0)" } ?? ""))
+      for key in ["tier", "rpo", "rto", "schedule", "retention", "copies", "drill", "downtime cost"] {
+        let v = settings[key]!
+        out.line("  " + key.padding(toLength: 14, withPad: " ", startingAt: 0) + v.value.padding(toLength: 44, withPad: " ", startingAt: 0) + " ← " + v.source)
+      }
+      for src in sources { out.line("  source        \(src)") }
+    }
+    if views.isEmpty, let system { throw LifeboatError(.notFound, "the plan has no system \(system)") }
+    try out.emit(views)
+  }
+
+  static func describe(_ p: RetentionPolicy) -> String {
+    var parts: [String] = []
+    if let n = p.keepLast { parts.append("last \(n)") }
+    if let n = p.keepHourly { parts.append("hourly \(n)") }
+    if let n = p.keepDaily { parts.append("daily \(n)") }
+    if let n = p.keepWeekly { parts.append("weekly \(n)") }
+    if let n = p.keepMonthly { parts.append("monthly \(n)") }
+    if let n = p.keepYearly { parts.append("yearly \(n)") }
+    if let w = p.keepWithin { parts.append("within \(DurationText.format(w))") }
+    return parts.joined(separator: ", ")
+  }
+}
+
+struct RunCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "run",
+    abstract: "Run what the plan says is due now (or one system, or all).",
+    discussion: """
+      For each system: the before hook, a backup of all its sources (paths and command output such as pg_dump, streamed without a temporary file) into its first repository, copies to every other repository it lists, retention in each, then the after hook (or the on-failure hook). Every step is a job in the catalog; every run an event in the audit log.
+
+      Exit code 0 when every run succeeded, 3 when a backup finished with unreadable sources, 1 when a run failed.
+
+        lifeboat run --plan /etc/lifeboat/plan.yaml
+        lifeboat run --plan plan.yaml --system "Student Information System"
+      """)
+
+  @OptionGroup var options: PlanOptions
+  @Option(help: "Run this system now, due or not.") var system: String?
+  @Flag(help: "Run every system now.") var all = false
+
+  func run() async throws {
+    let plan = try options.load()
+    let catalog = try options.catalog(plan)
+    let out = options.output
+    let now = Date()
+    var systems: [ProtectedSystem]
+    if let system {
+      guard let s = plan.system(named: system) else {
+        throw LifeboatError(.notFound, "the plan has no system \(system)",
+          hint: "systems: \(plan.systems.map(\.name).joined(separator: ", "))")
+      }
+      systems = [s]
+    } else if all {
+      systems = plan.systems
+    } else {
+      systems = PlanStatus.due(plan, history: try catalog.jobs(kind: "backup", limit: 10_000), now: now)
+      if systems.isEmpty { out.line("nothing is due") }
+    }
+    let context = RunContext(plan: plan, catalog: catalog, actor: PlanOptions.actor)
+    var reports: [SystemRunReport] = []
+    for s in systems {
+      out.line("\(s.name): running")
+      let r = await SystemRunner(context: context, system: s).run()
+      reports.append(r)
+      for j in r.jobs {
+        out.line("  \(j.kind) \(j.repository ?? "") \(j.outcome.rawValue)" + (j.snapshot.map { " snapshot \($0.prefix(8))" } ?? "")
+          + (j.errors.first.map { ": \($0)" } ?? ""))
+      }
+    }
+    try out.emit(reports)
+    if reports.contains(where: { $0.outcome == .failed || $0.outcome == .interrupted }) {
+      throw PartialSuccess(code: ExitStatus.fatal)
+    }
+    if reports.contains(where: { $0.outcome == .partial }) { throw PartialSuccess(code: ExitStatus.partial) }
+  }
+}
+
+struct StatusCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "status",
+    abstract: "Each system's last good backup against its RPO, its copies and its last error.",
+    discussion: "RPO states: ok; at-risk (past ¾ of the RPO, or the last attempt failed); breached (no good backup within the RPO). Exit code 1 when any system is breached.")
+
+  @OptionGroup var options: PlanOptions
+
+  func run() async throws {
+    let plan = try options.load()
+    let catalog = try options.catalog(plan)
+    let history = try catalog.jobs(limit: 100_000)
+    let now = Date()
+    let out = options.output
+    let statuses = plan.systems.map { PlanStatus.status($0, history: history, now: now) }
+    for s in statuses {
+      let age = s.ageSeconds.map { DurationText.format($0) + " ago" } ?? "never"
+      out.line(
+        "\(s.rpoState.rawValue.uppercased().padding(toLength: 9, withPad: " ", startingAt: 0)) \(s.system) (\(s.tier)): last good backup \(age), RPO \(DurationText.format(s.rpoSeconds))")
+      for (repo, when) in s.copies.sorted(by: { $0.key < $1.key }) {
+        out.line("          copy \(repo): " + (when.flatMap { $0 }.map { Format.time($0) } ?? "none"))
+      }
+      if let e = s.lastError, let t = s.lastErrorTime { out.line("          last error \(Format.time(t)): \(e)") }
+      out.line("          next run due \(Format.time(s.nextDue))" + (s.running ? " (running now)" : ""))
+    }
+    try out.emit(statuses)
+    if statuses.contains(where: { $0.rpoState == .breached }) { throw PartialSuccess(code: ExitStatus.fatal) }
+  }
+}
+
+struct AuditCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "audit", abstract: "The hash-chained audit log.", subcommands: [AuditVerifyCommand.self, AuditListCommand.self])
+}
+
+struct AuditVerifyCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "verify",
+    abstract: "Recompute the audit chain; report edited, deleted or reordered events.",
+    discussion: "Prints the head hash: keep it elsewhere (a report, a ticket) and pass it back with --expect-head to detect removal of the newest events. Exit code 1 when the chain is broken.")
+
+  @OptionGroup var options: PlanOptions
+  @Option(help: "A head hash recorded earlier that must still be in the chain.") var expectHead: String?
+
+  func run() async throws {
+    let plan = try options.load()
+    let v = try options.catalog(plan).verifyAudit(expectedHead: expectHead)
+    let out = options.output
+    for p in v.problems { out.line("error: \(p)") }
+    out.line("\(v.events) events; head \(v.head)")
+    out.line(v.isIntact ? "the audit chain is intact" : "the audit chain is BROKEN: \(v.problems.count) problems")
+    try out.emit(v)
+    if !v.isIntact { throw PartialSuccess(code: ExitStatus.fatal) }
+  }
+}
+
+struct AuditListCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "list", abstract: "Print the audit log, oldest first.")
+
+  @OptionGroup var options: PlanOptions
+
+  func run() async throws {
+    let plan = try options.load()
+    let events = try options.catalog(plan).auditEvents()
+    let out = options.output
+    for e in events {
+      out.line("\(e.seq) \(Format.time(e.time)) \(e.actor) \(e.kind) \(e.subject) \(e.details) \(e.hash.prefix(12))")
+    }
+    try out.emit(events)
+  }
+}
+
+struct AgentCommand: AsyncParsableCommand, ManagesOwnSignals {
+  static let configuration = CommandConfiguration(
+    commandName: "agent",
+    abstract: "Run the plan's schedules as a service.",
+    discussion: """
+      Runs each system when its schedule says (with a little jitter), never two jobs of one system at once, retries a failed run with backoff (1 min, 2, 4, … up to the schedule's interval). SIGHUP reloads the plan (an invalid plan is logged and the old one kept); SIGTERM or SIGINT stops it: running jobs are cancelled and recorded as interrupted, and every repository stays valid. contrib/lifeboat-agent.service is a systemd unit for it.
+      """)
+
+  @OptionGroup var options: PlanOptions
+
+  func run() async throws {
+    let file = try options.file()
+    _ = try options.load()
+    var logger = Logger(label: "lifeboat.agent")
+    logger.logLevel = options.quiet ? .warning : .info
+    let agent = try Agent(planFile: file, logger: logger)
+    try await AgentService.runUntilSignalled(agent, logger: logger)
+  }
+}

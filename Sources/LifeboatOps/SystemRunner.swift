@@ -1,0 +1,312 @@
+// Carrying out a plan for one system: hooks, backup of every source into the first
+// repository, copies to the others, retention everywhere; every step a job in the catalog and
+// every run an event in the audit log.
+
+public import Foundation
+public import LifeboatCatalog
+public import LifeboatCore
+import LifeboatEngine
+public import LifeboatPlan
+import LifeboatPolicy
+public import LifeboatRepository
+import LifeboatS3
+public import LifeboatStorage
+
+/// Opens repositories named by URL: local paths, `file://`, `s3:`.
+public enum BackendFactory {
+  public static func backend(for location: String, environment: [String: String]) throws -> any Backend {
+    if S3Location.isS3(location) {
+      return try S3Backend.open(location, environment: environment)
+    }
+    if location.contains("://") && !location.hasPrefix("file://") {
+      throw LifeboatError(
+        .usage, "unsupported repository location \(location)",
+        hint: "use a local directory, s3:https://HOST/BUCKET[/PREFIX] or s3://BUCKET[/PREFIX]")
+    }
+    return LocalBackend(path: location.hasPrefix("file://") ? String(location.dropFirst(7)) : location)
+  }
+}
+
+/// Where a run's context comes from; tests pass a manual clock and their own environment.
+public struct RunContext: Sendable {
+  public var plan: Plan
+  public var catalog: Catalog
+  public var clock: any WallClock
+  public var environment: [String: String]
+  /// Who runs it, for the audit log (`agent@host`, `cli:user@host`).
+  public var actor: String
+
+  public init(
+    plan: Plan, catalog: Catalog, clock: any WallClock = SystemClock(),
+    environment: [String: String] = ProcessInfo.processInfo.environment, actor: String
+  ) {
+    self.plan = plan
+    self.catalog = catalog
+    self.clock = clock
+    self.environment = environment
+    self.actor = actor
+  }
+
+  public func open(_ name: String) async throws -> Repository {
+    guard let target = plan.repositories[name] else {
+      throw LifeboatError(.usage, "the plan has no repository \(name)")
+    }
+    let backend = try BackendFactory.backend(for: target.url, environment: environment)
+    let password: String
+    do {
+      password = try target.password.resolve(environment: environment)
+    } catch let e as PlanError {
+      throw LifeboatError(.usage, "repository \(name): \(e.message)", hint: e.hint)
+    }
+    let repo = try await Repository.open(backend: backend, password: password, clock: clock)
+    if let days = target.immutableDays, repo.immutability == nil {
+      throw LifeboatError(
+        .usage, "the plan says repository \(name) is immutable for \(days) days, but it was not created so",
+        hint: "create it with `lifeboat init -r \(target.url) --immutable-days \(days)` on a bucket with Object Lock")
+    }
+    return repo
+  }
+}
+
+/// The outcome of running one system.
+public struct SystemRunReport: Sendable, Codable {
+  public var system: String
+  public var outcome: JobRecord.Outcome
+  public var snapshot: String?
+  public var jobs: [JobRecord]
+  public var errors: [String]
+}
+
+public struct SystemRunner: Sendable {
+  public let context: RunContext
+  public let system: ProtectedSystem
+
+  public init(context: RunContext, system: ProtectedSystem) {
+    self.context = context
+    self.system = system
+  }
+
+  var catalog: Catalog { context.catalog }
+  var now: Date { context.clock.now() }
+
+  /// Runs the hooks, the backup, the copies and retention. Never throws for a failed step:
+  /// every failure is recorded and reported; the on-failure hook runs.
+  public func run() async -> SystemRunReport {
+    var jobs: [JobRecord] = []
+    var errors: [String] = []
+    var snapshotID: ID?
+    let copies = system.copies.value
+    let primary = copies.first ?? ""
+
+    // 1. Backup into the first repository (after the before hook).
+    var backup = JobRecord(kind: "backup", system: system.name, repository: primary, started: now)
+    backup.id = try? catalog.start(backup)
+    do {
+      if let hook = system.hooks.before {
+        try Hook.run(hook, label: "before hook", environment: hookEnvironment(nil))
+      }
+      let repo = try await context.open(primary)
+      let result = try await backupInto(repo)
+      snapshotID = result.snapshotID
+      backup.snapshot = result.snapshotID.hex
+      backup.bytes = Int64(result.snapshot.summary?.totalBytesProcessed ?? 0)
+      backup.files = Int64(result.snapshot.summary?.totalFilesProcessed ?? 0)
+      backup.warnings = result.errors
+      backup.outcome = result.errors.isEmpty ? .success : .partial
+    } catch is CancellationError {
+      backup.outcome = .interrupted
+      errors.append("backup interrupted")
+    } catch {
+      backup.outcome = Task.isCancelled ? .interrupted : .failed
+      backup.errors = ["\(error)"]
+      errors.append("backup to \(primary): \(error)")
+    }
+    backup.ended = now
+    try? catalog.finish(backup)
+    jobs.append(backup)
+
+    // 2. Copies to every other repository, and 3. retention in each.
+    if backup.succeeded, !Task.isCancelled {
+      for name in copies.dropFirst() {
+        var copy = JobRecord(kind: "copy", system: system.name, repository: name, started: now)
+        copy.id = try? catalog.start(copy)
+        do {
+          let (count, bytes) = try await copyInto(name, from: primary)
+          copy.files = Int64(count)
+          copy.bytes = Int64(bytes)
+          copy.outcome = .success
+          copy.snapshot = snapshotID?.hex
+        } catch {
+          copy.outcome = Task.isCancelled ? .interrupted : .failed
+          copy.errors = ["\(error)"]
+          errors.append("copy to \(name): \(error)")
+        }
+        copy.ended = now
+        try? catalog.finish(copy)
+        jobs.append(copy)
+      }
+      for name in copies where !Task.isCancelled {
+        var forget = JobRecord(kind: "forget", system: system.name, repository: name, started: now)
+        forget.id = try? catalog.start(forget)
+        do {
+          let removed = try await applyRetention(name)
+          forget.files = Int64(removed.count)
+          forget.outcome = .success
+          if !removed.isEmpty {
+            try? catalog.audit(
+              kind: "forget", subject: "\(system.name) @ \(name)",
+              details: ["removed": removed.joined(separator: ","), "policy": "\(system.retention.source)"],
+              actor: context.actor, time: now)
+          }
+        } catch {
+          forget.outcome = .failed
+          forget.errors = ["\(error)"]
+          errors.append("retention in \(name): \(error)")
+        }
+        forget.ended = now
+        try? catalog.finish(forget)
+        jobs.append(forget)
+      }
+    }
+
+    let outcome: JobRecord.Outcome =
+      jobs.contains { $0.outcome == .interrupted } ? .interrupted
+      : !errors.isEmpty ? .failed : backup.outcome
+    if outcome == .success || outcome == .partial {
+      if let hook = system.hooks.after {
+        do { try Hook.run(hook, label: "after hook", environment: hookEnvironment(nil)) } catch {
+          errors.append("\(error)")
+        }
+      }
+    } else if let hook = system.hooks.onFailure {
+      try? Hook.run(hook, label: "on-failure hook", environment: hookEnvironment(errors.first))
+    }
+    try? catalog.audit(
+      kind: "run", subject: system.name,
+      details: [
+        "outcome": outcome.rawValue, "snapshot": snapshotID?.hex ?? "", "repositories": copies.joined(separator: ","),
+        "errors": errors.joined(separator: " | "),
+      ], actor: context.actor, time: now)
+    return SystemRunReport(
+      system: system.name, outcome: outcome, snapshot: snapshotID?.hex, jobs: jobs, errors: errors)
+  }
+
+  func hookEnvironment(_ error: String?) -> [String: String] {
+    var env = ["LIFEBOAT_SYSTEM": system.name, "LIFEBOAT_TIER": system.tier.value.rawValue]
+    if let error { env["LIFEBOAT_ERROR"] = error }
+    return env
+  }
+
+  func backupInto(_ repo: Repository) async throws -> BackupResult {
+    var paths: [String] = []
+    var excludes: [String] = []
+    var commands: [StdinSource] = []
+    for s in system.sources {
+      switch s.kind {
+      case .path(let p, let ex):
+        paths.append(p)
+        excludes += ex
+      case .command(let c, let name, let timeout):
+        commands.append(StdinSource(command: c, filename: name, timeout: timeout))
+      }
+    }
+    var options = BackupOptions(paths: paths, hostname: system.snapshotHost)
+    options.excludes = excludes
+    options.commands = commands
+    options.tags = ["plan", "tier:\(system.tier.value.rawValue)"]
+    let lock = try await repo.lock(exclusive: false, command: "backup \(system.name)")
+    do {
+      let result = try await lock.whileHeld {
+        try await repo.loadIndex()
+        let saver = BlobSaver(repository: repo, onPackSaved: { try await lock.refreshIfDue() })
+        return try await Archiver(repository: repo, saver: saver, options: options).run()
+      }
+      await lock.release()
+      return result
+    } catch {
+      await lock.release()
+      throw error
+    }
+  }
+
+  /// Copies every snapshot of this system the destination lacks; returns (count, bytes added).
+  func copyInto(_ name: String, from primary: String) async throws -> (Int, UInt64) {
+    let source = try await context.open(primary)
+    let destination = try await context.open(name)
+    let lock = try await destination.lock(exclusive: false, command: "copy \(system.name)")
+    do {
+      let r = try await lock.whileHeld { () -> (Int, UInt64) in
+        try await source.loadIndex()
+        try await destination.loadIndex()
+        let mine = try await source.listSnapshots().snapshots.filter { $0.snapshot.hostname == system.snapshotHost }
+        let existing = try await destination.listSnapshots().snapshots
+        let saver = BlobSaver(repository: destination, onPackSaved: { try await lock.refreshIfDue() })
+        let copier = SnapshotCopier(source: source, destination: destination, saver: saver)
+        var converted: [Snapshot] = []
+        for (id, snap) in mine {
+          let original = snap.original ?? id
+          if existing.contains(where: { $0.snapshot.original == original || $0.id == original }) { continue }
+          converted.append(try await copier.copy(id, snap))
+        }
+        try await saver.flush()
+        for s in converted { _ = try await destination.saveSnapshot(s) }
+        return (converted.count, copier.bytesCopied)
+      }
+      await lock.release()
+      return r
+    } catch {
+      await lock.release()
+      throw error
+    }
+  }
+
+  /// Applies the system's retention to its snapshots in one repository; returns removed ids.
+  func applyRetention(_ name: String) async throws -> [String] {
+    let repo = try await context.open(name)
+    let lock = try await repo.lock(exclusive: true, command: "forget \(system.name)")
+    do {
+      let removed = try await lock.whileHeld { () -> [String] in
+        let list = try await repo.listSnapshots()
+        let mine = list.snapshots.filter { $0.snapshot.hostname == system.snapshotHost }
+        let decisions = Retention.apply(
+          system.retention.value, to: mine, grouping: RetentionGrouping(host: true, paths: false, tags: false),
+          timeZone: .current)
+        var removed: [String] = []
+        for d in decisions where !d.keep {
+          try await Repository.storage { try await repo.backend.remove(Handle(.snapshot, d.id.hex)) }
+          removed.append(d.id.hex)
+        }
+        return removed
+      }
+      await lock.release()
+      return removed
+    } catch {
+      await lock.release()
+      throw error
+    }
+  }
+}
+
+/// Hooks run through `/bin/sh -c` with the system in the environment.
+enum Hook {
+  static func run(_ command: String, label: String, environment: [String: String]) throws {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/sh")
+    p.arguments = ["-c", command]
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in environment { env[k] = v }
+    p.environment = env
+    let errPipe = Pipe()
+    p.standardError = errPipe
+    p.standardOutput = FileHandle.nullDevice
+    try p.run()
+    let err = errPipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else {
+      let text = String(decoding: err.suffix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+      throw LifeboatError(
+        .fatal, "the \(label) failed (exit status \(p.terminationStatus))\(text.isEmpty ? "" : ": \(text)")",
+        hint: "run it by hand to see why: \(command)")
+    }
+  }
+}

@@ -1,0 +1,212 @@
+// The protection plan: what an organization protects, how often, how long, where, and what a
+// recovery must achieve. Loaded from YAML by PlanLoader; every effective value of a system
+// records where it came from (the plan's line, the tier default, or the built-in default).
+
+public import Foundation
+public import LifeboatPolicy
+
+/// Where a value came from, for `plan show` and for messages.
+public enum Provenance: Sendable, Equatable, Codable, CustomStringConvertible {
+  /// Written in the plan, at this line.
+  case plan(line: Int)
+  /// The tier's default (built in, or overridden in the plan's `tiers:` at this line).
+  case tier(String, line: Int?)
+  /// Lifeboat's default for every system.
+  case builtIn
+
+  public var description: String {
+    switch self {
+    case .plan(let line): "plan line \(line)"
+    case .tier(let t, let line?): "tier \(t) (plan line \(line))"
+    case .tier(let t, nil): "tier \(t) default"
+    case .builtIn: "built-in default"
+    }
+  }
+}
+
+/// A value with its origin.
+public struct Sourced<Value: Sendable & Equatable>: Sendable, Equatable {
+  public var value: Value
+  public var source: Provenance
+
+  public init(_ value: Value, _ source: Provenance) {
+    self.value = value
+    self.source = source
+  }
+}
+
+public enum Tier: String, Sendable, Codable, CaseIterable {
+  case critical, important, archival
+}
+
+/// A reference to a secret: never the secret itself.
+public enum SecretReference: Sendable, Equatable, CustomStringConvertible {
+  case environment(String)
+  case file(String)
+
+  public init?(_ text: String) {
+    if text.hasPrefix("env:"), text.count > 4 {
+      self = .environment(String(text.dropFirst(4)))
+    } else if text.hasPrefix("file:"), text.count > 5 {
+      self = .file(String(text.dropFirst(5)))
+    } else {
+      return nil
+    }
+  }
+
+  public var description: String {
+    switch self {
+    case .environment(let n): "env:\(n)"
+    case .file(let p): "file:\(p)"
+    }
+  }
+
+  /// Reads the secret; the error names the reference, never a value.
+  public func resolve(environment: [String: String]) throws -> String {
+    switch self {
+    case .environment(let name):
+      guard let v = environment[name], !v.isEmpty else {
+        throw PlanError("the secret \(self) is not set", hint: "export \(name) for the service")
+      }
+      return v
+    case .file(let path):
+      guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+        let line = text.split(separator: "\n", omittingEmptySubsequences: false).first, !line.isEmpty
+      else {
+        throw PlanError("the secret \(self) cannot be read", hint: "check the file exists, is readable and not empty")
+      }
+      return String(line)
+    }
+  }
+}
+
+public struct PlanError: Error, Sendable, CustomStringConvertible {
+  public var message: String
+  public var hint: String?
+
+  public init(_ message: String, hint: String? = nil) {
+    self.message = message
+    self.hint = hint
+  }
+
+  public var description: String { hint.map { "\(message)\n  hint: \($0)" } ?? message }
+}
+
+public struct RepositoryTarget: Sendable, Equatable {
+  public var name: String
+  /// A local path, `s3:https://…` or `s3://…`.
+  public var url: String
+  public var password: SecretReference
+  /// The plan's statement that this repository is immutable (verified against the repository
+  /// itself when it is opened).
+  public var immutableDays: Int?
+  /// Away from the production site: stated, or implied by an object-storage URL.
+  public var offsite: Bool
+  public var line: Int
+}
+
+public struct Source: Sendable, Equatable {
+  public enum Kind: Sendable, Equatable {
+    case path(String, excludes: [String])
+    /// A command whose standard output is stored as a file named `as`.
+    case command(String, as: String, timeout: TimeInterval?)
+  }
+
+  public var kind: Kind
+  public var line: Int
+}
+
+public struct Hooks: Sendable, Equatable {
+  public var before: String?
+  public var after: String?
+  public var onFailure: String?
+
+  public init(before: String? = nil, after: String? = nil, onFailure: String? = nil) {
+    self.before = before
+    self.after = after
+    self.onFailure = onFailure
+  }
+}
+
+public struct DrillSettings: Sendable, Equatable {
+  public var every: TimeInterval
+  public var checks: [String]
+  /// The repository a drill restores from (by default the last copy: the offsite one).
+  public var repository: String?
+
+  public init(every: TimeInterval, checks: [String] = [], repository: String? = nil) {
+    self.every = every
+    self.checks = checks
+    self.repository = repository
+  }
+}
+
+/// One protected system with every effective value and its origin.
+public struct ProtectedSystem: Sendable, Equatable {
+  public var name: String
+  public var line: Int
+  public var owner: String?
+  public var contacts: [String]
+  public var tier: Sourced<Tier>
+  public var rpo: Sourced<TimeInterval>
+  public var rto: Sourced<TimeInterval>
+  public var schedule: Sourced<Schedule>
+  public var retention: Sourced<RetentionPolicy>
+  public var copies: Sourced<[String]>
+  public var drill: Sourced<DrillSettings>
+  public var downtimeCostPerHour: Sourced<Double>
+  public var sources: [Source]
+  public var hooks: Hooks
+  public var dependsOn: [String]
+
+  /// The host name snapshots of this system carry: its name, so retention and parents group
+  /// by system even when one machine backs up several.
+  public var snapshotHost: String {
+    name.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }.reduce(into: "") { $0.append($1) }
+  }
+}
+
+public struct Plan: Sendable {
+  public var file: String
+  public var organization: String
+  public var frameworks: [String]
+  public var downtimeCostPerHour: Double
+  /// The catalog's SQLite file (absolute).
+  public var catalog: String
+  public var repositories: [String: RepositoryTarget]
+  public var systems: [ProtectedSystem]
+
+  public func system(named name: String) -> ProtectedSystem? {
+    systems.first { $0.name.caseInsensitiveCompare(name) == .orderedSame || $0.snapshotHost == name }
+  }
+}
+
+/// Built-in tier defaults: critical data is protected more often, kept longer in fine
+/// grain, and drilled more often than archives.
+public struct TierDefaults: Sendable, Equatable {
+  public var rpo: TimeInterval
+  public var rto: TimeInterval
+  public var schedule: Schedule
+  public var retention: RetentionPolicy
+  public var drillEvery: TimeInterval
+
+  public static func builtIn(_ tier: Tier) -> TierDefaults {
+    switch tier {
+    case .critical:
+      TierDefaults(
+        rpo: 3600, rto: 4 * 3600, schedule: .every(3600),
+        retention: RetentionPolicy(keepHourly: 24, keepDaily: 14, keepWeekly: 8, keepMonthly: 12, keepYearly: 3),
+        drillEvery: 30 * 86400)
+    case .important:
+      TierDefaults(
+        rpo: 86400, rto: 24 * 3600, schedule: .daily(hour: 1, minute: 0),
+        retention: RetentionPolicy(keepDaily: 14, keepWeekly: 8, keepMonthly: 12),
+        drillEvery: 90 * 86400)
+    case .archival:
+      TierDefaults(
+        rpo: 7 * 86400, rto: 72 * 3600, schedule: .weekly(weekday: 7, hour: 2, minute: 0),
+        retention: RetentionPolicy(keepWeekly: 8, keepMonthly: 24, keepYearly: 10),
+        drillEvery: 365 * 86400)
+    }
+  }
+}

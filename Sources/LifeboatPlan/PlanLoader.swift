@@ -1,0 +1,461 @@
+// Reading a plan from YAML: every problem with its line and column and what to write
+// instead; tier defaults filled in with their origin.
+
+public import Foundation
+public import LifeboatPolicy
+import Yams
+
+public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
+  public enum Severity: String, Sendable { case error, warning }
+  public var severity: Severity
+  public var file: String
+  public var line: Int
+  public var column: Int
+  public var message: String
+  public var hint: String?
+
+  public var description: String {
+    "\(file):\(line):\(column): \(severity.rawValue): \(message)" + (hint.map { "\n  hint: \($0)" } ?? "")
+  }
+}
+
+public struct PlanLoadResult: Sendable {
+  /// The plan, when there is no error (warnings allowed).
+  public var plan: Plan?
+  public var diagnostics: [Diagnostic]
+  public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
+  public var warnings: [Diagnostic] { diagnostics.filter { $0.severity == .warning } }
+}
+
+public enum PlanLoader {
+  static let frameworks = ["hipaa", "nist-800-171", "cmmc", "erate"]
+
+  public static func load(file: String) -> PlanLoadResult {
+    guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+      return PlanLoadResult(
+        plan: nil,
+        diagnostics: [
+          Diagnostic(
+            severity: .error, file: file, line: 0, column: 0, message: "cannot read the plan file",
+            hint: "check the path and permissions")
+        ])
+    }
+    return parse(text, file: file)
+  }
+
+  public static func parse(_ text: String, file: String) -> PlanLoadResult {
+    var reader = Reader(file: file)
+    let root: Node?
+    do {
+      root = try Yams.compose(yaml: text)
+    } catch let e as YamlError {
+      reader.yamlError(e)
+      return PlanLoadResult(plan: nil, diagnostics: reader.diagnostics)
+    } catch {
+      reader.error(nil, "the plan is not valid YAML: \(error)")
+      return PlanLoadResult(plan: nil, diagnostics: reader.diagnostics)
+    }
+    guard let root, root.mapping != nil else {
+      reader.error(root, "the plan must be a mapping with organization, repositories and systems")
+      return PlanLoadResult(plan: nil, diagnostics: reader.diagnostics)
+    }
+    let plan = reader.plan(root, text: text)
+    let sorted = reader.diagnostics.enumerated().sorted {
+      ($0.element.line, $0.element.column, $0.offset) < ($1.element.line, $1.element.column, $1.offset)
+    }.map(\.element)
+    return PlanLoadResult(plan: reader.hasErrors ? nil : plan, diagnostics: sorted)
+  }
+}
+
+/// Walks the YAML tree, collecting diagnostics.
+struct Reader {
+  let file: String
+  var diagnostics: [Diagnostic] = []
+  var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+
+  init(file: String) { self.file = file }
+
+  mutating func add(_ severity: Diagnostic.Severity, _ node: Node?, _ message: String, hint: String?) {
+    diagnostics.append(
+      Diagnostic(
+        severity: severity, file: file, line: node?.mark?.line ?? 1, column: node?.mark?.column ?? 1,
+        message: message, hint: hint))
+  }
+  mutating func error(_ node: Node?, _ message: String, hint: String? = nil) { add(.error, node, message, hint: hint) }
+  mutating func warning(_ node: Node?, _ message: String, hint: String? = nil) { add(.warning, node, message, hint: hint) }
+
+  mutating func yamlError(_ e: YamlError) {
+    var line = 1
+    var column = 1
+    var message = "\(e)"
+    switch e {
+    case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+      .composer(let context, let problem, let mark, _):
+      line = mark.line
+      column = mark.column
+      message = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+    default: break
+    }
+    diagnostics.append(
+      Diagnostic(
+        severity: .error, file: file, line: line, column: column, message: "not valid YAML: \(message)",
+        hint: "check the indentation and quoting at this line"))
+  }
+
+  /// The mapping's entries by key, reporting unknown keys with the closest known one.
+  mutating func entries(_ node: Node, known: [String], what: String) -> [String: (key: Node, value: Node)] {
+    var out: [String: (key: Node, value: Node)] = [:]
+    guard let mapping = node.mapping else {
+      error(node, "\(what) must be a mapping (key: value lines)")
+      return out
+    }
+    for (k, v) in mapping {
+      guard let name = k.string else {
+        error(k, "keys must be plain words")
+        continue
+      }
+      if !known.contains(name) {
+        let suggestion = Self.closest(name, in: known)
+        error(
+          k, "unknown key '\(name)' in \(what)",
+          hint: (suggestion.map { "did you mean '\($0)'? " } ?? "") + "known keys: \(known.joined(separator: ", "))")
+        continue
+      }
+      if out[name] != nil { error(k, "'\(name)' is given twice in \(what)") }
+      out[name] = (k, v)
+    }
+    return out
+  }
+
+  static func closest(_ word: String, in words: [String]) -> String? {
+    func distance(_ a: [Character], _ b: [Character]) -> Int {
+      var row = Array(0...b.count)
+      for i in 1...max(a.count, 1) where !a.isEmpty {
+        var prev = row[0]
+        row[0] = i
+        for j in 1...max(b.count, 1) where !b.isEmpty {
+          let cur = row[j]
+          row[j] = min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1))
+          prev = cur
+        }
+      }
+      return row[b.count]
+    }
+    let scored = words.map { ($0, distance(Array(word.lowercased()), Array($0))) }.min { $0.1 < $1.1 }
+    guard let (best, d) = scored, d <= max(2, word.count / 3) else { return nil }
+    return best
+  }
+
+  mutating func string(_ node: Node, _ what: String) -> String? {
+    guard node.scalar != nil, let s = node.string, !s.isEmpty else {
+      error(node, "\(what) must be a text value")
+      return nil
+    }
+    return s
+  }
+
+  mutating func strings(_ node: Node, _ what: String) -> [String] {
+    if node.scalar != nil, let s = node.string { return [s] }
+    guard let seq = node.sequence else {
+      error(node, "\(what) must be a list, e.g. [a, b]")
+      return []
+    }
+    return seq.compactMap { string($0, "an entry of \(what)") }
+  }
+
+  mutating func duration(_ node: Node, _ what: String) -> TimeInterval? {
+    guard let s = node.string, let d = DurationText.parse(s), d > 0 else {
+      error(node, "\(what) must be a duration such as 15m, 4h, 7d or 1y", hint: "units: s, m, h, d, w, mo, y")
+      return nil
+    }
+    return d
+  }
+
+  mutating func number(_ node: Node, _ what: String) -> Double? {
+    guard let d = node.float ?? node.int.map(Double.init), d >= 0 else {
+      error(node, "\(what) must be a non-negative number")
+      return nil
+    }
+    return d
+  }
+
+  mutating func schedule(_ node: Node) -> Schedule? {
+    guard let s = node.string, let schedule = Schedule(parsing: s) else {
+      error(
+        node, "schedule '\(node.string ?? "")' is not understood",
+        hint: "write every 1h, every 15m, hourly, daily at 01:30 or weekly on sun at 02:00")
+      return nil
+    }
+    return schedule
+  }
+
+  mutating func retention(_ node: Node) -> RetentionPolicy? {
+    let e = entries(node, known: ["last", "hourly", "daily", "weekly", "monthly", "yearly", "within", "tags"], what: "retention")
+    var p = RetentionPolicy()
+    func count(_ key: String) -> Int? {
+      guard let v = e[key]?.value else { return nil }
+      guard let n = v.int, n >= 0 else {
+        diagnostics.append(
+          Diagnostic(severity: .error, file: file, line: v.mark?.line ?? 1, column: v.mark?.column ?? 1,
+            message: "retention \(key) must be a whole number of snapshots", hint: nil))
+        return nil
+      }
+      return n
+    }
+    p.keepLast = count("last")
+    p.keepHourly = count("hourly")
+    p.keepDaily = count("daily")
+    p.keepWeekly = count("weekly")
+    p.keepMonthly = count("monthly")
+    p.keepYearly = count("yearly")
+    if let w = e["within"] { p.keepWithin = duration(w.value, "retention within") }
+    if let t = e["tags"] { p.keepTags = strings(t.value, "retention tags") }
+    if p.isEmpty {
+      error(node, "retention keeps nothing", hint: "give at least one of last, hourly, daily, weekly, monthly, yearly, within")
+      return nil
+    }
+    return p
+  }
+
+  // MARK: - The plan
+
+  mutating func plan(_ root: Node, text: String) -> Plan {
+    let top = entries(
+      root,
+      known: ["organization", "frameworks", "downtime_cost_per_hour", "catalog", "repositories", "tiers", "systems"],
+      what: "the plan")
+    var organization = ""
+    if let o = top["organization"] { organization = string(o.value, "organization") ?? "" } else {
+      error(root, "the plan names no organization", hint: "add `organization: Your Organization` at the top")
+    }
+    var frameworks: [String] = []
+    if let f = top["frameworks"] {
+      frameworks = strings(f.value, "frameworks")
+      for (i, name) in frameworks.enumerated() where !PlanLoader.frameworks.contains(name) {
+        error(f.value.sequence.map { $0[i] } ?? f.value, "unknown framework '\(name)'",
+          hint: "known: \(PlanLoader.frameworks.joined(separator: ", "))")
+      }
+    }
+    let cost = top["downtime_cost_per_hour"].flatMap { number($0.value, "downtime_cost_per_hour") } ?? 0
+    let costLine = top["downtime_cost_per_hour"]?.key.mark?.line
+    let planDir = URL(fileURLWithPath: file).deletingLastPathComponent().path
+    var catalog = planDir + "/" + URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent + ".catalog.sqlite"
+    if let c = top["catalog"], let s = string(c.value, "catalog") {
+      catalog = s.hasPrefix("/") ? s : planDir + "/" + s
+    }
+
+    var repositories: [String: RepositoryTarget] = [:]
+    var declared = 0
+    if let r = top["repositories"] {
+      if let mapping = r.value.mapping {
+        declared = mapping.count
+        for (k, v) in mapping {
+          guard let name = k.string else { continue }
+          if let target = repository(name, v) { repositories[name] = target }
+        }
+      } else {
+        error(r.value, "repositories must map names to { url, password }")
+      }
+    }
+    if declared == 0 {
+      error(top["repositories"]?.value ?? root, "the plan defines no repository",
+        hint: "add repositories: { onsite: { url: /srv/lifeboat, password: \"file:/etc/lifeboat/pass\" } }")
+    }
+
+    var tierDefaults: [Tier: (TierDefaults, [String: Int])] = [:]
+    for t in Tier.allCases { tierDefaults[t] = (TierDefaults.builtIn(t), [:]) }
+    if let tiers = top["tiers"] {
+      for (name, entry) in entries(tiers.value, known: Tier.allCases.map(\.rawValue), what: "tiers") {
+        let tier = Tier(rawValue: name)!
+        var (d, lines) = tierDefaults[tier]!
+        let e = entries(entry.value, known: ["rpo", "rto", "schedule", "retention", "drill_every"], what: "tier \(name)")
+        if let v = e["rpo"], let x = duration(v.value, "rpo") { d.rpo = x; lines["rpo"] = v.key.mark?.line }
+        if let v = e["rto"], let x = duration(v.value, "rto") { d.rto = x; lines["rto"] = v.key.mark?.line }
+        if let v = e["schedule"], let x = schedule(v.value) { d.schedule = x; lines["schedule"] = v.key.mark?.line }
+        if let v = e["retention"], let x = retention(v.value) { d.retention = x; lines["retention"] = v.key.mark?.line }
+        if let v = e["drill_every"], let x = duration(v.value, "drill_every") { d.drillEvery = x; lines["drill"] = v.key.mark?.line }
+        tierDefaults[tier] = (d, lines)
+      }
+    }
+
+    var systems: [ProtectedSystem] = []
+    if let s = top["systems"], let seq = s.value.sequence {
+      for node in seq {
+        if let sys = system(node, repositories: repositories, tiers: tierDefaults, defaultCost: cost, costLine: costLine) {
+          if systems.contains(where: { $0.name == sys.name || $0.snapshotHost == sys.snapshotHost }) {
+            error(node, "two systems are named '\(sys.name)'", hint: "system names must be unique")
+          }
+          systems.append(sys)
+        }
+      }
+      // Dependencies and drill repositories name things that exist.
+      for sys in systems {
+        for d in sys.dependsOn where !systems.contains(where: { $0.name == d }) {
+          diagnostics.append(Diagnostic(severity: .error, file: file, line: sys.line, column: 1,
+            message: "system '\(sys.name)' depends on '\(d)', which the plan does not define", hint: nil))
+        }
+      }
+    } else {
+      error(top["systems"]?.value ?? root, "the plan lists no systems", hint: "add systems: with at least one - name: …")
+    }
+
+    return Plan(
+      file: file, organization: organization, frameworks: frameworks, downtimeCostPerHour: cost,
+      catalog: catalog, repositories: repositories, systems: systems)
+  }
+
+  mutating func repository(_ name: String, _ node: Node) -> RepositoryTarget? {
+    let e = entries(node, known: ["url", "password", "immutable_days", "offsite"], what: "repository \(name)")
+    guard let u = e["url"], let url = string(u.value, "url") else {
+      error(node, "repository \(name) has no url", hint: "url: /srv/lifeboat or url: s3:https://host/bucket/prefix")
+      return nil
+    }
+    guard let p = e["password"], let text = string(p.value, "password") else {
+      error(node, "repository \(name) has no password reference",
+        hint: "password: \"env:LIFEBOAT_\(name.uppercased())_PASSWORD\" or password: \"file:/etc/lifeboat/\(name).pass\"")
+      return nil
+    }
+    guard let secret = SecretReference(text) else {
+      error(p.value, "the password of repository \(name) is written inline",
+        hint: "never put secrets in the plan: write env:NAME or file:/path")
+      return nil
+    }
+    var days: Int?
+    if let d = e["immutable_days"] {
+      if let n = d.value.int, n > 0 { days = n } else { error(d.value, "immutable_days must be a whole number of days") }
+    }
+    let offsite = e["offsite"]?.value.bool ?? (url.hasPrefix("s3:") || url.hasPrefix("rest:"))
+    return RepositoryTarget(
+      name: name, url: url, password: secret, immutableDays: days, offsite: offsite,
+      line: node.mark?.line ?? 1)
+  }
+
+  mutating func system(
+    _ node: Node, repositories: [String: RepositoryTarget], tiers: [Tier: (TierDefaults, [String: Int])],
+    defaultCost: Double, costLine: Int?
+  ) -> ProtectedSystem? {
+    let e = entries(
+      node,
+      known: ["name", "owner", "contacts", "tier", "rpo", "rto", "sources", "schedule", "retention", "copies",
+        "hooks", "drill", "downtime_cost_per_hour", "depends_on"],
+      what: "a system")
+    guard let n = e["name"], let name = string(n.value, "name") else {
+      error(node, "a system has no name", hint: "add - name: Student Information System")
+      return nil
+    }
+    let line = node.mark?.line ?? 1
+    func here(_ key: String) -> Provenance { .plan(line: e[key]?.key.mark?.line ?? line) }
+
+    var tier = Sourced(Tier.important, .builtIn)
+    if let t = e["tier"] {
+      if let s = t.value.string, let v = Tier(rawValue: s) { tier = Sourced(v, here("tier")) } else {
+        error(t.value, "tier must be critical, important or archival")
+      }
+    }
+    let (defaults, lines) = tiers[tier.value]!
+    func fromTier(_ key: String) -> Provenance { .tier(tier.value.rawValue, line: lines[key]) }
+
+    var rpo = Sourced(defaults.rpo, fromTier("rpo"))
+    if let v = e["rpo"], let d = duration(v.value, "rpo") { rpo = Sourced(d, here("rpo")) }
+    var rto = Sourced(defaults.rto, fromTier("rto"))
+    if let v = e["rto"], let d = duration(v.value, "rto") { rto = Sourced(d, here("rto")) }
+    var sched = Sourced(defaults.schedule, fromTier("schedule"))
+    if let v = e["schedule"], let s = schedule(v.value) { sched = Sourced(s, here("schedule")) }
+    var keep = Sourced(defaults.retention, fromTier("retention"))
+    if let v = e["retention"], let r = retention(v.value) { keep = Sourced(r, here("retention")) }
+    var cost = Sourced(defaultCost, costLine.map { Provenance.plan(line: $0) } ?? .builtIn)
+    if let v = e["downtime_cost_per_hour"], let c = number(v.value, "downtime_cost_per_hour") {
+      cost = Sourced(c, here("downtime_cost_per_hour"))
+    }
+
+    // RPO vs schedule: a schedule slower than the RPO cannot meet it.
+    if sched.value.interval > rpo.value {
+      let at = e["rpo"]?.value ?? e["schedule"]?.value ?? node
+      error(
+        at,
+        "the RPO of \(name) (\(DurationText.format(rpo.value)), \(rpo.source)) is shorter than its schedule "
+          + "'\(sched.value)' (\(sched.source)): backups would come too rarely to meet it",
+        hint: "schedule every \(DurationText.format(rpo.value)) or more often, or raise rpo to \(DurationText.format(sched.value.interval))")
+    }
+
+    var copies = Sourced(repositories.keys.sorted(), Provenance.builtIn)
+    if let c = e["copies"] {
+      let names = strings(c.value, "copies")
+      for (i, r) in names.enumerated() where repositories[r] == nil {
+        error(
+          c.value.sequence.map { $0[i] } ?? c.value, "copy '\(r)' of \(name) names no repository",
+          hint: repositories.isEmpty ? "define it under repositories:" : "defined repositories: \(repositories.keys.sorted().joined(separator: ", "))")
+      }
+      if names.isEmpty { error(c.value, "\(name) lists no copies") }
+      copies = Sourced(names, here("copies"))
+    }
+    if tier.value == .critical {
+      let targets = copies.value.compactMap { repositories[$0] }
+      if !targets.contains(where: \.offsite) {
+        warning(
+          e["copies"]?.value ?? node, "critical system \(name) has no offsite copy",
+          hint: "add a copy on object storage or another site (3-2-1: one copy offsite)")
+      }
+      if !targets.contains(where: { $0.immutableDays != nil }) {
+        warning(
+          e["copies"]?.value ?? node, "critical system \(name) has no immutable copy",
+          hint: "add a repository with immutable_days on an S3 bucket with Object Lock (3-2-1-1-0)")
+      }
+    }
+
+    var sources: [Source] = []
+    if let s = e["sources"], let seq = s.value.sequence {
+      for src in seq {
+        let se = entries(src, known: ["path", "exclude", "command", "as", "timeout"], what: "a source")
+        let srcLine = src.mark?.line ?? line
+        if let p = se["path"], let path = string(p.value, "path") {
+          if se["command"] != nil { error(src, "a source is either a path or a command, not both") }
+          if !path.hasPrefix("/") { error(p.value, "source path \(path) must be absolute") }
+          let ex = se["exclude"].map { strings($0.value, "exclude") } ?? []
+          sources.append(Source(kind: .path(path, excludes: ex), line: srcLine))
+        } else if let c = se["command"], let command = string(c.value, "command") {
+          guard let a = se["as"], let file = string(a.value, "as"), !file.contains("/") else {
+            error(src, "the command source needs `as: FILENAME` (no slashes): the name its output is stored under")
+            continue
+          }
+          let timeout = se["timeout"].flatMap { duration($0.value, "timeout") }
+          sources.append(Source(kind: .command(command, as: file, timeout: timeout), line: srcLine))
+        } else if se["path"] == nil && se["command"] == nil {
+          error(src, "a source needs `path:` or `command:`")
+        }
+      }
+    }
+    if sources.isEmpty {
+      error(e["sources"]?.value ?? node, "\(name) has no sources",
+        hint: "add sources: [{ path: /srv/data }] or a command such as { command: \"pg_dump -Fc db\", as: db.dump }")
+    }
+
+    var hooks = Hooks()
+    if let h = e["hooks"] {
+      let he = entries(h.value, known: ["before", "after", "on_failure"], what: "hooks")
+      hooks.before = he["before"].flatMap { string($0.value, "before") }
+      hooks.after = he["after"].flatMap { string($0.value, "after") }
+      hooks.onFailure = he["on_failure"].flatMap { string($0.value, "on_failure") }
+    }
+
+    var drill = Sourced(
+      DrillSettings(every: defaults.drillEvery, repository: copies.value.last), fromTier("drill"))
+    if let d = e["drill"] {
+      let de = entries(d.value, known: ["every", "checks", "repository"], what: "drill")
+      var settings = drill.value
+      if let v = de["every"], let x = duration(v.value, "drill every") { settings.every = x }
+      if let v = de["checks"] { settings.checks = strings(v.value, "checks") }
+      if let v = de["repository"], let r = string(v.value, "repository") {
+        if repositories[r] == nil { error(v.value, "drill repository '\(r)' names no repository") }
+        settings.repository = r
+      }
+      drill = Sourced(settings, here("drill"))
+    }
+
+    return ProtectedSystem(
+      name: name, line: line, owner: e["owner"].flatMap { string($0.value, "owner") },
+      contacts: e["contacts"].map { strings($0.value, "contacts") } ?? [], tier: tier, rpo: rpo, rto: rto,
+      schedule: sched, retention: keep, copies: copies, drill: drill, downtimeCostPerHour: cost,
+      sources: sources, hooks: hooks, dependsOn: e["depends_on"].map { strings($0.value, "depends_on") } ?? [])
+  }
+}

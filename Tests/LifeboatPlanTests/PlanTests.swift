@@ -1,0 +1,201 @@
+import Foundation
+import LifeboatPlan
+import LifeboatPolicy
+import Testing
+
+@Suite struct PlanTests {
+  static let example: String = {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("docs/examples/plan.yaml")
+    return url.path
+  }()
+
+  func line(of needle: String, in text: String) -> Int {
+    text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains(needle) }! + 1
+  }
+
+  @Test func theDocumentedExampleIsValidAndEveryValueKnowsItsOrigin() throws {
+    let result = PlanLoader.load(file: Self.example)
+    #expect(result.errors.isEmpty, "\(result.errors)")
+    let plan = try #require(result.plan)
+    let text = try String(contentsOfFile: Self.example, encoding: .utf8)
+    #expect(plan.organization == "Riverside Unified School District")
+    #expect(plan.frameworks == ["hipaa", "nist-800-171", "erate"])
+    #expect(plan.catalog.hasSuffix("/docs/examples/riverside.catalog.sqlite"))
+    #expect(plan.repositories["offsite"]?.offsite == true && plan.repositories["offsite"]?.immutableDays == 30)
+    #expect(plan.repositories["onsite"]?.offsite == false)
+    #expect(plan.repositories["offsite"]?.password == .environment("LIFEBOAT_OFFSITE_PASSWORD"))
+
+    let sis = try #require(plan.system(named: "Student Information System"))
+    #expect(sis.tier == Sourced(.critical, .plan(line: line(of: "tier: critical", in: text))))
+    #expect(sis.rpo.value == 3600 && sis.rpo.source == .plan(line: line(of: "rpo: 1h", in: text)))
+    #expect(sis.schedule == Sourced(.every(3600), .tier("critical", line: nil)), "not stated: the tier's default")
+    #expect(sis.downtimeCostPerHour.value == 25000)
+    #expect(sis.sources.count == 2)
+    #expect(sis.sources[1].kind == .command("pg_dump --format=custom sis", as: "sis.dump", timeout: 7200))
+    #expect(sis.drill.value.repository == "offsite" && sis.drill.value.checks.count == 1)
+    #expect(sis.snapshotHost == "student-information-system")
+
+    let finance = try #require(plan.system(named: "Finance"))
+    #expect(finance.schedule == Sourced(.daily(hour: 1, minute: 0), .tier("important", line: nil)))
+    #expect(finance.rpo.source == .tier("important", line: nil))
+    #expect(finance.downtimeCostPerHour == Sourced(18000, .plan(line: line(of: "downtime_cost_per_hour: 18000", in: text))))
+    #expect(finance.dependsOn == ["Student Information System"])
+
+    let staff = try #require(plan.system(named: "Staff documents"))
+    #expect(staff.copies.value == ["offsite", "onsite"] && staff.copies.source == .builtIn, "all repositories by default")
+
+    let archive = try #require(plan.system(named: "Archive"))
+    #expect(archive.drill.value.every == 180 * 86400)
+    #expect(archive.drill.source == .tier("archival", line: line(of: "drill_every: 180d", in: text)))
+    #expect(result.warnings.isEmpty, "the critical system has an offsite, immutable copy: \(result.warnings)")
+  }
+
+  func check(_ yaml: String) -> PlanLoadResult { PlanLoader.parse(yaml, file: "plan.yaml") }
+
+  static let base = """
+    organization: Test
+    repositories:
+      local: { url: /srv/r, password: "env:P" }
+    systems:
+
+    """
+
+  @Test func errorsNameTheLineTheColumnAndWhatToWrite() {
+    let r = check(
+      Self.base + """
+        - name: Mail
+          tier: critical
+          shedule: every 1h
+          sources: [{ path: /srv/mail }]
+          copies: [local, offsite]
+        """)
+    let unknown = r.errors.first { $0.message.contains("shedule") }
+    #expect(unknown?.line == 7 && unknown?.column == 3, "\(r.errors)")
+    #expect(unknown?.hint?.contains("did you mean 'schedule'") == true)
+    let copy = r.errors.first { $0.message.contains("offsite") }
+    #expect(copy?.line == 9, "\(r.errors)")
+    #expect(copy?.hint?.contains("local") == true)
+    #expect(r.plan == nil)
+    #expect(r.diagnostics.allSatisfy { "\($0)".hasPrefix("plan.yaml:") })
+  }
+
+  @Test func anRPOShorterThanTheScheduleIsAnError() {
+    let r = check(
+      Self.base + """
+        - name: Mail
+          rpo: 4h
+          schedule: daily at 02:00
+          sources: [{ path: /srv/mail }]
+        """)
+    let e = r.errors.first { $0.message.contains("shorter than its schedule") }
+    #expect(e?.line == 6, "\(r.errors)")
+    #expect(e?.hint?.contains("every 4h") == true)
+  }
+
+  @Test func secretsMustBeReferences() {
+    let r = check(
+      """
+      organization: Test
+      repositories:
+        local: { url: /srv/r, password: hunter2 }
+      systems:
+        - name: Mail
+          sources: [{ path: /srv/mail }]
+      """)
+    let e = r.errors.first { $0.message.contains("inline") }
+    #expect(e?.line == 3, "\(r.errors)")
+    #expect(!r.diagnostics.contains { "\($0)".contains("hunter2") }, "the secret is never echoed")
+  }
+
+  @Test func criticalSystemsWithoutOffsiteOrImmutableCopiesAreWarnedAbout() {
+    let r = check(
+      Self.base + """
+        - name: SIS
+          tier: critical
+          sources: [{ path: /srv/sis }]
+        """)
+    #expect(r.errors.isEmpty, "\(r.errors)")
+    #expect(r.plan != nil)
+    #expect(r.warnings.contains { $0.message.contains("no offsite copy") })
+    #expect(r.warnings.contains { $0.message.contains("no immutable copy") })
+  }
+
+  @Test func otherMistakes() {
+    let r = check(
+      """
+      organization: Test
+      frameworks: [hipaa, sox]
+      repositories:
+        local: { url: /srv/r, password: "env:P" }
+      systems:
+        - name: A
+          sources: []
+        - name: B
+          sources: [{ path: relative/path }, { command: "pg_dump x" }]
+          retention: { daily: many }
+          schedule: sometimes
+        - name: A
+          sources: [{ path: /x }]
+          depends_on: [Nobody]
+      """)
+    let messages = r.errors.map(\.message).joined(separator: "\n")
+    #expect(messages.contains("unknown framework 'sox'"))
+    #expect(messages.contains("A has no sources"))
+    #expect(messages.contains("must be absolute"))
+    #expect(messages.contains("needs `as: FILENAME`"))
+    #expect(messages.contains("whole number"))
+    #expect(messages.contains("'sometimes' is not understood"))
+    #expect(messages.contains("two systems are named 'A'"))
+    #expect(messages.contains("depends on 'Nobody'"))
+    let yaml = check("organization: [unclosed\n")
+    #expect(yaml.errors.first?.message.contains("not valid YAML") == true)
+    #expect(yaml.errors.first?.line == 2 || yaml.errors.first?.line == 1)
+  }
+
+  @Test func schedulesParseAndPrint() {
+    #expect(Schedule(parsing: "every 15m") == .every(900))
+    #expect(Schedule(parsing: "hourly") == .every(3600))
+    #expect(Schedule(parsing: "daily at 01:30") == .daily(hour: 1, minute: 30))
+    #expect(Schedule(parsing: "weekly on sunday at 02:00") == .weekly(weekday: 1, hour: 2, minute: 0))
+    #expect(Schedule(parsing: "daily at 25:00") == nil)
+    #expect(Schedule(parsing: "every 0s") == nil)
+    #expect(Schedule(parsing: "every 1h")?.description == "every 1h")
+    #expect(Schedule.weekly(weekday: 1, hour: 2, minute: 0).description == "weekly on sun at 02:00")
+  }
+
+  @Test func whatIsDueIsAPureFunctionOfHistoryAndNow() throws {
+    let utc = TimeZone(identifier: "UTC")!
+    let t0 = try #require(ISO8601DateFormatter().date(from: "2026-03-02T10:15:00Z"))  // a Monday
+    let hourly = Schedule.every(3600)
+    #expect(hourly.isDue(lastRun: nil, now: t0, timeZone: utc), "never ran: due now")
+    #expect(!hourly.isDue(lastRun: t0, now: t0.addingTimeInterval(3599), timeZone: utc))
+    #expect(hourly.isDue(lastRun: t0, now: t0.addingTimeInterval(3600), timeZone: utc))
+
+    let nightly = Schedule.daily(hour: 1, minute: 30)
+    let next = nightly.nextDue(lastRun: t0, now: t0, timeZone: utc)
+    #expect(ISO8601DateFormatter().string(from: next) == "2026-03-03T01:30:00Z")
+    let ranAt = try #require(ISO8601DateFormatter().date(from: "2026-03-03T01:31:10Z"))
+    #expect(ISO8601DateFormatter().string(from: nightly.nextDue(lastRun: ranAt, now: ranAt, timeZone: utc)) == "2026-03-04T01:30:00Z")
+    // Missed slots (machine off for three days): due once, right away.
+    #expect(nightly.isDue(lastRun: t0, now: t0.addingTimeInterval(3 * 86400), timeZone: utc))
+
+    let weekly = Schedule.weekly(weekday: 1, hour: 2, minute: 0)
+    #expect(ISO8601DateFormatter().string(from: weekly.nextDue(lastRun: t0, now: t0, timeZone: utc)) == "2026-03-08T02:00:00Z")
+    // Local time: 01:30 in New York is 06:30 UTC in winter.
+    let ny = TimeZone(identifier: "America/New_York")!
+    #expect(ISO8601DateFormatter().string(from: nightly.nextDue(lastRun: t0, now: t0, timeZone: ny)) == "2026-03-03T06:30:00Z")
+  }
+
+  @Test func rpoStates() {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+    func state(_ age: TimeInterval?, failed: Bool = false) -> RPOState {
+      Objectives.rpoState(rpo: 3600, lastGoodBackup: age.map { now.addingTimeInterval(-$0) }, lastAttemptFailed: failed, now: now)
+    }
+    #expect(state(nil) == .breached)
+    #expect(state(600) == .ok)
+    #expect(state(600, failed: true) == .atRisk)
+    #expect(state(2800) == .atRisk)
+    #expect(state(3601) == .breached)
+  }
+}
