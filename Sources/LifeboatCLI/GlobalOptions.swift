@@ -3,7 +3,9 @@ import Foundation
 import LifeboatCore
 import LifeboatPolicy
 import LifeboatRepository
+import LifeboatCatalog
 import LifeboatOps
+import LifeboatPlan
 import LifeboatStorage
 #if canImport(Glibc)
   import Glibc
@@ -31,6 +33,12 @@ struct GlobalOptions: ParsableArguments {
 
   @Flag(name: .long, help: "Print machine-readable JSON on standard output.")
   var json = false
+
+  @Option(
+    help: ArgumentHelp(
+      "Record destructive and security events (forget, prune, key changes, purges) in this plan's audit log.",
+      discussion: "Defaults to $LIFEBOAT_PLAN."))
+  var plan: String?
 
   @Flag(name: [.short, .long], help: "Print only errors and warnings.")
   var quiet = false
@@ -91,6 +99,22 @@ struct GlobalOptions: ParsableArguments {
   }
 
   var output: Output { Output(json: json, quiet: quiet) }
+
+  /// Appends an event to the audit log of the plan given with --plan / $LIFEBOAT_PLAN, if any.
+  /// A failure to record is reported loudly: an audit trail with holes is worse than none.
+  func audit(_ kind: String, subject: String, details: [String: String]) {
+    guard let file = plan ?? environment["LIFEBOAT_PLAN"], !file.isEmpty else { return }
+    do {
+      guard let p = PlanLoader.load(file: file).plan else {
+        throw LifeboatError(.usage, "the plan \(file) has errors")
+      }
+      var d = details
+      d["repository"] = try repositoryLocation()
+      try Catalog(path: p.catalog).audit(kind: kind, subject: subject, details: d, actor: PlanOptions.actor, time: Date())
+    } catch {
+      output.warn("the \(kind) event could not be recorded in the audit log of \(file): \(error)")
+    }
+  }
 
   /// Runs `body` holding a lock, refreshed as work proceeds and released at the end.
   func withLock<T>(

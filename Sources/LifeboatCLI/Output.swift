@@ -102,3 +102,4 @@ enum Format {
     return f.string(from: d)
   }
 }
+

@@ -252,6 +252,24 @@ public final class Catalog: Sendable {
     }
   }
 
+  /// Records the plan's content hash when it differs from the last one recorded: every
+  /// change to the plan becomes a `plan-change` event. Returns whether it recorded one.
+  @discardableResult
+  public func recordPlanVersion(file: String, actor: String, time: Date) throws -> Bool {
+    guard let bytes = FileManager.default.contents(atPath: file) else { return false }
+    let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    let last = try db.read { db in
+      try String.fetchOne(
+        db, sql: "SELECT details FROM audit WHERE kind = 'plan-change' ORDER BY seq DESC LIMIT 1")
+    }
+    let previous = last.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }?["sha256"]
+    guard previous != digest else { return false }
+    try audit(
+      kind: "plan-change", subject: file, details: ["sha256": digest, "previous_sha256": previous ?? "none"],
+      actor: actor, time: time)
+    return true
+  }
+
   public func auditEvents() throws -> [AuditEvent] {
     try db.read { db in
       try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY rowid").map { r in

@@ -89,11 +89,9 @@ public final class Agent: Sendable {
         }
         return s.plan
       }
-      logger.info("plan reloaded", metadata: ["systems": "\(plan.systems.count)"])
-      try? catalog.audit(
-        kind: "plan-change", subject: planFile,
-        details: ["systems_before": "\(old.systems.count)", "systems_after": "\(plan.systems.count)"],
-        actor: actor, time: clock.now())
+      logger.info(
+        "plan reloaded", metadata: ["systems_before": "\(old.systems.count)", "systems": "\(plan.systems.count)"])
+      try? catalog.recordPlanVersion(file: planFile, actor: actor, time: clock.now())
       wake()
       return true
     } catch {
@@ -116,6 +114,7 @@ public final class Agent: Sendable {
   /// The scheduling loop. Returns after `stop()` once running jobs have ended.
   public func run() async {
     let (plan0, catalog0) = state.withLock { ($0.plan, $0.catalog) }
+    try? catalog0.recordPlanVersion(file: planFile, actor: actor, time: clock.now())
     let abandoned = (try? catalog0.markAbandoned(before: clock.now())) ?? 0
     if abandoned > 0 { logger.warning("marked \(abandoned) jobs left running by a previous process as interrupted") }
     try? catalog0.audit(
@@ -151,7 +150,7 @@ public final class Agent: Sendable {
   func scheduleDue() -> Duration {
     let now = clock.now()
     let (plan, catalog) = state.withLock { ($0.plan, $0.catalog) }
-    let history = (try? catalog.jobs(kind: "backup", limit: 10_000)) ?? []
+    let history = (try? catalog.jobs(limit: 20_000)) ?? []
     var sleep = options.tick
     for system in plan.systems {
       let (busy, retryAt) = state.withLock { ($0.running[system.name] != nil || $0.stopping, $0.retryAt[system.name]) }
@@ -160,16 +159,21 @@ public final class Agent: Sendable {
       var due = system.schedule.value.nextDue(lastRun: last?.started, now: now, timeZone: .current)
       if let retryAt, retryAt < due { due = retryAt }
       let wait = due.timeIntervalSince(now)
-      if wait > 0 {
-        sleep = min(sleep, .milliseconds(Int64(wait * 1000) + 10))
+      if wait <= 0 {
+        start(system, plan: plan, catalog: catalog, drill: false)
         continue
       }
-      start(system, plan: plan, catalog: catalog)
+      // Drills run between backups, on their own cadence.
+      if let drillDue = PlanStatus.nextDrill(system, history: history), drillDue <= now {
+        start(system, plan: plan, catalog: catalog, drill: true)
+        continue
+      }
+      sleep = min(sleep, .milliseconds(Int64(wait * 1000) + 10))
     }
     return max(sleep, .milliseconds(50))
   }
 
-  func start(_ system: ProtectedSystem, plan: Plan, catalog: Catalog) {
+  func start(_ system: ProtectedSystem, plan: Plan, catalog: Catalog, drill: Bool) {
     let jitterCap = min(
       Double(options.maxJitter.components.seconds), system.schedule.value.interval * options.jitterShare)
     let jitter = jitterCap > 0 ? Double.random(in: 0...jitterCap) : 0
@@ -181,9 +185,21 @@ public final class Agent: Sendable {
         _ = state.withLock { $0.running.removeValue(forKey: name) }
         return
       }
+      let failed: Bool
+      if drill {
+        logger.info("drill", metadata: ["system": "\(name)"])
+        let report = await DrillRunner(context: context, system: system).run()
+        logger.info("drill finished", metadata: ["system": "\(name)", "verdict": "\(report.verdict.rawValue)"])
+        state.withLock { s in
+          s.running.removeValue(forKey: name)
+          s.runs += 1
+        }
+        wake()
+        return
+      }
       logger.info("running", metadata: ["system": "\(name)"])
       let report = await SystemRunner(context: context, system: system).run()
-      let failed = report.outcome == .failed
+      failed = report.outcome == .failed
       state.withLock { s in
         s.running.removeValue(forKey: name)
         s.runs += 1

@@ -19,6 +19,15 @@ public struct SystemStatus: Sendable, Codable {
   public var lastErrorTime: Date?
   public var nextDue: Date
   public var running: Bool
+  /// The last drill: verdict, when, measured recovery time against the RTO.
+  public var lastDrillVerdict: String?
+  public var lastDrillTime: Date?
+  public var lastDrillRecoverySeconds: Double?
+  public var rtoSeconds: TimeInterval
+  public var nextDrill: Date?
+  public var drillOverdue: Bool
+  /// Snapshots flagged suspicious by the ransomware signals.
+  public var suspiciousSnapshots: Int
 }
 
 public enum PlanStatus {
@@ -36,6 +45,17 @@ public enum PlanStatus {
     }
   }
 
+  /// When the next drill is due: `drill.every` after the last one, or now when the system
+  /// has a good backup and was never drilled; nil without any good backup.
+  public static func nextDrill(_ system: ProtectedSystem, history: [JobRecord]) -> Date? {
+    let mine = history.filter { $0.system == system.name }
+    guard mine.contains(where: { $0.kind == "backup" && $0.succeeded }) else { return nil }
+    guard let last = mine.filter({ $0.kind == "drill" }).max(by: { $0.started < $1.started }) else {
+      return Date(timeIntervalSince1970: 0)
+    }
+    return last.started.addingTimeInterval(system.drill.value.every)
+  }
+
   public static func status(
     _ system: ProtectedSystem, history: [JobRecord], now: Date, timeZone: TimeZone = .current
   ) -> SystemStatus {
@@ -49,6 +69,12 @@ public enum PlanStatus {
       }?.ended
     }
     let failure = mine.first { $0.outcome == .failed || $0.outcome == .interrupted }
+    let drill = mine.first { $0.kind == "drill" && $0.outcome != .running }
+    let drillReport = drill?.details.flatMap { try? JSONDecoder.drill.decode(DrillReport.self, from: Data($0.utf8)) }
+    let next = nextDrill(system, history: history)
+    let suspicious = mine.filter { $0.kind == "backup" }.compactMap { j in
+      j.details.flatMap { try? JSONDecoder.drill.decode(BackupSignals.self, from: Data($0.utf8)) }
+    }.filter(\.suspicious).count
     let lastGood = goodBackup?.ended ?? goodBackup?.started
     return SystemStatus(
       system: system.name, tier: system.tier.value.rawValue, rpoSeconds: system.rpo.value,
@@ -62,6 +88,11 @@ public enum PlanStatus {
       lastErrorTime: failure?.started,
       nextDue: system.schedule.value.nextDue(
         lastRun: lastAttempt(system, history: history)?.started, now: now, timeZone: timeZone),
-      running: mine.contains { $0.outcome == .running })
+      running: mine.contains { $0.outcome == .running },
+      lastDrillVerdict: drillReport?.verdict.rawValue ?? drill.map { $0.outcome == .failed ? "failed" : "passed" },
+      lastDrillTime: drill?.started, lastDrillRecoverySeconds: drillReport?.recoverySeconds,
+      rtoSeconds: system.rto.value, nextDrill: next,
+      drillOverdue: next.map { $0 < now.addingTimeInterval(-86400) } ?? false,
+      suspiciousSnapshots: suspicious)
   }
 }

@@ -108,10 +108,19 @@ public struct SystemRunner: Sendable {
       let repo = try await context.open(primary)
       let result = try await backupInto(repo)
       snapshotID = result.snapshotID
+      if let signals = await signals(repo, result) {
+        backup.details = (try? JSONEncoder.drill.encode(signals)).map { String(decoding: $0, as: UTF8.self) }
+        if signals.suspicious { alert(signals, snapshot: result.snapshotID) }
+      }
       backup.snapshot = result.snapshotID.hex
       backup.bytes = Int64(result.snapshot.summary?.totalBytesProcessed ?? 0)
       backup.files = Int64(result.snapshot.summary?.totalFilesProcessed ?? 0)
       backup.warnings = result.errors
+      if let d = backup.details, let sig = try? JSONDecoder.drill.decode(BackupSignals.self, from: Data(d.utf8)),
+        sig.suspicious
+      {
+        backup.warnings.append("suspicious snapshot: " + sig.reasons.joined(separator: "; "))
+      }
       backup.outcome = result.errors.isEmpty ? .success : .partial
     } catch is CancellationError {
       backup.outcome = .interrupted
@@ -191,6 +200,40 @@ public struct SystemRunner: Sendable {
       system: system.name, outcome: outcome, snapshot: snapshotID?.hex, jobs: jobs, errors: errors)
   }
 
+  /// Compares the new snapshot with the system's previous one; nil when that fails (a
+  /// signal must never fail a backup).
+  func signals(_ repo: Repository, _ result: BackupResult) async -> BackupSignals? {
+    do {
+      let mine = try await repo.listSnapshots().snapshots.filter {
+        $0.snapshot.hostname == system.snapshotHost && $0.id != result.snapshotID
+          && $0.snapshot.time < result.snapshot.time
+      }
+      let parent = mine.max { $0.snapshot.time < $1.snapshot.time }?.snapshot
+      let history = try catalog.jobs(system: system.name, kind: "backup", limit: 20).compactMap { job in
+        job.details.flatMap { try? JSONDecoder.drill.decode(BackupSignals.self, from: Data($0.utf8)) }
+      }
+      return try await SignalAnalyzer.analyze(
+        repository: repo, snapshot: result.snapshot, parent: parent, history: history.reversed())
+    } catch {
+      return nil
+    }
+  }
+
+  /// A suspicious snapshot: an audit event, and the alert hook.
+  func alert(_ signals: BackupSignals, snapshot: ID) {
+    try? catalog.audit(
+      kind: "suspicious", subject: system.name,
+      details: ["snapshot": snapshot.hex, "reasons": signals.reasons.joined(separator: "; ")],
+      actor: context.actor, time: now)
+    if let hook = system.hooks.onAlert {
+      var env = hookEnvironment(nil)
+      env["LIFEBOAT_ALERT"] = "suspicious"
+      env["LIFEBOAT_SNAPSHOT"] = snapshot.hex
+      env["LIFEBOAT_REASONS"] = signals.reasons.joined(separator: "; ")
+      try? Hook.run(hook, label: "alert hook", environment: env)
+    }
+  }
+
   func hookEnvironment(_ error: String?) -> [String: String] {
     var env = ["LIFEBOAT_SYSTEM": system.name, "LIFEBOAT_TIER": system.tier.value.rawValue]
     if let error { env["LIFEBOAT_ERROR"] = error }
@@ -214,7 +257,7 @@ public struct SystemRunner: Sendable {
     options.excludes = excludes
     options.commands = commands
     options.tags = ["plan", "tier:\(system.tier.value.rawValue)"]
-    let lock = try await repo.lock(exclusive: false, command: "backup \(system.name)")
+    let lock = try await LockWait.acquire(repo, exclusive: false, command: "backup \(system.name)")
     do {
       let result = try await lock.whileHeld {
         try await repo.loadIndex()
@@ -233,7 +276,7 @@ public struct SystemRunner: Sendable {
   func copyInto(_ name: String, from primary: String) async throws -> (Int, UInt64) {
     let source = try await context.open(primary)
     let destination = try await context.open(name)
-    let lock = try await destination.lock(exclusive: false, command: "copy \(system.name)")
+    let lock = try await LockWait.acquire(destination, exclusive: false, command: "copy \(system.name)")
     do {
       let r = try await lock.whileHeld { () -> (Int, UInt64) in
         try await source.loadIndex()
@@ -263,14 +306,21 @@ public struct SystemRunner: Sendable {
   /// Applies the system's retention to its snapshots in one repository; returns removed ids.
   func applyRetention(_ name: String) async throws -> [String] {
     let repo = try await context.open(name)
-    let lock = try await repo.lock(exclusive: true, command: "forget \(system.name)")
+    let lock = try await LockWait.acquire(repo, exclusive: true, command: "forget \(system.name)")
     do {
       let removed = try await lock.whileHeld { () -> [String] in
         let list = try await repo.listSnapshots()
         let mine = list.snapshots.filter { $0.snapshot.hostname == system.snapshotHost }
-        let decisions = Retention.apply(
+        var decisions = Retention.apply(
           system.retention.value, to: mine, grouping: RetentionGrouping(host: true, paths: false, tags: false),
           timeZone: .current)
+        // Never remove the last snapshot taken before a suspicious one: it is the clean point.
+        let suspicious = try CleanPoint.suspiciousTimes(system: system.name, catalog: catalog)
+        let protected = CleanPoint.protected(mine, suspicious: suspicious)
+        for i in decisions.indices where !decisions[i].keep && protected.contains(decisions[i].id) {
+          decisions[i].keep = true
+          decisions[i].reasons.append("last snapshot before a suspicious one (the clean restore point)")
+        }
         var removed: [String] = []
         for d in decisions where !d.keep {
           try await Repository.storage { try await repo.backend.remove(Handle(.snapshot, d.id.hex)) }
@@ -283,6 +333,26 @@ public struct SystemRunner: Sendable {
     } catch {
       await lock.release()
       throw error
+    }
+  }
+}
+
+/// Several systems share repositories: a job waits for a conflicting lock (another system's
+/// retention, a prune) instead of failing, with backoff from 0.2 s to 5 s, for up to
+/// `budget` seconds.
+enum LockWait {
+  static func acquire(_ repo: Repository, exclusive: Bool, command: String, budget: TimeInterval = 900)
+    async throws -> RepositoryLock
+  {
+    let deadline = Date().addingTimeInterval(budget)
+    var delay = 0.2
+    while true {
+      do {
+        return try await repo.lock(exclusive: exclusive, command: command)
+      } catch let e as LifeboatError where e.kind == .lockFailed && Date().addingTimeInterval(delay) < deadline {
+        try await Task.sleep(for: .milliseconds(Int64(delay * 1000 * Double.random(in: 0.8...1.2))))
+        delay = min(delay * 2, 5)
+      }
     }
   }
 }

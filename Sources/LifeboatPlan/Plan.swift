@@ -120,21 +120,40 @@ public struct Hooks: Sendable, Equatable {
   public var before: String?
   public var after: String?
   public var onFailure: String?
+  /// Runs when a backup looks like an attack (`LIFEBOAT_ALERT`, `LIFEBOAT_REASONS`).
+  public var onAlert: String?
 
-  public init(before: String? = nil, after: String? = nil, onFailure: String? = nil) {
+  public init(before: String? = nil, after: String? = nil, onFailure: String? = nil, onAlert: String? = nil) {
     self.before = before
     self.after = after
     self.onFailure = onFailure
+    self.onAlert = onAlert
+  }
+}
+
+/// An application check a drill runs against the restored data. `{restored}` in a command or
+/// URL is replaced by the sandbox directory the snapshot was restored into.
+public enum DrillCheck: Sendable, Equatable, CustomStringConvertible {
+  /// A shell command; exit status 0 passes.
+  case script(String, timeout: TimeInterval?)
+  /// An HTTP GET; the expected status (default 200) passes.
+  case http(String, expect: Int, timeout: TimeInterval?)
+
+  public var description: String {
+    switch self {
+    case .script(let c, _): c
+    case .http(let u, let e, _): "GET \(u) → \(e)"
+    }
   }
 }
 
 public struct DrillSettings: Sendable, Equatable {
   public var every: TimeInterval
-  public var checks: [String]
+  public var checks: [DrillCheck]
   /// The repository a drill restores from (by default the last copy: the offsite one).
   public var repository: String?
 
-  public init(every: TimeInterval, checks: [String] = [], repository: String? = nil) {
+  public init(every: TimeInterval, checks: [DrillCheck] = [], repository: String? = nil) {
     self.every = every
     self.checks = checks
     self.repository = repository

@@ -179,6 +179,37 @@ struct Reader {
     return d
   }
 
+  /// Drill checks: a string is a script; a mapping is `{script: CMD, timeout: D}` or
+  /// `{http: URL, expect: STATUS, timeout: D}`.
+  mutating func checks(_ node: Node) -> [DrillCheck] {
+    guard let seq = node.sequence else {
+      error(node, "checks must be a list of commands or { http: URL } entries")
+      return []
+    }
+    var out: [DrillCheck] = []
+    for item in seq {
+      if item.scalar != nil, let s = string(item, "a check") {
+        out.append(.script(s, timeout: nil))
+        continue
+      }
+      let e = entries(item, known: ["script", "http", "expect", "timeout"], what: "a check")
+      let timeout = e["timeout"].flatMap { duration($0.value, "timeout") }
+      if let s = e["script"], let c = string(s.value, "script") {
+        out.append(.script(c, timeout: timeout))
+      } else if let h = e["http"], let url = string(h.value, "http") {
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+          error(h.value, "an http check needs an http:// or https:// URL")
+          continue
+        }
+        let expect = e["expect"].flatMap { $0.value.int } ?? 200
+        out.append(.http(url, expect: expect, timeout: timeout))
+      } else if item.mapping != nil {
+        error(item, "a check needs `script:` or `http:`")
+      }
+    }
+    return out
+  }
+
   mutating func schedule(_ node: Node) -> Schedule? {
     guard let s = node.string, let schedule = Schedule(parsing: s) else {
       error(
@@ -432,10 +463,11 @@ struct Reader {
 
     var hooks = Hooks()
     if let h = e["hooks"] {
-      let he = entries(h.value, known: ["before", "after", "on_failure"], what: "hooks")
+      let he = entries(h.value, known: ["before", "after", "on_failure", "on_alert"], what: "hooks")
       hooks.before = he["before"].flatMap { string($0.value, "before") }
       hooks.after = he["after"].flatMap { string($0.value, "after") }
       hooks.onFailure = he["on_failure"].flatMap { string($0.value, "on_failure") }
+      hooks.onAlert = he["on_alert"].flatMap { string($0.value, "on_alert") }
     }
 
     var drill = Sourced(
@@ -444,7 +476,7 @@ struct Reader {
       let de = entries(d.value, known: ["every", "checks", "repository"], what: "drill")
       var settings = drill.value
       if let v = de["every"], let x = duration(v.value, "drill every") { settings.every = x }
-      if let v = de["checks"] { settings.checks = strings(v.value, "checks") }
+      if let v = de["checks"] { settings.checks = checks(v.value) }
       if let v = de["repository"], let r = string(v.value, "repository") {
         if repositories[r] == nil { error(v.value, "drill repository '\(r)' names no repository") }
         settings.repository = r

@@ -127,3 +127,46 @@ struct PostgresTestServer {
     try run(bin + "/psql", ["-h", host, "-p", port, "-U", user, "-d", db, "-tA", "-c", sql])
   }
 }
+
+/// The drill check that matters for a database: the restored dump loads into a fresh
+/// database on a real server and the row counts match.
+@Suite(.enabled(if: PostgresTestServer.shouldRun)) struct PostgresDrillTests {
+  @Test func aDrillRestoresTheDumpIntoAFreshDatabaseAndCountsRows() async throws {
+    let pg = try PostgresTestServer.require()
+    let db = "drill_\(UInt32.random(in: 0...UInt32.max))"
+    try pg.psql("postgres", "CREATE DATABASE \(db)")
+    try pg.psql(db, "CREATE TABLE students (id int); INSERT INTO students SELECT generate_series(1, 4321);")
+    let f = try await OpsFixture(repositories: ["onsite"])
+    defer { f.remove() }
+    let conn = "-h \(pg.host) -p \(pg.port) -U \(pg.user)"
+    let check =
+      "set -e; \(pg.bin)/psql \(conn) -d postgres -qc 'DROP DATABASE IF EXISTS \(db)_check'; "
+      + "\(pg.bin)/psql \(conn) -d postgres -qc 'CREATE DATABASE \(db)_check'; "
+      + "\(pg.bin)/pg_restore \(conn) -d \(db)_check {restored}/sis.dump; "
+      + "test \"$(\(pg.bin)/psql \(conn) -d \(db)_check -tAc 'SELECT count(*) FROM students')\" = 4321"
+    let plan = try f.writePlan(
+      """
+        - name: SIS
+          rto: 10m
+          sources:
+            - command: "\(pg.bin)/pg_dump --format=custom \(conn) \(db)"
+              as: sis.dump
+          drill:
+            checks:
+              - '\(check.replacingOccurrences(of: "'", with: "''"))'
+      """, repositories: ["onsite"])
+    let context = try f.context(plan)
+    #expect(await SystemRunner(context: context, system: plan.systems[0]).run().outcome == .success)
+    let report = await DrillRunner(context: context, system: plan.systems[0]).run()
+    #expect(report.verdict == .passed, "\(report.reasons) \(report.checks.map(\.detail))")
+    #expect(try pg.query(db + "_check", "SELECT count(*) FROM students") == "4321")
+
+    // The same check fails when the data is gone: the drill notices.
+    try pg.psql(db, "TRUNCATE students")
+    #expect(await SystemRunner(context: context, system: plan.systems[0]).run().outcome == .success)
+    let empty = await DrillRunner(context: context, system: plan.systems[0]).run()
+    #expect(empty.verdict == .failed, "\(empty.reasons)")
+    try? pg.psql("postgres", "DROP DATABASE \(db)")
+    try? pg.psql("postgres", "DROP DATABASE \(db)_check")
+  }
+}

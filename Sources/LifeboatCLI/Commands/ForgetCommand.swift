@@ -85,6 +85,11 @@ struct ForgetCommand: AsyncParsableCommand {
       }
       return Result(dry_run: dryRun, decisions: decisions, removed: removed)
     }
+    if !result.removed.isEmpty {
+      global.audit(
+        "forget", subject: "\(result.removed.count) snapshots",
+        details: ["removed": result.removed.joined(separator: ",")])
+    }
     var group = ""
     for d in result.decisions {
       if d.group != group {

@@ -51,6 +51,7 @@ struct KeyCommand: AsyncParsableCommand {
       try await global.withLock(repo, exclusive: true, command: "key remove") { _ in
         try await Repository.storage { try await repo.backend.remove(Handle(.key, name)) }
       }
+      global.audit("key-change", subject: "key \(name.prefix(8))", details: ["action": "remove", "key": name])
       global.output.line("removed key \(name.prefix(8))")
       try global.output.emit(["removed": name])
     }
@@ -75,6 +76,7 @@ struct KeyCommand: AsyncParsableCommand {
         try await Repository.storage { try await repo.backend.remove(Handle(.key, repo.keyID)) }
         return added
       }
+      global.audit("key-change", subject: "key \(repo.keyID.prefix(8))", details: ["action": "passwd", "removed": repo.keyID, "added": added])
       global.output.line("password changed: key \(repo.keyID.prefix(8)) replaced by \(added.prefix(8))")
       try global.output.emit(["removed": repo.keyID, "added": added])
     }
@@ -128,6 +130,7 @@ struct KeyCommand: AsyncParsableCommand {
       let newPassword = try KeyCommand.newPassword(file: newPasswordFile)
       let id = try await repo.addKey(
         password: newPassword, derivation: kdf == .scrypt ? .defaultScrypt : .defaultPBKDF2)
+      global.audit("key-change", subject: "key \(id.prefix(8))", details: ["action": "add", "key": id])
       global.output.line("added key \(id.prefix(8))")
       try global.output.emit(["id": id])
     }

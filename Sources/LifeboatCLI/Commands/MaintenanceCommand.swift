@@ -50,6 +50,11 @@ struct MaintenanceCommand: AsyncParsableCommand {
       if purgeExpired { r.purge = try await maintenance.purgeExpired(dryRun: dryRun) }
       return r
     }
+    if let p = result.purge, !dryRun, p.purgedVersions > 0 {
+      global.audit(
+        "purge", subject: "\(p.purgedVersions) expired versions",
+        details: ["versions": "\(p.purgedVersions)", "bytes": "\(p.purgedBytes)"])
+    }
     if let l = result.locks { Self.print(l, dryRun: dryRun, output: out) }
     if let p = result.purge { Self.print(p, dryRun: dryRun, output: out) }
     try out.emit(result)

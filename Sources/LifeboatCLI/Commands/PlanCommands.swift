@@ -184,6 +184,7 @@ struct RunCommand: AsyncParsableCommand {
   func run() async throws {
     let plan = try options.load()
     let catalog = try options.catalog(plan)
+    try catalog.recordPlanVersion(file: plan.file, actor: PlanOptions.actor, time: Date())
     let out = options.output
     let now = Date()
     var systems: [ProtectedSystem]
@@ -241,6 +242,17 @@ struct StatusCommand: AsyncParsableCommand {
         out.line("          copy \(repo): " + (when.flatMap { $0 }.map { Format.time($0) } ?? "none"))
       }
       if let e = s.lastError, let t = s.lastErrorTime { out.line("          last error \(Format.time(t)): \(e)") }
+      if let v = s.lastDrillVerdict, let t = s.lastDrillTime {
+        out.line(
+          "          last drill \(Format.time(t)): \(v)"
+            + (s.lastDrillRecoverySeconds.map { String(format: ", recovery %.1f s", $0) } ?? "")
+            + " against an RTO of \(DurationText.format(s.rtoSeconds))" + (s.drillOverdue ? " — drill OVERDUE" : ""))
+      } else {
+        out.line("          never drilled: no proof yet that it can be recovered")
+      }
+      if s.suspiciousSnapshots > 0 {
+        out.line("          \(s.suspiciousSnapshots) snapshots flagged suspicious (ransomware signals)")
+      }
       out.line("          next run due \(Format.time(s.nextDue))" + (s.running ? " (running now)" : ""))
     }
     try out.emit(statuses)
@@ -300,12 +312,23 @@ struct AgentCommand: AsyncParsableCommand, ManagesOwnSignals {
 
   @OptionGroup var options: PlanOptions
 
+  @Option(help: "Largest random delay before a due run (5% of its interval at most), e.g. 5m or 0s.")
+  var maxJitter: String = "5m"
+
+  func validate() throws {
+    guard DurationText.parse(maxJitter) != nil || maxJitter == "0" || maxJitter == "0s" else {
+      throw ValidationError("--max-jitter takes a duration such as 5m, 30s or 0s")
+    }
+  }
+
   func run() async throws {
     let file = try options.file()
     _ = try options.load()
     var logger = Logger(label: "lifeboat.agent")
     logger.logLevel = options.quiet ? .warning : .info
-    let agent = try Agent(planFile: file, logger: logger)
+    var agentOptions = AgentOptions()
+    agentOptions.maxJitter = .seconds(Int64(DurationText.parse(maxJitter) ?? 0))
+    let agent = try Agent(planFile: file, options: agentOptions, logger: logger)
     try await AgentService.runUntilSignalled(agent, logger: logger)
   }
 }

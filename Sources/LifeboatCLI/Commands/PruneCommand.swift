@@ -45,11 +45,11 @@ struct PruneCommand: AsyncParsableCommand {
   }
 
   static func prune(_ repo: Repository, global: GlobalOptions, options: PruneOptions) async throws -> PruneReport {
-    try await global.withLock(repo, exclusive: true, command: "prune") { _ in
+    let report = try await global.withLock(repo, exclusive: true, command: "prune") { _ in
       try await repo.loadIndex()
       var report = try await Pruner(repository: repo, options: options).run()
       // Immutable repositories: the packs written by repacking are locked already; locks of
-      // data still in use are extended and expired removed versions purged (design §13).
+      // data still in use are extended and expired removed versions purged (design §16).
       if repo.immutability != nil, repo.backend is any ObjectLockingBackend {
         let maintenance = try ImmutabilityMaintenance(repository: repo)
         try await repo.loadIndex()
@@ -58,6 +58,15 @@ struct PruneCommand: AsyncParsableCommand {
       }
       return report
     }
+    if !options.dryRun {
+      global.audit(
+        "prune", subject: "\(report.packsDeleted + report.packsRepacked + report.unindexedPacksDeleted) packs",
+        details: [
+          "deleted": "\(report.packsDeleted)", "repacked": "\(report.packsRepacked)",
+          "freed_bytes": "\(report.bytesFreed)",
+        ])
+    }
+    return report
   }
 
   static func print(_ r: PruneReport, dryRun: Bool, output out: Output) {

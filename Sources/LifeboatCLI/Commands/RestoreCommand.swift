@@ -1,4 +1,6 @@
 import ArgumentParser
+import LifeboatOps
+import LifeboatPlan
 import Foundation
 import LifeboatCore
 import LifeboatEngine
@@ -18,8 +20,17 @@ struct RestoreCommand: AsyncParsableCommand {
 
   @OptionGroup var global: GlobalOptions
 
-  @Argument(help: "Snapshot: latest, an ID or a prefix.")
-  var snapshot: String
+  @Argument(help: "Snapshot: latest (the default), an ID or a prefix.")
+  var snapshot: String = "latest"
+
+  @Option(help: "With --plan: restore this system's snapshot from the plan's repository.")
+  var system: String?
+
+  @Option(help: "With --system: the plan's repository to restore from (default: the drill repository, usually the offsite copy).")
+  var repository: String?
+
+  @Flag(help: "With --system: restore the clean point, the newest snapshot before the first one flagged suspicious.")
+  var clean = false
 
   @Option(name: [.short, .long], help: "Directory to restore into (created if needed).")
   var target: String
@@ -47,12 +58,39 @@ struct RestoreCommand: AsyncParsableCommand {
     var verify_failures: [String]?
   }
 
+  func validate() throws {
+    if clean && system == nil { throw ValidationError("--clean needs --system (and --plan)") }
+    if repository != nil && system == nil { throw ValidationError("--repository needs --system (and --plan)") }
+  }
+
+  /// The repository, and how to pick the snapshot: from --repo, or from the plan's system.
+  func open() async throws -> (Repository, ProtectedSystem?, RunContext?) {
+    guard let system else { return (try await global.openRepository(), nil, nil) }
+    let planOptions = try PlanOptions.parse(global.plan.map { ["--plan", $0] } ?? [])
+    let plan = try planOptions.load()
+    guard let s = plan.system(named: system) else {
+      throw LifeboatError(.notFound, "the plan has no system \(system)")
+    }
+    let context = RunContext(plan: plan, catalog: try planOptions.catalog(plan), actor: PlanOptions.actor)
+    let name = repository ?? s.drill.value.repository ?? s.copies.value.last ?? ""
+    return (try await context.open(name), s, context)
+  }
+
   func run() async throws {
-    let repo = try await global.openRepository()
+    let (repo, planSystem, context) = try await open()
     let out = global.output
     let (id, snap, result, seconds) = try await global.withLock(repo, exclusive: false, command: "restore") { _ in
       try await repo.loadIndex()
-      let (id, snap) = try await repo.findSnapshot(snapshot, host: host)
+      let (id, snap): (ID, Snapshot)
+      if let planSystem, let context, clean {
+        let mine = try await repo.listSnapshots().snapshots.filter { $0.snapshot.hostname == planSystem.snapshotHost }
+          .sorted { $0.snapshot.time < $1.snapshot.time }
+        let choice = try CleanPoint.choose(mine, system: planSystem.name, catalog: context.catalog)
+        out.line("clean restore point: \(choice.reason)")
+        (id, snap) = (choice.id, choice.snapshot)
+      } else {
+        (id, snap) = try await repo.findSnapshot(snapshot, host: planSystem?.snapshotHost ?? host)
+      }
       var options = RestoreOptions(target: target)
       options.includes = includes
       options.verify = verify

@@ -1,0 +1,319 @@
+// Restore drills: restore a snapshot into a sandbox, verify every byte and every file's
+// metadata, run the system's application checks against it, time every phase, compare the
+// recovery time with the RTO, clean up, and keep the evidence in the catalog.
+
+import AsyncHTTPClient
+public import Foundation
+public import LifeboatCatalog
+public import LifeboatCore
+import LifeboatEngine
+public import LifeboatPlan
+import LifeboatPolicy
+import LifeboatRepository
+import Synchronization
+
+/// The evidence of one drill.
+public struct DrillReport: Sendable, Codable {
+  public enum Verdict: String, Sendable, Codable {
+    case passed
+    /// Restored and checked, but slower than the RTO.
+    case passedOverRTO = "passed-over-rto"
+    case failed
+  }
+
+  public struct CheckResult: Sendable, Codable {
+    public var check: String
+    public var passed: Bool
+    public var seconds: Double
+    public var detail: String
+  }
+
+  public var system: String
+  public var repository: String
+  public var snapshot: String?
+  public var snapshotTime: Date?
+  public var actor: String
+  public var host: String
+  public var started: Date
+  public var ended: Date
+  public var sandbox: String
+  public var files = 0
+  public var bytes: UInt64 = 0
+  public var verifiedFiles = 0
+  public var verifiedNodes = 0
+  /// Seconds per phase: `open`, `restore`, `verify`, `checks`, `cleanup`.
+  public var phases: [String: Double] = [:]
+  /// Restore + verify + checks: the time until the system is proven working.
+  public var recoverySeconds: Double = 0
+  public var rtoSeconds: Double
+  /// Restore throughput and the time a restore of the system's newest full snapshot would take.
+  public var bytesPerSecond: Double = 0
+  public var projectedSeconds: Double?
+  public var checks: [CheckResult] = []
+  public var verdict: Verdict = .failed
+  public var reasons: [String] = []
+  /// Why this snapshot (e.g. the clean restore point).
+  public var selection: String = ""
+}
+
+public struct DrillRunner: Sendable {
+  public let context: RunContext
+  public let system: ProtectedSystem
+  /// A snapshot id or prefix; nil picks the newest of the system (or the clean point).
+  public var snapshot: String?
+  /// A repository name; nil uses the plan's drill repository (by default the last copy).
+  public var repository: String?
+  /// Restore the newest snapshot before the first suspicious one.
+  public var clean = false
+  /// Leave the sandbox for inspection.
+  public var keepSandbox = false
+  /// Where sandboxes are made (`LIFEBOAT_DRILL_DIR`, default the system's temporary folder).
+  public var sandboxRoot: String?
+
+  public init(context: RunContext, system: ProtectedSystem) {
+    self.context = context
+    self.system = system
+  }
+
+  var now: Date { context.clock.now() }
+
+  public func run() async -> DrillReport {
+    let repoName = repository ?? system.drill.value.repository ?? system.copies.value.last ?? ""
+    let root = sandboxRoot ?? context.environment["LIFEBOAT_DRILL_DIR"] ?? NSTemporaryDirectory()
+    let sandbox = (root.hasSuffix("/") ? root : root + "/") + "lifeboat-drill-\(system.snapshotHost)-\(UInt32.random(in: 0...UInt32.max))"
+    var report = DrillReport(
+      system: system.name, repository: repoName, actor: context.actor, host: ProcessInfo.processInfo.hostName,
+      started: now, ended: now, sandbox: sandbox, rtoSeconds: system.rto.value)
+    var job = JobRecord(kind: "drill", system: system.name, repository: repoName, started: report.started)
+    job.id = try? context.catalog.start(job)
+    let clock = ContinuousClock()
+    func timed<T>(_ phase: String, _ body: () async throws -> T) async rethrows -> T {
+      let t0 = clock.now
+      defer {
+        let d = clock.now - t0
+        report.phases[phase] = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+      }
+      return try await body()
+    }
+
+    do {
+      // Open the copy the plan names: in an incident it is the one that matters.
+      let repo: Repository
+      do {
+        repo = try await timed("open") {
+          let r = try await context.open(repoName)
+          try await r.loadIndex()
+          return r
+        }
+      } catch {
+        throw DrillFailure("cannot reach repository \(repoName): \(error)")
+      }
+      let (id, snap, why) = try await choose(repo)
+      report.snapshot = id.hex
+      report.snapshotTime = snap.time
+      report.selection = why
+      try FileManager.default.createDirectory(atPath: sandbox, withIntermediateDirectories: true)
+
+      var restoreOptions = RestoreOptions(target: sandbox)
+      restoreOptions.verify = true
+      let restored = try await timed("restore") {
+        let lock = try await LockWait.acquire(repo, exclusive: false, command: "drill \(system.name)")
+        do {
+          let r = try await lock.whileHeld { try await Restorer(repository: repo, options: restoreOptions).run(snapshot: snap) }
+          await lock.release()
+          return r
+        } catch {
+          await lock.release()
+          throw error
+        }
+      }
+      report.files = restored.files
+      report.bytes = restored.bytes
+      report.verifiedFiles = restored.verifiedFiles
+      guard restored.isComplete else {
+        let first = (restored.damagedFiles + restored.errors + restored.verifyFailures).first ?? "?"
+        throw DrillFailure("the restore is incomplete: \(first)")
+      }
+      let meta = try await timed("verify") {
+        try await SnapshotVerifier(repository: repo).verify(snap, restoredAt: sandbox)
+      }
+      report.verifiedNodes = meta.nodes
+      guard meta.isClean else { throw DrillFailure("restored metadata differs: \(meta.problems[0])") }
+
+      report.checks = await timed("checks") { await runChecks(sandbox: sandbox) }
+      if let failed = report.checks.first(where: { !$0.passed }) {
+        throw DrillFailure("check failed: \(failed.check): \(failed.detail)")
+      }
+
+      let restoreSeconds = report.phases["restore", default: 0]
+      report.recoverySeconds = restoreSeconds + report.phases["verify", default: 0] + report.phases["checks", default: 0]
+      report.bytesPerSecond = restoreSeconds > 0 ? Double(report.bytes) / restoreSeconds : 0
+      if let full = try? await newestSize(repo), report.bytesPerSecond > 0 {
+        report.projectedSeconds = Double(full) / report.bytesPerSecond
+          + report.phases["verify", default: 0] + report.phases["checks", default: 0]
+      }
+      if report.recoverySeconds > system.rto.value {
+        report.verdict = .passedOverRTO
+        report.reasons.append(
+          "recovery took \(Self.seconds(report.recoverySeconds)), over the RTO of \(DurationText.format(system.rto.value))")
+      } else {
+        report.verdict = .passed
+        report.reasons.append(
+          "restored \(report.files) files (\(report.bytes) bytes), every byte and every file's metadata verified, "
+            + "\(report.checks.count) checks passed, in \(Self.seconds(report.recoverySeconds)) against an RTO of \(DurationText.format(system.rto.value))")
+      }
+    } catch {
+      report.verdict = .failed
+      report.reasons.append((error as? DrillFailure)?.message ?? "\(error)")
+    }
+
+    if !keepSandbox {
+      await timed("cleanup") { try? FileManager.default.removeItem(atPath: sandbox) }
+    }
+    report.ended = now
+    job.ended = report.ended
+    job.outcome = report.verdict == .failed ? .failed : .success
+    job.snapshot = report.snapshot
+    job.files = Int64(report.files)
+    job.bytes = Int64(report.bytes)
+    if report.verdict == .failed { job.errors = report.reasons }
+    if report.verdict == .passedOverRTO { job.warnings = report.reasons }
+    job.details = (try? JSONEncoder.drill.encode(report)).map { String(decoding: $0, as: UTF8.self) }
+    try? context.catalog.finish(job)
+    try? context.catalog.audit(
+      kind: "drill", subject: system.name,
+      details: [
+        "verdict": report.verdict.rawValue, "repository": repoName, "snapshot": report.snapshot ?? "",
+        "recovery_seconds": String(format: "%.3f", report.recoverySeconds), "reason": report.reasons.first ?? "",
+      ], actor: context.actor, time: report.ended)
+    return report
+  }
+
+  static func seconds(_ s: Double) -> String { s < 60 ? String(format: "%.1f s", s) : DurationText.format(s) }
+
+  /// The snapshot to drill and why.
+  func choose(_ repo: Repository) async throws -> (ID, Snapshot, String) {
+    if let snapshot {
+      let (id, snap) = try await repo.findSnapshot(snapshot)
+      return (id, snap, "snapshot \(id.short) as asked")
+    }
+    let mine = try await repo.listSnapshots().snapshots.filter { $0.snapshot.hostname == system.snapshotHost }
+      .sorted { $0.snapshot.time < $1.snapshot.time }
+    guard let newest = mine.last else {
+      throw DrillFailure("repository has no snapshot of \(system.name) to restore")
+    }
+    if clean {
+      let point = try CleanPoint.choose(mine, system: system.name, catalog: context.catalog)
+      return (point.id, point.snapshot, point.reason)
+    }
+    return (newest.id, newest.snapshot, "the newest snapshot of \(system.name)")
+  }
+
+  func newestSize(_ repo: Repository) async throws -> UInt64? {
+    try await repo.listSnapshots().snapshots.filter { $0.snapshot.hostname == system.snapshotHost }
+      .max { $0.snapshot.time < $1.snapshot.time }?.snapshot.summary?.totalBytesProcessed
+  }
+
+  func runChecks(sandbox: String) async -> [DrillReport.CheckResult] {
+    var results: [DrillReport.CheckResult] = []
+    for check in system.drill.value.checks {
+      let t0 = Date()
+      var passed = false
+      var detail = ""
+      switch check {
+      case .script(let command, let timeout):
+        let cmd = command.replacingOccurrences(of: "{restored}", with: sandbox)
+        (passed, detail) = CheckProcess.run(cmd, environment: ["LIFEBOAT_RESTORED": sandbox], timeout: timeout ?? 600)
+      case .http(let url, let expect, let timeout):
+        (passed, detail) = await Self.http(url.replacingOccurrences(of: "{restored}", with: sandbox), expect: expect, timeout: timeout ?? 60)
+      }
+      results.append(.init(check: "\(check)", passed: passed, seconds: Date().timeIntervalSince(t0), detail: detail))
+      if !passed { break }
+    }
+    return results
+  }
+
+  static func http(_ url: String, expect: Int, timeout: TimeInterval) async -> (Bool, String) {
+    do {
+      let request = HTTPClientRequest(url: url)
+      let response = try await HTTPClient.shared.execute(request, timeout: .seconds(Int64(timeout)))
+      let status = Int(response.status.code)
+      return (status == expect, "HTTP \(status)" + (status == expect ? "" : ", expected \(expect)"))
+    } catch {
+      return (false, "request failed: \(error)")
+    }
+  }
+}
+
+struct DrillFailure: Error, CustomStringConvertible {
+  var message: String
+  init(_ message: String) { self.message = message }
+  var description: String { message }
+}
+
+/// A check command in its own process group, with a timeout and the tail of its output.
+enum CheckProcess {
+  static func run(_ command: String, environment: [String: String], timeout: TimeInterval) -> (Bool, String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/sh")
+    p.arguments = ["-c", command]
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in environment { env[k] = v }
+    p.environment = env
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = pipe
+    do { try p.run() } catch { return (false, "cannot start: \(error)") }
+    let pid = p.processIdentifier
+    let timedOut = Mutex(false)
+    let watchdog = DispatchWorkItem {
+      timedOut.withLock { $0 = true }
+      kill(-pid, SIGKILL)
+      kill(pid, SIGKILL)
+    }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    watchdog.cancel()
+    let tail = String(decoding: data.suffix(2000), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    if timedOut.withLock({ $0 }) { return (false, "timed out after \(Int(timeout)) s; output: \(tail)") }
+    let ok = p.terminationReason == .exit && p.terminationStatus == 0
+    return (ok, ok ? tail : "exit status \(p.terminationStatus): \(tail)")
+  }
+}
+
+extension JSONEncoder {
+  /// How drill reports and backup signals are stored in the catalog's `details`.
+  /// Dates keep milliseconds: signals are matched to snapshots by time.
+  public static var drill: JSONEncoder {
+    let e = JSONEncoder()
+    e.outputFormatting = .sortedKeys
+    e.dateEncodingStrategy = .custom { date, encoder in
+      var c = encoder.singleValueContainer()
+      try c.encode(DrillDates.formatter.string(from: date))
+    }
+    return e
+  }
+}
+
+extension JSONDecoder {
+  public static var drill: JSONDecoder {
+    let d = JSONDecoder()
+    d.dateDecodingStrategy = .custom { decoder in
+      let text = try decoder.singleValueContainer().decode(String.self)
+      guard let date = DrillDates.formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text) else {
+        throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad date \(text)"))
+      }
+      return date
+    }
+    return d
+  }
+}
+
+enum DrillDates {
+  static var formatter: ISO8601DateFormatter {
+    let f = ISO8601DateFormatter()
+    f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return f
+  }
+}

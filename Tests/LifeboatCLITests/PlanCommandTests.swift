@@ -1,0 +1,139 @@
+import Foundation
+import LifeboatCLI
+import LifeboatTesting
+import Testing
+
+/// The plan commands through the real binary: plan check, run, status, audit and the agent
+/// stopped by SIGTERM in the middle of a job.
+@Suite(.serialized) struct PlanCommandTests {
+  struct Org {
+    let dir = TemporaryDirectory("lifeboat-plan-cli")
+    var repo: String { dir.sub("repo") }
+    var plan: String { dir.sub("plan.yaml") }
+    var catalog: String { dir.sub("plan.catalog.sqlite") }
+
+    func lifeboat(_ args: [String], wait: Bool = true) throws -> (code: Int32, output: String, process: Process) {
+      let p = Process()
+      p.executableURL = URL(fileURLWithPath: CLIFixture.binary)
+      p.arguments = args
+      var env = ProcessInfo.processInfo.environment
+      env["LB_PW"] = "plan-cli-password"
+      env["LIFEBOAT_PASSWORD"] = "plan-cli-password"
+      env["LIFEBOAT_PLAN"] = plan
+      p.environment = env
+      let out = dir.sub("out-\(UInt32.random(in: 0...UInt32.max))")
+      FileManager.default.createFile(atPath: out, contents: nil)
+      let h = FileHandle(forWritingAtPath: out)
+      p.standardOutput = h
+      p.standardError = h
+      try p.run()
+      guard wait else { return (0, out, p) }
+      p.waitUntilExit()
+      return (p.terminationStatus, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "", p)
+    }
+
+    func sqlite(_ sql: String) throws -> String {
+      let p = Process()
+      p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+      p.arguments = ["sqlite3", catalog, sql]
+      let pipe = Pipe()
+      p.standardOutput = pipe
+      p.standardError = pipe
+      try p.run()
+      let data = pipe.fileHandleForReading.readDataToEndOfFile()
+      p.waitUntilExit()
+      return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func writePlan(_ systems: String) throws {
+      try FixtureTree.write(
+        plan,
+        Array(
+          """
+          organization: CLI Test
+          repositories:
+            local: { url: \(repo), password: "env:LB_PW" }
+          systems:
+          \(systems)
+          """.utf8))
+    }
+  }
+
+  @Test func runStatusAuditAndTamperDetection() throws {
+    let org = Org()
+    defer { org.dir.remove() }
+    let src = org.dir.sub("src")
+    try FixtureTree.build(at: src, seed: 8, options: { var o = FixtureTree.Options(); o.files = 10; return o }())
+    try org.writePlan(
+      """
+        - name: Mail
+          schedule: every 1h
+          rpo: 2h
+          sources: [{ path: \(src) }]
+      """)
+    #expect(try org.lifeboat(["init", "-r", org.repo]).code == 0)
+    let check = try org.lifeboat(["plan", "check"])
+    #expect(check.code == 0, "\(check.output)")
+    let breached = try org.lifeboat(["status"])
+    #expect(breached.code == 1 && breached.output.contains("BREACHED"), "never backed up: \(breached.output)")
+    let run = try org.lifeboat(["run"])
+    #expect(run.code == 0 && run.output.contains("backup local success"), "\(run.output)")
+    #expect(try org.lifeboat(["run"]).output.contains("nothing is due"))
+    let status = try org.lifeboat(["status", "--json"])
+    #expect(status.code == 0 && status.output.contains("\"rpoState\" : \"ok\""), "\(status.output)")
+
+    // Destructive repository commands given --plan (here via LIFEBOAT_PLAN) are audited.
+    #expect(try org.lifeboat(["run", "--system", "Mail"]).code == 0)
+    #expect(try org.lifeboat(["forget", "-r", org.repo, "--keep-last", "1"]).code == 0)
+    try FixtureTree.write(org.dir.sub("newpw"), Array("another-password\n".utf8))
+    #expect(try org.lifeboat(["key", "add", "-r", org.repo, "--new-password-file", org.dir.sub("newpw")]).code == 0)
+    let list = try org.lifeboat(["audit", "list"])
+    for kind in ["plan-change", "run", "forget", "key-change"] {
+      #expect(list.output.contains(" \(kind) "), "\(kind) missing from: \(list.output)")
+    }
+    let verified = try org.lifeboat(["audit", "verify"])
+    #expect(verified.code == 0 && verified.output.contains("intact"), "\(verified.output)")
+
+    // Someone edits history: verify fails with exit code 1 and names the event.
+    _ = try org.sqlite("DROP TRIGGER audit_no_update; UPDATE audit SET details = '{}' WHERE kind = 'forget'")
+    let broken = try org.lifeboat(["audit", "verify"])
+    #expect(broken.code == 1 && broken.output.contains("was edited"), "\(broken.output)")
+
+    // A plan with errors: exit code 1, with the line.
+    try FixtureTree.write(org.plan, Array("organization: X\nrepositories: {}\nsystems:\n  - name: A\n    tier: urgent\n".utf8))
+    let bad = try org.lifeboat(["plan", "check"])
+    #expect(bad.code == 1 && bad.output.contains("plan.yaml:5:11: error: tier must be"), "\(bad.output)")
+  }
+
+  @Test func sigtermStopsTheAgentAndRecordsTheInterruptedJob() throws {
+    let org = Org()
+    defer { org.dir.remove() }
+    try org.writePlan(
+      """
+        - name: Slow
+          schedule: every 1h
+          sources:
+            - command: "echo start; sleep 60; echo never"
+              as: slow.dump
+      """)
+    #expect(try org.lifeboat(["init", "-r", org.repo]).code == 0)
+    let agent = try org.lifeboat(["agent", "--max-jitter", "0s"], wait: false)
+    var running = false
+    for _ in 0..<200 where !running {
+      Thread.sleep(forTimeInterval: 0.2)
+      running = (try? org.sqlite("SELECT count(*) FROM jobs WHERE outcome = 'running'")) == "1"
+    }
+    #expect(running, "the agent started the due job")
+    let stopAsked = Date()
+    kill(agent.process.processIdentifier, SIGTERM)
+    agent.process.waitUntilExit()
+    #expect(agent.process.terminationStatus == 0)
+    #expect(Date().timeIntervalSince(stopAsked) < 30, "the running command was stopped, not waited for")
+    #expect(try org.sqlite("SELECT outcome FROM jobs") == "interrupted")
+    #expect(try org.sqlite("SELECT kind FROM audit ORDER BY seq DESC LIMIT 1") == "agent-stop")
+    // The repository is valid, unlocked and holds no half snapshot.
+    #expect(try FileManager.default.contentsOfDirectory(atPath: org.repo + "/locks").isEmpty)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: org.repo + "/snapshots").isEmpty)
+    #expect(try org.lifeboat(["check", "-r", org.repo]).code == 0)
+  }
+}
