@@ -82,6 +82,16 @@ import Testing
     let status = try org.lifeboat(["status", "--json"])
     #expect(status.code == 0 && status.output.contains("\"rpoState\" : \"ok\""), "\(status.output)")
 
+    // Drill, status, runbook and the clean restore through the command line.
+    let drill = try org.lifeboat(["drill", "--system", "Mail"])
+    #expect(drill.code == 0 && drill.output.contains("verdict: PASSED"), "\(drill.output)")
+    #expect(try org.lifeboat(["status"]).output.contains("last drill"))
+    let book = try org.lifeboat(["runbook"])
+    #expect(book.code == 0 && book.output.contains("## 1. Mail (important)"), "\(book.output)")
+    let clean = try org.lifeboat(["restore", "--system", "Mail", "--clean", "--target", org.dir.sub("r"), "--verify"])
+    #expect(clean.code == 0 && clean.output.contains("clean restore point"), "\(clean.output)")
+    #expect(TreeComparison.differences(src, org.dir.sub("r") + src) == [])
+
     // Destructive repository commands given --plan (here via LIFEBOAT_PLAN) are audited.
     #expect(try org.lifeboat(["run", "--system", "Mail"]).code == 0)
     #expect(try org.lifeboat(["forget", "-r", org.repo, "--keep-last", "1"]).code == 0)

@@ -33,7 +33,9 @@ import Testing
     #expect(sis.downtimeCostPerHour.value == 25000)
     #expect(sis.sources.count == 2)
     #expect(sis.sources[1].kind == .command("pg_dump --format=custom sis", as: "sis.dump", timeout: 7200))
-    #expect(sis.drill.value.repository == "offsite" && sis.drill.value.checks.count == 1)
+    #expect(sis.drill.value.repository == "offsite" && sis.drill.value.checks.count == 2)
+    #expect(sis.drill.value.checks.last == .script("test $(find {restored}/srv/sis/files -type f | wc -l) -gt 100", timeout: 300))
+    #expect(sis.hooks.onAlert?.contains("looks attacked") == true)
     #expect(sis.snapshotHost == "student-information-system")
 
     let finance = try #require(plan.system(named: "Finance"))
