@@ -9,9 +9,10 @@ deps:
 	@scripts/install-deps.sh
 
 # The tests also need a real S3 server (Ceph RADOS Gateway from Debian), the AWS CLI as an
-# independent client, PostgreSQL (pg_dump sources) and the sqlite3 shell (audit tampering).
+# independent client, PostgreSQL (pg_dump sources), the sqlite3 shell (audit tampering) and
+# headless Chromium (report layout; screenshots land in test-artifacts/reports/).
 test-deps:
-	@scripts/install-deps.sh radosgw ceph-mon ceph-osd curl postgresql-15 sqlite3
+	@scripts/install-deps.sh radosgw ceph-mon ceph-osd curl postgresql-15 sqlite3 chromium fonts-dejavu-core
 	@command -v aws >/dev/null || python3 -m pip install --quiet awscli
 
 s3-server: test-deps

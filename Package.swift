@@ -75,6 +75,10 @@ let package = Package(
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
       ],
       swiftSettings: strict),
+    .target(
+      name: "LifeboatReport",
+      dependencies: ["LifeboatCore", "LifeboatPlan", "LifeboatCatalog", "LifeboatOps", "LifeboatPolicy"],
+      swiftSettings: strict),
     .target(name: "LifeboatPolicy", dependencies: ["LifeboatCore"], swiftSettings: strict),
     .target(
       name: "LifeboatRepository",
@@ -95,7 +99,7 @@ let package = Package(
       dependencies: [
         "LifeboatCore", "LifeboatFormat", "LifeboatStorage", "LifeboatRepository",
         "LifeboatEngine", "LifeboatPolicy", "LifeboatS3", "LifeboatPlan", "LifeboatCatalog", "LifeboatOps",
-        "CLifeboatSystem",
+        "LifeboatReport", "CLifeboatSystem",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -128,7 +132,7 @@ let package = Package(
       name: "LifeboatOpsTests",
       dependencies: [
         "LifeboatOps", "LifeboatPlan", "LifeboatCatalog", "LifeboatRepository", "LifeboatStorage",
-        "LifeboatFormat", "LifeboatEngine", "LifeboatTesting",
+        "LifeboatFormat", "LifeboatEngine", "LifeboatReport", "LifeboatTesting",
       ],
       swiftSettings: strict),
     .testTarget(

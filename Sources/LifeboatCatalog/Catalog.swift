@@ -55,6 +55,20 @@ public struct AuditEvent: Sendable, Equatable, Codable {
   public var details: String
   public var previousHash: String
   public var hash: String
+
+  public init(
+    seq: Int64, time: Date, actor: String, kind: String, subject: String, details: String, previousHash: String,
+    hash: String
+  ) {
+    self.seq = seq
+    self.time = time
+    self.actor = actor
+    self.kind = kind
+    self.subject = subject
+    self.details = details
+    self.previousHash = previousHash
+    self.hash = hash
+  }
 }
 
 /// What verifying the audit chain found.
@@ -64,6 +78,12 @@ public struct AuditVerification: Sendable, Codable {
   public var head: String
   public var problems: [String]
   public var isIntact: Bool { problems.isEmpty }
+
+  public init(events: Int, head: String, problems: [String]) {
+    self.events = events
+    self.head = head
+    self.problems = problems
+  }
 }
 
 public final class Catalog: Sendable {

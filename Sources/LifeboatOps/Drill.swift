@@ -54,6 +54,20 @@ public struct DrillReport: Sendable, Codable {
   public var reasons: [String] = []
   /// Why this snapshot (e.g. the clean restore point).
   public var selection: String = ""
+
+  public init(
+    system: String, repository: String, actor: String, host: String, started: Date, ended: Date, sandbox: String,
+    rtoSeconds: Double
+  ) {
+    self.system = system
+    self.repository = repository
+    self.actor = actor
+    self.host = host
+    self.started = started
+    self.ended = ended
+    self.sandbox = sandbox
+    self.rtoSeconds = rtoSeconds
+  }
 }
 
 public struct DrillRunner: Sendable {

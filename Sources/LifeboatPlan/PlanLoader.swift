@@ -409,7 +409,10 @@ struct Reader {
         hint: "schedule every \(DurationText.format(rpo.value)) or more often, or raise rpo to \(DurationText.format(sched.value.interval))")
     }
 
-    var copies = Sourced(repositories.keys.sorted(), Provenance.builtIn)
+    // By default every repository: local ones first (the first copy takes the backup), then
+    // offsite ones (copied to; the last is where drills restore from).
+    let allRepositories = repositories.values.sorted { ($0.offsite ? 1 : 0, $0.name) < ($1.offsite ? 1 : 0, $1.name) }.map(\.name)
+    var copies = Sourced(allRepositories, Provenance.builtIn)
     if let c = e["copies"] {
       let names = strings(c.value, "copies")
       for (i, r) in names.enumerated() where repositories[r] == nil {

@@ -45,7 +45,7 @@ import Testing
     #expect(finance.dependsOn == ["Student Information System"])
 
     let staff = try #require(plan.system(named: "Staff documents"))
-    #expect(staff.copies.value == ["offsite", "onsite"] && staff.copies.source == .builtIn, "all repositories by default")
+    #expect(staff.copies.value == ["onsite", "offsite"] && staff.copies.source == .builtIn, "all repositories, local first")
 
     let archive = try #require(plan.system(named: "Archive"))
     #expect(archive.drill.value.every == 180 * 86400)

@@ -1,0 +1,104 @@
+// Writing reports: each kind as self-contained HTML and as JSON with the same facts.
+
+public import Foundation
+public import LifeboatCatalog
+public import LifeboatOps
+public import LifeboatPlan
+import LifeboatPolicy
+
+public enum ReportKind: String, Sendable, CaseIterable {
+  case executive, compliance, drill, runbook
+}
+
+public enum ReportFormat: String, Sendable, CaseIterable {
+  case html, json
+}
+
+public enum ReportWriter {
+  static var encoder: JSONEncoder {
+    let e = JSONEncoder.drill
+    e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    return e
+  }
+
+  /// Writes `kind` for the plan into `directory`; returns the files written.
+  public static func write(
+    _ kind: ReportKind, formats: [ReportFormat], plan: Plan, catalog: Catalog, system: String? = nil,
+    directory: String, now: Date = Date()
+  ) throws -> [String] {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let history = try catalog.jobs(limit: 100_000)
+    let audit = try catalog.verifyAudit()
+    let base = directory + "/" + kind.rawValue
+    var html = ""
+    var json = Data()
+    switch kind {
+    case .executive:
+      let r = ExecutiveReport.make(plan: plan, history: history, audit: audit, now: now)
+      html = r.html
+      json = try encoder.encode(r)
+    case .compliance:
+      let r = ComplianceReport.make(plan: plan, history: history, audit: audit, events: try catalog.auditEvents(), now: now)
+      html = r.html
+      json = try encoder.encode(r)
+    case .drill:
+      let drills = history.filter { $0.kind == "drill" && (system == nil || $0.system == system) && $0.details != nil }
+      guard let job = drills.max(by: { $0.started < $1.started }),
+        let r = try? JSONDecoder.drill.decode(DrillReport.self, from: Data(job.details!.utf8))
+      else {
+        throw PlanError("no drill is recorded" + (system.map { " for \($0)" } ?? ""), hint: "run `lifeboat drill --plan … --system …`")
+      }
+      html = drillHTML(r)
+      json = try encoder.encode(r)
+    case .runbook:
+      let book = try Runbook.make(plan, now: now)
+      html = runbookHTML(book)
+      json = try encoder.encode(book)
+    }
+    var written: [String] = []
+    for f in formats {
+      let path = base + "." + f.rawValue
+      try (f == .html ? Data(html.utf8) : json).write(to: URL(fileURLWithPath: path), options: .atomic)
+      written.append(path)
+    }
+    return written
+  }
+
+  static func drillHTML(_ r: DrillReport) -> String {
+    let df = ISO8601DateFormatter()
+    let light: Light = r.verdict == .passed ? .green : r.verdict == .passedOverRTO ? .amber : .red
+    var b = "<header><h1>Restore drill — \(HTML.escape(r.system))</h1><p class=\"sub\">\(df.string(from: r.started)) by \(HTML.escape(r.actor)) on \(HTML.escape(r.host)), from repository \(HTML.escape(r.repository)).</p></header>"
+    b += "<section id=\"verdict\"><div class=\"q \(light.rawValue)\"><b>Verdict: \(r.verdict.rawValue)</b>\(r.reasons.map(HTML.escape).joined(separator: "<br>"))</div></section>"
+    b += "<section id=\"facts\"><h2>What was restored</h2><table>"
+    b += "<tr><td>Snapshot</td><td>\(HTML.escape(r.snapshot ?? "—")) (\(r.snapshotTime.map { df.string(from: $0) } ?? "—")): \(HTML.escape(r.selection))</td></tr>"
+    b += "<tr><td>Files and bytes</td><td>\(r.files) files, \(r.bytes) bytes; \(r.verifiedFiles) files read back, \(r.verifiedNodes) nodes' metadata verified</td></tr>"
+    b += "<tr><td>Recovery time</td><td>\(String(format: "%.2f s", r.recoverySeconds)) against an RTO of \(DurationText.format(r.rtoSeconds))"
+      + (r.projectedSeconds.map { String(format: "; projected for the newest full snapshot %.2f s", $0) } ?? "") + "</td></tr></table>"
+    b += HTML.bars([("recovery", r.recoverySeconds, r.rtoSeconds, String(format: "%.1f s of %@", r.recoverySeconds, DurationText.format(r.rtoSeconds)))])
+    b += "</section><section id=\"phases\"><h2>Phases</h2><table><tr><th>Phase</th><th>Seconds</th></tr>"
+    for p in ["open", "restore", "verify", "checks", "cleanup"] {
+      if let t = r.phases[p] { b += "<tr><td>\(p)</td><td>\(String(format: "%.3f", t))</td></tr>" }
+    }
+    b += "</table></section><section id=\"checks\"><h2>Application checks</h2><table><colgroup><col style=\"width:40%\"><col style=\"width:12%\"><col style=\"width:10%\"><col style=\"width:38%\"></colgroup><tr><th>Check</th><th>Result</th><th>Seconds</th><th>Output</th></tr>"
+    for c in r.checks {
+      b += "<tr><td>\(HTML.escape(c.check))</td><td>\(HTML.light(c.passed ? .green : .red))\(c.passed ? "passed" : "failed")</td><td>\(String(format: "%.2f", c.seconds))</td><td class=\"small\">\(HTML.escape(String(c.detail.suffix(400))))</td></tr>"
+    }
+    if r.checks.isEmpty { b += "<tr><td colspan=\"4\">No checks are defined for this system.</td></tr>" }
+    b += "</table></section><footer>Evidence kept in the catalog as a drill job and an audit event.</footer>"
+    return HTML.page(title: "Restore drill — \(r.system)", body: b)
+  }
+
+  static func runbookHTML(_ book: Runbook) -> String {
+    var b = "<header><h1>Recovery runbook — \(HTML.escape(book.organization))</h1><p class=\"sub\">Generated \(ISO8601DateFormatter().string(from: book.generated)) from the protection plan. Restore in this order.</p></header>"
+    b += "<section id=\"steps\">"
+    for s in book.steps {
+      b += "<h2>\(s.order). \(HTML.escape(s.system)) <span class=\"muted small\">\(s.tier), RTO \(DurationText.format(s.rtoSeconds))</span></h2>"
+      b += "<p>" + (s.owner.map { "Owner: \(HTML.escape($0)). " } ?? "") + (s.contacts.isEmpty ? "" : "Contacts: \(s.contacts.map(HTML.escape).joined(separator: "; ")). ")
+        + (s.dependsOn.isEmpty ? "" : "After: \(s.dependsOn.map(HTML.escape).joined(separator: ", ")). ") + "Restore from repository <b>\(HTML.escape(s.repository))</b>.</p>"
+      b += "<pre style=\"white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f5f8;padding:6px;font-size:10px\">" + s.commands.map(HTML.escape).joined(separator: "\n") + "</pre>"
+      if !s.checks.isEmpty { b += "<ul>" + s.checks.map { "<li><code>\(HTML.escape($0))</code></li>" }.joined() + "</ul>" }
+    }
+    b += "</section>"
+    return HTML.page(title: "Recovery runbook — \(book.organization)", body: b)
+  }
+}

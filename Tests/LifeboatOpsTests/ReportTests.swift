@@ -1,0 +1,211 @@
+import Foundation
+import LifeboatCatalog
+import LifeboatOps
+import LifeboatPlan
+import LifeboatReport
+import LifeboatTesting
+import Testing
+
+/// Reports are pure functions of (plan, history, audit, now): golden JSON pins the facts;
+/// headless Chromium renders the HTML to PNG and PDF and checks the layout.
+@Suite struct ReportTests {
+  static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+  static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("golden")
+  static let artifacts = root.appendingPathComponent("test-artifacts/reports").path
+  static let now = Date(timeIntervalSince1970: 1_800_000_000)  // 2027-01-15T08:00:00Z
+
+  static func scenario() throws -> (Plan, [JobRecord], AuditVerification, [AuditEvent]) {
+    let yaml = """
+      organization: Riverside Unified School District
+      frameworks: [hipaa, nist-800-171, erate]
+      downtime_cost_per_hour: 18000
+      repositories:
+        onsite: { url: /srv/lifeboat/onsite, password: "env:P" }
+        offsite: { url: "s3:https://s3.example.net/rusd/lb", password: "env:P2", immutable_days: 30 }
+      systems:
+        - name: Student Information System
+          owner: Dana Whitfield
+          tier: critical
+          rto: 4h
+          downtime_cost_per_hour: 25000
+          sources: [{ path: /srv/sis }]
+          copies: [onsite, offsite]
+        - name: Finance
+          tier: important
+          sources: [{ path: /srv/finance }]
+          copies: [onsite]
+        - name: Archive
+          tier: archival
+          sources: [{ path: /srv/archive }]
+      """
+    let plan = try #require(PlanLoader.parse(yaml, file: "/etc/lifeboat/plan.yaml").plan)
+    func job(_ kind: String, _ system: String, _ repo: String, ago: Double, _ outcome: JobRecord.Outcome, details: String? = nil) -> JobRecord {
+      var j = JobRecord(kind: kind, system: system, repository: repo, started: now.addingTimeInterval(-ago), outcome: outcome)
+      j.ended = j.started.addingTimeInterval(60)
+      j.details = details
+      return j
+    }
+    var drill = DrillReport(
+      system: "Student Information System", repository: "offsite", actor: "agent@sis", host: "sis",
+      started: now.addingTimeInterval(-5 * 86400), ended: now.addingTimeInterval(-5 * 86400 + 1800), sandbox: "/tmp/x",
+      rtoSeconds: 4 * 3600)
+    drill.verdict = .passed
+    drill.recoverySeconds = 1620
+    drill.files = 48_211
+    drill.bytes = 12_400_000_000
+    let drillJSON = String(decoding: try JSONEncoder.drill.encode(drill), as: UTF8.self)
+    let history = [
+      job("backup", "Student Information System", "onsite", ago: 1800, .success),
+      job("copy", "Student Information System", "offsite", ago: 1700, .success),
+      job("drill", "Student Information System", "offsite", ago: 5 * 86400, .success, details: drillJSON),
+      job("backup", "Finance", "onsite", ago: 20 * 3600, .success),
+      job("backup", "Archive", "offsite", ago: 3 * 86400, .failed),
+      job("backup", "Archive", "offsite", ago: 10 * 86400, .success),
+    ]
+    let events = [
+      AuditEvent(seq: 1, time: now, actor: "agent@sis", kind: "run", subject: "SIS", details: "{}", previousHash: "0", hash: "a"),
+    ]
+    let audit = AuditVerification(events: 412, head: String(repeating: "3f", count: 32), problems: [])
+    return (plan, history, audit, events)
+  }
+
+  func checkGolden(_ name: String, _ value: some Encodable) throws {
+    let enc = JSONEncoder.drill
+    enc.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    let text = String(decoding: try enc.encode(value), as: UTF8.self) + "\n"
+    let file = Self.golden.appendingPathComponent(name)
+    if ProcessInfo.processInfo.environment["LIFEBOAT_UPDATE_GOLDEN"] == "1" {
+      try FileManager.default.createDirectory(at: Self.golden, withIntermediateDirectories: true)
+      try text.write(to: file, atomically: true, encoding: .utf8)
+    }
+    let expected = try String(contentsOf: file, encoding: .utf8)
+    #expect(text == expected, "\(name) differs from the golden file; rerun with LIFEBOAT_UPDATE_GOLDEN=1 after checking the change")
+  }
+
+  @Test func theExecutiveReportAnswersTheThreeQuestions() throws {
+    let (plan, history, audit, _) = try Self.scenario()
+    let r = ExecutiveReport.make(plan: plan, history: history, audit: audit, now: Self.now)
+    let sis = try #require(r.systems.first { $0.tier == "critical" })
+    #expect(sis.rpo == .green && sis.rto == .green && sis.copies == .green, "\(sis)")
+    let finance = try #require(r.systems.first { $0.name == "Finance" })
+    #expect(finance.rto == .red && finance.copies == .red, "one onsite copy, never drilled")
+    let archive = try #require(r.systems.first { $0.name == "Archive" })
+    #expect(archive.rpo == .red, "a 10-day-old backup breaks a 7-day RPO")
+    let expectedCosts: [Double] = [432_000, 1_296_000, 3_024_000]
+    #expect(r.costs.map(\.organization) == expectedCosts)
+    #expect(r.answers.count == 3)
+    #expect(r.answers[0].answer.contains("January 10, 2027") && r.answers[0].answer.contains("27 minutes"), "\(r.answers[0].answer)")
+    #expect(r.answers[1].answer.contains("$432,000 for a day"), "\(r.answers[1].answer)")
+    #expect(r.answers[2].light != .green && r.answers[2].answer.contains("open findings"))
+    try checkGolden("executive.json", r)
+  }
+
+  @Test func theCompliancePackMapsControlsToEvidence() throws {
+    let (plan, history, audit, events) = try Self.scenario()
+    let r = ComplianceReport.make(plan: plan, history: history, audit: audit, events: events, now: Self.now)
+    func status(_ id: String) -> ComplianceReport.Status? { r.controls.first { $0.id == id }?.status }
+    #expect(r.controls.count == 20)
+    #expect(status("164.312(b)") == .met && status("164.308(a)(7)(ii)(E)") == .met)
+    #expect(status("164.308(a)(7)(ii)(A)") == .partial, "Archive is past its RPO")
+    #expect(status("164.308(a)(7)(ii)(D)") == .partial, "1 of 3 systems drilled")
+    #expect(status("3.13.11") == .partial && status("pilot-immutable") == .met)
+    #expect(r.controls.first { $0.id == "164.308(a)(7)(ii)(A)" }?.missing == ["Archive: no good backup within its RPO"])
+    #expect(r.disclaimer.contains("does not certify"))
+    try checkGolden("compliance.json", r)
+  }
+
+  /// Renders in headless Chromium: PNG and PDF kept under test-artifacts/reports/, and a
+  /// layout probe (a copy of the page with a script; the reports themselves have none)
+  /// fails on elements wider than an A4 page or missing sections.
+  @Test(.enabled(if: Chromium.available || ProcessInfo.processInfo.environment["CI"] != nil))
+  func reportsRenderInChromiumWithoutOverflow() throws {
+    let chromium = try #require(Chromium.path, "headless Chromium (Debian `chromium`) is needed; make test installs it")
+    let (plan, history, audit, events) = try Self.scenario()
+    try FileManager.default.createDirectory(atPath: Self.artifacts, withIntermediateDirectories: true)
+    let pages: [(String, String, [String])] = [
+      ("executive", ExecutiveReport.make(plan: plan, history: history, audit: audit, now: Self.now).html,
+       ["questions", "systems", "recovery", "costs", "findings"]),
+      ("compliance", ComplianceReport.make(plan: plan, history: history, audit: audit, events: events, now: Self.now).html,
+       ["hipaa", "nist-800-171", "erate"]),
+    ]
+    for (name, html, sections) in pages {
+      #expect(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"), "self-contained, no JavaScript")
+      let page = Self.artifacts + "/\(name).html"
+      try html.write(toFile: page, atomically: true, encoding: .utf8)
+      let probe = Self.artifacts + "/\(name).probe.html"
+      try html.replacingOccurrences(of: "</body>", with: Chromium.probeScript + "</body>").write(toFile: probe, atomically: true, encoding: .utf8)
+      let dom = try Chromium.run(chromium, ["--dump-dom", "file://" + probe])
+      let result = try Chromium.probeResult(dom)
+      #expect(result.overflow.isEmpty, "\(name): elements wider than the page: \(result.overflow)")
+      #expect(result.scrollWidth <= result.width, "\(name): the page scrolls sideways")
+      #expect(Set(sections).isSubset(of: Set(result.sections)), "\(name): sections \(result.sections)")
+      _ = try Chromium.run(chromium, ["--screenshot=\(Self.artifacts)/\(name).png", "file://" + page])
+      _ = try Chromium.run(chromium, ["--print-to-pdf=\(Self.artifacts)/\(name).pdf", "--no-pdf-header-footer", "file://" + page])
+      let png = try Data(contentsOf: URL(fileURLWithPath: "\(Self.artifacts)/\(name).png"))
+      let pdf = try Data(contentsOf: URL(fileURLWithPath: "\(Self.artifacts)/\(name).pdf"))
+      let pngMagic: [UInt8] = [0x89, 0x50, 0x4E, 0x47]
+      let pdfMagic: [UInt8] = Array("%PDF".utf8)
+      #expect(Array(png.prefix(4)) == pngMagic, "\(name).png is a PNG")
+      #expect(png.count > 20_000, "\(name).png has content")
+      #expect(Array(pdf.prefix(4)) == pdfMagic, "\(name).pdf is a PDF")
+      #expect(pdf.count > 5_000, "\(name).pdf has content")
+    }
+  }
+}
+
+enum Chromium {
+  static let path: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+    .first { FileManager.default.isExecutableFile(atPath: $0) }
+  static var available: Bool { path != nil }
+
+  static let probeScript = """
+    <script>
+    (function () {
+      var W = document.documentElement.clientWidth, bad = [];
+      document.querySelectorAll('body *').forEach(function (el) {
+        var r = el.getBoundingClientRect();
+        if (r.width > 0 && r.right > W + 1) bad.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : ''));
+      });
+      var sections = Array.prototype.map.call(document.querySelectorAll('section'), function (s) { return s.id; });
+      var out = document.createElement('pre');
+      out.id = 'layout-check';
+      out.textContent = JSON.stringify({ width: W, scrollWidth: document.documentElement.scrollWidth, overflow: bad.slice(0, 20), sections: sections });
+      document.body.appendChild(out);
+    })();
+    </script>
+    """
+
+  struct Probe: Decodable {
+    var width: Int
+    var scrollWidth: Int
+    var overflow: [String]
+    var sections: [String]
+  }
+
+  static func probeResult(_ dom: String) throws -> Probe {
+    guard let start = dom.range(of: "<pre id=\"layout-check\">"), let end = dom.range(of: "</pre>", range: start.upperBound..<dom.endIndex)
+    else { throw Failure(message: "no layout probe in the DOM: \(dom.prefix(300))") }
+    let json = String(dom[start.upperBound..<end.lowerBound]).replacingOccurrences(of: "&amp;", with: "&")
+      .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+    return try JSONDecoder().decode(Probe.self, from: Data(json.utf8))
+  }
+
+  struct Failure: Error, CustomStringConvertible { var message: String; var description: String { message } }
+
+  /// A4 at 96 dpi is 794 px wide.
+  static func run(_ chromium: String, _ args: [String]) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: chromium)
+    p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=794,1123",
+      "--virtual-time-budget=2000", "--user-data-dir=/tmp/lifeboat-chromium-\(getpid())"] + args
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else { throw Failure(message: "chromium \(args.first ?? "") exited \(p.terminationStatus)") }
+    return String(decoding: data, as: UTF8.self)
+  }
+}
