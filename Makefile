@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 
-.PHONY: deps test-deps build release test demo bench bench-smoke clean s3-server
+.PHONY: deps test-deps build release test demo demo-backup bench bench-smoke clean s3-server
 
 deps:
 	@scripts/install-deps.sh
@@ -33,7 +33,11 @@ test: deps test-deps
 	bench/run.sh --smoke
 
 demo: release
+	@scripts/install-deps.sh sqlite3
 	scripts/demo.sh
+
+demo-backup: release
+	scripts/demo-backup.sh
 
 bench: release
 	bench/run.sh

@@ -68,7 +68,7 @@ let package = Package(
       name: "LifeboatOps",
       dependencies: [
         "LifeboatCore", "LifeboatPlan", "LifeboatCatalog", "LifeboatEngine", "LifeboatRepository",
-        "LifeboatStorage", "LifeboatS3", "LifeboatPolicy",
+        "LifeboatStorage", "LifeboatS3", "LifeboatPolicy", "LifeboatFormat",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -11,6 +11,7 @@ import LifeboatPolicy
 public import LifeboatRepository
 import LifeboatS3
 public import LifeboatStorage
+import Synchronization
 
 /// Opens repositories named by URL: local paths, `file://`, `s3:`.
 public enum BackendFactory {
@@ -35,6 +36,12 @@ public struct RunContext: Sendable {
   public var environment: [String: String]
   /// Who runs it, for the audit log (`agent@host`, `cli:user@host`).
   public var actor: String
+  /// Opened repositories kept for the next job (key derivation costs a second each time).
+  var cache: RepositoryCache?
+
+  /// Keep repositories open between jobs. For one sequential process (the demo, `run --all`):
+  /// every job reloads the index, so other writers' changes are seen.
+  public mutating func cacheRepositories() { cache = RepositoryCache() }
 
   public init(
     plan: Plan, catalog: Catalog, clock: any WallClock = SystemClock(),
@@ -48,6 +55,13 @@ public struct RunContext: Sendable {
   }
 
   public func open(_ name: String) async throws -> Repository {
+    if let r = cache?.get(name) { return r }
+    let repo = try await openUncached(name)
+    cache?.put(name, repo)
+    return repo
+  }
+
+  func openUncached(_ name: String) async throws -> Repository {
     guard let target = plan.repositories[name] else {
       throw LifeboatError(.usage, "the plan has no repository \(name)")
     }
@@ -66,6 +80,12 @@ public struct RunContext: Sendable {
     }
     return repo
   }
+}
+
+final class RepositoryCache: Sendable {
+  private let open = Mutex<[String: Repository]>([:])
+  func get(_ name: String) -> Repository? { open.withLock { $0[name] } }
+  func put(_ name: String, _ r: Repository) { open.withLock { $0[name] = r } }
 }
 
 /// The outcome of running one system.

@@ -179,6 +179,7 @@ public struct ExecutiveReport: Sendable, Codable {
   }
 
   static func age(_ seconds: Double) -> String {
+    if seconds < 10 { return String(format: "%.1f seconds", seconds) }
     if seconds < 90 { return String(format: "%.0f seconds", seconds) }
     if seconds < 5400 { return String(format: "%.0f minutes", seconds / 60) }
     if seconds < 172_800 { return String(format: "%.0f hours", seconds / 3600) }

@@ -1,0 +1,44 @@
+import Foundation
+import LifeboatCatalog
+import LifeboatOps
+import LifeboatPlan
+import LifeboatReport
+import LifeboatTesting
+import Synchronization
+import Testing
+
+/// The district demo (`make demo`) end to end without servers (SQLite, local offsite), so it
+/// cannot rot: the story's facts are checked, not printed.
+@Suite struct DemoTests {
+  @Test func theDistrictWeekCatchesTheAttackAndRestoresTheCleanPoint() async throws {
+    let dir = TemporaryDirectory("lifeboat-demo")
+    defer { dir.remove() }
+    let lines = Mutex<[String]>([])
+    let demo = DistrictDemo(directory: dir.path, environment: ProcessInfo.processInfo.environment) { line in
+      lines.withLock { $0.append(line) }
+    }
+    let plan = try await demo.run()
+    let log = lines.withLock { $0 }.joined(separator: "\n")
+    #expect(plan.systems.map(\.tier.value) == [.critical, .important, .important, .archival])
+    let catalog = try Catalog(path: plan.catalog)
+    let backups = try catalog.jobs(kind: "backup")
+    #expect(backups.count >= 40 && backups.allSatisfy { $0.outcome == .success }, "\(backups.filter { $0.outcome != .success }.map(\.errors))")
+    #expect(try catalog.jobs(kind: "copy").count >= 30)
+    let drills = try catalog.jobs(kind: "drill")
+    #expect(drills.count == 5 && drills.allSatisfy { $0.outcome == .success }, "four drills and the clean-point restore")
+    #expect(log.contains("was flagged SUSPICIOUS"), "\(log)")
+    #expect(log.contains("155 readable documents, 0 encrypted files or ransom notes"), "\(log)")
+    #expect(try catalog.auditEvents().filter { $0.kind == "suspicious" }.count == 1, "only the attack is flagged")
+    #expect(try catalog.verifyAudit().isIntact)
+
+    let reports = dir.sub("reports")
+    for kind in ReportKind.allCases {
+      let files = try ReportWriter.write(
+        kind, formats: [.html, .json], plan: plan, catalog: catalog,
+        system: kind == .drill ? "Student Information System" : nil, directory: reports)
+      #expect(files.count == 2 && files.allSatisfy { FileManager.default.fileExists(atPath: $0) })
+    }
+    let executive = try String(contentsOfFile: reports + "/executive.html", encoding: .utf8)
+    #expect(executive.contains("looked like a ransomware attack"))
+  }
+}
