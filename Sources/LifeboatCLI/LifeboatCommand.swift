@@ -26,6 +26,6 @@ struct LifeboatCommand: AsyncParsableCommand {
       ForgetCommand.self, PruneCommand.self, StatsCommand.self, UnlockCommand.self,
       CopyCommand.self, KeyCommand.self, RepairCommand.self, MaintenanceCommand.self,
       PlanCommand.self, RunCommand.self, StatusCommand.self, AuditCommand.self, AgentCommand.self,
-      DrillCommand.self, RunbookCommand.self, ReportCommand.self, DemoCommand.self,
+      DrillCommand.self, RunbookCommand.self, ReportCommand.self, AssessCommand.self, DemoCommand.self,
     ])
 }

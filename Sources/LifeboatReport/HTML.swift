@@ -47,8 +47,9 @@ enum HTML {
   /// Horizontal bars: one row per item, `value` against `limit` (both drawn to the row's own scale).
   static func bars(_ rows: [(label: String, value: Double?, limit: Double, note: String)], width: Int = 700) -> String {
     let rowH = 26
-    let labelW = 190
-    let barW = Double(width - labelW - 150)
+    let labelW = 180
+    let noteW = 250
+    let barW = Double(width - labelW - noteW)
     var svg = "<svg width=\"\(width)\" height=\"\(rows.count * rowH + 6)\" viewBox=\"0 0 \(width) \(rows.count * rowH + 6)\" role=\"img\">"
     for (i, r) in rows.enumerated() {
       let y = i * rowH + 4
@@ -61,7 +62,7 @@ enum HTML {
         let color = v <= r.limit ? "#2e9e5b" : "#d23f3f"
         svg += "<rect x=\"\(labelW)\" y=\"\(y + 6)\" width=\"\(String(format: "%.1f", w))\" height=\"8\" fill=\"\(color)\"/>"
       }
-      svg += "<text x=\"\(labelW + Int(barW) + 8)\" y=\"\(y + 14)\" font-size=\"10\" fill=\"#5b6478\">\(escape(r.note))</text>"
+      svg += "<text x=\"\(labelW + Int(barW) + 8)\" y=\"\(y + 14)\" font-size=\"10\" fill=\"#5b6478\">\(escape(String(r.note.prefix(44))))</text>"
     }
     return svg + "</svg>"
   }

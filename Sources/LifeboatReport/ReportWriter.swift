@@ -7,7 +7,7 @@ public import LifeboatPlan
 import LifeboatPolicy
 
 public enum ReportKind: String, Sendable, CaseIterable {
-  case executive, compliance, drill, runbook
+  case executive, compliance, drill, runbook, assessment
 }
 
 public enum ReportFormat: String, Sendable, CaseIterable {
@@ -54,6 +54,10 @@ public enum ReportWriter {
       let book = try Runbook.make(plan, now: now)
       html = runbookHTML(book)
       json = try encoder.encode(book)
+    case .assessment:
+      let a = Assessment.make(plan: plan, history: history, now: now)
+      html = a.html
+      json = try encoder.encode(a)
     }
     var written: [String] = []
     for f in formats {

@@ -115,6 +115,19 @@ import Testing
     try checkGolden("compliance.json", r)
   }
 
+  @Test func theAssessmentRanksGapsByRisk() throws {
+    let (plan, history, _, _) = try Self.scenario()
+    let a = Assessment.make(plan: plan, history: history, now: Self.now, scan: false)
+    #expect(a.systems.count == 3)
+    #expect(a.gaps.map(\.risk) == a.gaps.map(\.risk).sorted(by: >), "ranked")
+    #expect(a.gaps.contains { $0.system == "Archive" && $0.gap.contains("no good backup within the RPO") })
+    #expect(!a.gaps.contains { $0.system == "Student Information System" && $0.gap.contains("immutable") })
+    let sis = try #require(a.systems.first { $0.tier == "critical" })
+    #expect(sis.throughputSource == "assumed" || sis.throughputSource == "measured")
+    #expect(sis.retentionDays == 3 * 365, "critical default keeps 3 yearly snapshots")
+    try checkGolden("assessment.json", a)
+  }
+
   /// Renders in headless Chromium: PNG and PDF kept under test-artifacts/reports/, and a
   /// layout probe (a copy of the page with a script; the reports themselves have none)
   /// fails on elements wider than an A4 page or missing sections.
@@ -128,6 +141,8 @@ import Testing
        ["questions", "systems", "recovery", "costs", "findings"]),
       ("compliance", ComplianceReport.make(plan: plan, history: history, audit: audit, events: events, now: Self.now).html,
        ["hipaa", "nist-800-171", "erate"]),
+      ("assessment", Assessment.make(plan: plan, history: history, now: Self.now, scan: false).html,
+       ["gaps", "systems", "storage", "assumptions"]),
     ]
     for (name, html, sections) in pages {
       #expect(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"), "self-contained, no JavaScript")

@@ -15,11 +15,12 @@ struct ReportCommand: AsyncParsableCommand {
         compliance  HIPAA 164.308(a)(7)(ii)(A)-(E), 164.312(a)(2)(iv), (b), (c); NIST SP 800-171 r2 3.8.9, 3.6.1-3.6.3, 3.3.1-3.3.2, 3.13.11, 3.13.16; E-Rate pilot: status, evidence, what is missing
         drill       the last drill (of --system) as a document
         runbook     the recovery runbook as a document
+        assessment  the data-protection assessment (see `lifeboat assess`)
 
         lifeboat report executive --plan plan.yaml --out /srv/reports
       """)
 
-  @Argument(help: "executive, compliance, drill or runbook.") var kind: String
+  @Argument(help: "executive, compliance, drill, runbook or assessment.") var kind: String
   @OptionGroup var options: PlanOptions
   @Option(help: "Directory to write into.") var out: String = "."
   @Option(help: "html, json, or both (default).") var format: String = "both"
@@ -27,7 +28,7 @@ struct ReportCommand: AsyncParsableCommand {
 
   func validate() throws {
     guard ReportKind(rawValue: kind) != nil else {
-      throw ValidationError("unknown report \(kind): use executive, compliance, drill or runbook")
+      throw ValidationError("unknown report \(kind): use executive, compliance, drill, runbook or assessment")
     }
     guard ["html", "json", "both"].contains(format) else { throw ValidationError("--format takes html, json or both") }
   }
@@ -44,5 +45,30 @@ struct ReportCommand: AsyncParsableCommand {
     } catch let e as PlanError {
       throw LifeboatError(.notFound, e.message, hint: e.hint)
     }
+  }
+}
+
+struct AssessCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "assess",
+    abstract: "The data-protection assessment: sizes, change rates, backup windows, restore times, storage, gaps by risk.",
+    discussion: """
+      For each system and source: size and file count (scanned now), change rate (from the backup history), the backup window and the restore time at the throughput measured by this catalog's backups and drills (or stated assumptions) against the schedule, RPO and RTO, the storage each copy needs for the retention, and the gaps ranked by risk (downtime cost per hour × hours at stake × a likelihood proxy). `lifeboat report assessment` writes it as HTML and JSON.
+      """)
+
+  @OptionGroup var options: PlanOptions
+
+  func run() async throws {
+    let plan = try options.load()
+    let a = Assessment.make(plan: plan, history: try options.catalog(plan).jobs(limit: 100_000), now: Date())
+    let out = options.output
+    for f in a.systems {
+      out.line(
+        "\(f.system) (\(f.tier)): \(Format.bytes(f.bytes)) in \(f.files) files; restore ~\(Int(f.restoreSeconds.rounded())) s "
+          + "against RTO \(Int(f.rtoSeconds)) s; \(Format.bytes(UInt64(f.storagePerCopyBytes))) per copy (\(f.throughputSource) throughput)")
+    }
+    out.line("gaps, highest risk first:")
+    for g in a.gaps { out.line(String(format: "  %12.0f  %@: %@", g.risk, g.system, g.gap)) }
+    try out.emit(a)
   }
 }

@@ -1,0 +1,222 @@
+// The data-protection assessment: for each system and source, how big it is, how fast it
+// changes, how long a backup and a restore take at the throughput measured here, how much
+// storage each copy needs for the retention, and the gaps ranked by risk.
+
+public import Foundation
+public import LifeboatCatalog
+public import LifeboatOps
+public import LifeboatPlan
+import LifeboatPolicy
+
+public struct Assessment: Sendable, Codable {
+  public struct SourceFacts: Sendable, Codable {
+    public var source: String
+    public var bytes: UInt64?
+    public var files: Int?
+    /// `scanned` (walked now), `history` (the last backup), or `unknown`.
+    public var measuredBy: String
+  }
+
+  public struct SystemFacts: Sendable, Codable {
+    public var system: String
+    public var tier: String
+    public var sources: [SourceFacts]
+    public var bytes: UInt64
+    public var files: Int
+    /// New data per day, from the backup history (nil without two backups).
+    public var changeBytesPerDay: Double?
+    public var backupBytesPerSecond: Double
+    public var restoreBytesPerSecond: Double
+    /// Where the throughputs come from: `measured` or `assumed`.
+    public var throughputSource: String
+    public var fullBackupSeconds: Double
+    public var incrementalBackupSeconds: Double?
+    public var scheduleSeconds: Double
+    public var rpoSeconds: Double
+    public var restoreSeconds: Double
+    public var rtoSeconds: Double
+    /// Stored bytes per copy to keep the retention (first copy + changes over the retained span).
+    public var storagePerCopyBytes: Double
+    public var copies: [String]
+    public var retentionDays: Double
+  }
+
+  public struct Gap: Sendable, Codable {
+    public var system: String
+    public var gap: String
+    /// Downtime cost per hour × hours at stake × likelihood proxy.
+    public var risk: Double
+    public var likelihood: Double
+  }
+
+  public var organization: String
+  public var generated: Date
+  public var systems: [SystemFacts]
+  public var gaps: [Gap]
+  public var assumptions: [String]
+
+  /// Assumed when nothing was measured yet (this project's reference machine measures more;
+  /// see docs/BENCHMARKS.md).
+  static let assumedBackup = 100e6
+  static let assumedRestore = 150e6
+  static let assumedRatio = 0.6
+
+  public static func make(
+    plan: Plan, history: [JobRecord], now: Date, scan: Bool = true
+  ) -> Assessment {
+    var facts: [SystemFacts] = []
+    var gaps: [Gap] = []
+    for s in plan.systems {
+      let mine = history.filter { $0.system == s.name }
+      let backups = mine.filter { $0.kind == "backup" && $0.succeeded }.sorted { $0.started < $1.started }
+      let last = backups.last
+      var sources: [SourceFacts] = []
+      for src in s.sources {
+        switch src.kind {
+        case .path(let p, _):
+          if scan, let (bytes, files) = Self.scan(p) {
+            sources.append(SourceFacts(source: p, bytes: bytes, files: files, measuredBy: "scanned"))
+          } else {
+            sources.append(SourceFacts(source: p, bytes: nil, files: nil, measuredBy: "unknown"))
+          }
+        case .command(let c, let name, _):
+          sources.append(SourceFacts(source: "\(name) ← \(c)", bytes: nil, files: 1, measuredBy: last == nil ? "unknown" : "history"))
+        }
+      }
+      let scanned = sources.compactMap(\.bytes).reduce(0, +)
+      let bytes = max(scanned, UInt64(max(0, last?.bytes ?? 0)))
+      let files = max(sources.compactMap(\.files).reduce(0, +), Int(last?.files ?? 0))
+      // Throughput measured here: backups (bytes over wall time) and drills (restore rate).
+      let backupRates = backups.compactMap { j -> Double? in
+        guard let e = j.ended, e > j.started, j.bytes > 0 else { return nil }
+        return Double(j.bytes) / e.timeIntervalSince(j.started)
+      }.sorted()
+      let restoreRates = mine.filter { $0.kind == "drill" }.compactMap { j in
+        j.details.flatMap { try? JSONDecoder.drill.decode(DrillReport.self, from: Data($0.utf8)) }?.bytesPerSecond
+      }.filter { $0 > 0 }.sorted()
+      let measured = !backupRates.isEmpty && !restoreRates.isEmpty
+      let backupRate = backupRates.isEmpty ? assumedBackup : backupRates[backupRates.count / 2]
+      let restoreRate = restoreRates.isEmpty ? assumedRestore : restoreRates[restoreRates.count / 2]
+      // Change rate: new data per backup from the signals, spread over the time between backups.
+      let signals = backups.compactMap { $0.details.flatMap { try? JSONDecoder.drill.decode(BackupSignals.self, from: Data($0.utf8)) } }
+      var changePerDay: Double?
+      if backups.count >= 2, let first = backups.first, let lastB = backups.last, lastB.started > first.started {
+        let added = signals.dropFirst().map { Double($0.newDataBytes) }.reduce(0, +)
+        changePerDay = added / lastB.started.timeIntervalSince(first.started) * 86400
+      }
+      let ratios = signals.map(\.newDataRatio).filter { $0 > 0 }.sorted()
+      let ratio = ratios.isEmpty ? assumedRatio : ratios[ratios.count / 2]
+      let span = Self.retentionDays(s.retention.value, interval: s.schedule.value.interval)
+      let storage = Double(bytes) * ratio + (changePerDay ?? Double(bytes) * 0.01) * ratio * span
+      let incremental = changePerDay.map { $0 * s.schedule.value.interval / 86400 / backupRate }
+      let f = SystemFacts(
+        system: s.name, tier: s.tier.value.rawValue, sources: sources, bytes: bytes, files: files,
+        changeBytesPerDay: changePerDay, backupBytesPerSecond: backupRate, restoreBytesPerSecond: restoreRate,
+        throughputSource: measured ? "measured" : "assumed", fullBackupSeconds: Double(bytes) / backupRate,
+        incrementalBackupSeconds: incremental, scheduleSeconds: s.schedule.value.interval, rpoSeconds: s.rpo.value,
+        restoreSeconds: Double(bytes) / restoreRate, rtoSeconds: s.rto.value, storagePerCopyBytes: storage,
+        copies: s.copies.value, retentionDays: span)
+      facts.append(f)
+
+      // Gaps, each with a likelihood proxy; risk = cost/hour × hours at stake × likelihood.
+      let cost = s.downtimeCostPerHour.value
+      let hours = s.rto.value / 3600
+      func gap(_ text: String, _ likelihood: Double, hoursAtStake: Double? = nil) {
+        gaps.append(Gap(system: s.name, gap: text, risk: cost * (hoursAtStake ?? hours) * likelihood, likelihood: likelihood))
+      }
+      let st = PlanStatus.status(s, history: history, now: now)
+      if f.restoreSeconds > s.rto.value {
+        gap("a restore would take \(ExecutiveReport.age(f.restoreSeconds)), over the RTO of \(DurationText.format(s.rto.value))", 0.9,
+          hoursAtStake: f.restoreSeconds / 3600)
+      }
+      if let inc = incremental, inc > s.schedule.value.interval {
+        gap("a backup would run \(ExecutiveReport.age(inc)), longer than the schedule's interval", 0.7)
+      }
+      if st.rpoState == .breached { gap("no good backup within the RPO", 0.8) }
+      if st.lastDrillVerdict == nil { gap("recovery never tested by a drill", 0.5) }
+      else if st.lastDrillVerdict == "failed" { gap("the last drill failed", 0.8) }
+      let targets = s.copies.value.compactMap { plan.repositories[$0] }
+      if !targets.contains(where: \.offsite) { gap("no offsite copy (a site loss takes the backups too)", 0.3) }
+      if !targets.contains(where: { $0.immutableDays != nil }) {
+        gap("no immutable copy (ransomware holding the credentials can delete the backups)", 0.4)
+      }
+      if st.suspiciousSnapshots > 0 { gap("\(st.suspiciousSnapshots) backups looked like an attack", 0.9) }
+    }
+    gaps.sort { $0.risk > $1.risk }
+    return Assessment(
+      organization: plan.organization, generated: now, systems: facts, gaps: gaps,
+      assumptions: [
+        "throughput measured from this catalog's backups and drills where they exist; otherwise assumed: "
+          + "backup 100 MB/s, restore 150 MB/s",
+        "storage per copy: the current size at the measured compression ratio (else 0.6), plus the measured "
+          + "daily change (else 1 % a day) over the retained span; deduplication usually makes it smaller",
+        "likelihood proxies: restore over the RTO 0.9, attack signals 0.9, RPO breached 0.8, failed drill 0.8, "
+          + "backup longer than its interval 0.7, never drilled 0.5, no immutable copy 0.4, no offsite copy 0.3",
+      ])
+  }
+
+  /// Files and bytes under a path (regular files, not following links); nil when unreadable.
+  static func scan(_ path: String) -> (UInt64, Int)? {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return nil }
+    guard isDir.boolValue else {
+      let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? UInt64) ?? 0
+      return (size ?? 0, 1)
+    }
+    guard let e = FileManager.default.enumerator(at: URL(fileURLWithPath: path), includingPropertiesForKeys: [.fileSizeKey, .isRegularFileKey])
+    else { return nil }
+    var bytes: UInt64 = 0
+    var files = 0
+    for case let url as URL in e {
+      guard let v = try? url.resourceValues(forKeys: [.fileSizeKey, .isRegularFileKey]), v.isRegularFile == true else { continue }
+      bytes += UInt64(v.fileSize ?? 0)
+      files += 1
+    }
+    return (bytes, files)
+  }
+
+  /// The span of time the retention keeps snapshots for, in days.
+  static func retentionDays(_ p: RetentionPolicy, interval: TimeInterval) -> Double {
+    var d = 0.0
+    if let n = p.keepLast { d = max(d, Double(n) * interval / 86400) }
+    if let n = p.keepHourly { d = max(d, Double(n) / 24) }
+    if let n = p.keepDaily { d = max(d, Double(n)) }
+    if let n = p.keepWeekly { d = max(d, Double(n) * 7) }
+    if let n = p.keepMonthly { d = max(d, Double(n) * 30) }
+    if let n = p.keepYearly { d = max(d, Double(n) * 365) }
+    if let w = p.keepWithin { d = max(d, w / 86400) }
+    return d
+  }
+
+  public var html: String {
+    func size(_ b: Double) -> String {
+      let units = ["B", "KB", "MB", "GB", "TB", "PB"]
+      var v = b
+      var u = 0
+      while v >= 1000 && u < units.count - 1 { v /= 1000; u += 1 }
+      return u == 0 ? "\(Int(v)) B" : String(format: "%.1f %@", v, units[u])
+    }
+    var b = "<header><h1>Data-protection assessment — \(HTML.escape(organization))</h1><p class=\"sub\">Generated \(ISO8601DateFormatter().string(from: generated)). Sizes scanned now; change rates and throughput from the catalog's history.</p></header>"
+    b += "<section id=\"gaps\"><h2>Gaps ranked by risk</h2><table><colgroup><col style=\"width:26%\"><col style=\"width:54%\"><col style=\"width:20%\"></colgroup><tr><th>System</th><th>Gap</th><th>Risk (cost × hours × likelihood)</th></tr>"
+    for g in gaps { b += "<tr><td>\(HTML.escape(g.system))</td><td>\(HTML.escape(g.gap))</td><td>\(HTML.money(g.risk))</td></tr>" }
+    if gaps.isEmpty { b += "<tr><td colspan=\"3\">No gap found.</td></tr>" }
+    b += "</table></section><section id=\"systems\"><h2>Systems</h2><table><colgroup><col style=\"width:20%\"><col style=\"width:16%\"><col style=\"width:16%\"><col style=\"width:24%\"><col style=\"width:24%\"></colgroup>"
+    b += "<tr><th>System</th><th>Size</th><th>Change a day</th><th>Backup window vs schedule</th><th>Restore vs RTO</th></tr>"
+    for f in systems {
+      let window = f.incrementalBackupSeconds.map { ExecutiveReport.age($0) } ?? "first: \(ExecutiveReport.age(f.fullBackupSeconds))"
+      let restoreLight: Light = f.restoreSeconds <= f.rtoSeconds ? .green : .red
+      b += "<tr><td><b>\(HTML.escape(f.system))</b><br><span class=\"small muted\">\(f.tier), \(f.throughputSource) throughput</span></td>"
+      b += "<td>\(size(Double(f.bytes)))<br><span class=\"small muted\">\(f.files) files</span></td>"
+      b += "<td>\(f.changeBytesPerDay.map { size($0) } ?? "unknown")</td>"
+      b += "<td>\(window) per backup; every \(DurationText.format(f.scheduleSeconds))</td>"
+      b += "<td>\(HTML.light(restoreLight))\(ExecutiveReport.age(f.restoreSeconds)) of \(DurationText.format(f.rtoSeconds))</td></tr>"
+    }
+    b += "</table></section><section id=\"storage\"><h2>Storage per copy for the retention</h2>"
+    b += HTML.bars(systems.map { f in
+      (f.system, f.storagePerCopyBytes, systems.map(\.storagePerCopyBytes).max() ?? 1,
+       "\(size(f.storagePerCopyBytes)) × \(f.copies.count), kept \(Int(f.retentionDays)) d")
+    })
+    b += "</section><section id=\"assumptions\"><h2>Assumptions</h2><ul>" + assumptions.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul></section>"
+    return HTML.page(title: "Data-protection assessment — \(organization)", body: b)
+  }
+}
