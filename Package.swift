@@ -134,6 +134,7 @@ let package = Package(
         "LifeboatOps", "LifeboatPlan", "LifeboatCatalog", "LifeboatRepository", "LifeboatStorage",
         "LifeboatFormat", "LifeboatEngine", "LifeboatReport", "LifeboatTesting",
       ],
+      exclude: ["golden"],
       swiftSettings: strict),
     .testTarget(
       name: "LifeboatS3Tests",

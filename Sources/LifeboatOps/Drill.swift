@@ -81,7 +81,7 @@ public struct DrillRunner: Sendable {
   public var clean = false
   /// Leave the sandbox for inspection.
   public var keepSandbox = false
-  /// Where sandboxes are made (`LIFEBOAT_DRILL_DIR`, default the system's temporary folder).
+  /// Where sandboxes are made (`LIFEBOAT_DRILL_DIR`, default /var/tmp).
   public var sandboxRoot: String?
 
   public init(context: RunContext, system: ProtectedSystem) {
@@ -93,7 +93,9 @@ public struct DrillRunner: Sendable {
 
   public func run() async -> DrillReport {
     let repoName = repository ?? system.drill.value.repository ?? system.copies.value.last ?? ""
-    let root = sandboxRoot ?? context.environment["LIFEBOAT_DRILL_DIR"] ?? NSTemporaryDirectory()
+    // /var/tmp rather than /tmp: a full restore must not land on a RAM-backed tmpfs.
+    let defaultRoot = FileManager.default.fileExists(atPath: "/var/tmp") ? "/var/tmp" : NSTemporaryDirectory()
+    let root = sandboxRoot ?? context.environment["LIFEBOAT_DRILL_DIR"] ?? defaultRoot
     let sandbox = (root.hasSuffix("/") ? root : root + "/") + "lifeboat-drill-\(system.snapshotHost)-\(UInt32.random(in: 0...UInt32.max))"
     var report = DrillReport(
       system: system.name, repository: repoName, actor: context.actor, host: ProcessInfo.processInfo.hostName,

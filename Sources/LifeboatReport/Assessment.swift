@@ -107,7 +107,9 @@ public struct Assessment: Sendable, Codable {
       let ratios = signals.map(\.newDataRatio).filter { $0 > 0 }.sorted()
       let ratio = ratios.isEmpty ? assumedRatio : ratios[ratios.count / 2]
       let span = Self.retentionDays(s.retention.value, interval: s.schedule.value.interval)
-      let storage = Double(bytes) * ratio + (changePerDay ?? Double(bytes) * 0.01) * ratio * span
+      let storage = Self.storage(
+        size: Double(bytes), changePerDay: changePerDay ?? Double(bytes) * 0.01, ratio: ratio,
+        retention: s.retention.value, interval: s.schedule.value.interval)
       let incremental = changePerDay.map { $0 * s.schedule.value.interval / 86400 / backupRate }
       let f = SystemFacts(
         system: s.name, tier: s.tier.value.rawValue, sources: sources, bytes: bytes, files: files,
@@ -140,7 +142,9 @@ public struct Assessment: Sendable, Codable {
       if !targets.contains(where: { $0.immutableDays != nil }) {
         gap("no immutable copy (ransomware holding the credentials can delete the backups)", 0.4)
       }
-      if st.suspiciousSnapshots > 0 { gap("\(st.suspiciousSnapshots) backups looked like an attack", 0.9) }
+      if st.suspiciousSnapshots > 0 {
+        gap(st.suspiciousSnapshots == 1 ? "a backup looked like an attack" : "\(st.suspiciousSnapshots) backups looked like an attack", 0.9)
+      }
     }
     gaps.sort { $0.risk > $1.risk }
     return Assessment(
@@ -148,8 +152,9 @@ public struct Assessment: Sendable, Codable {
       assumptions: [
         "throughput measured from this catalog's backups and drills where they exist; otherwise assumed: "
           + "backup 100 MB/s, restore 150 MB/s",
-        "storage per copy: the current size at the measured compression ratio (else 0.6), plus the measured "
-          + "daily change (else 1 % a day) over the retained span; deduplication usually makes it smaller",
+        "storage per copy: the data once, plus for each snapshot the retention keeps the change since the previous "
+          + "kept one (measured daily change, else 1 % a day; never more than the data), at the measured compression "
+          + "ratio (else 0.6); deduplication usually makes it smaller",
         "likelihood proxies: restore over the RTO 0.9, attack signals 0.9, RPO breached 0.8, failed drill 0.8, "
           + "backup longer than its interval 0.7, never drilled 0.5, no immutable copy 0.4, no offsite copy 0.3",
       ])
@@ -173,6 +178,26 @@ public struct Assessment: Sendable, Codable {
       files += 1
     }
     return (bytes, files)
+  }
+
+  /// Stored bytes for one copy: the data once, plus for every snapshot the retention keeps the
+  /// change since the previous kept one — never more than the data itself — at the measured
+  /// compression ratio.
+  static func storage(
+    size: Double, changePerDay: Double, ratio: Double, retention p: RetentionPolicy, interval: TimeInterval
+  ) -> Double {
+    func kept(_ n: Int?, every seconds: Double) -> Double {
+      Double(n ?? 0) * min(size, changePerDay * max(seconds, interval) / 86400)
+    }
+    var total = size
+    total += kept(p.keepLast, every: interval)
+    total += kept(p.keepHourly, every: 3600)
+    total += kept(p.keepDaily, every: 86400)
+    total += kept(p.keepWeekly, every: 7 * 86400)
+    total += kept(p.keepMonthly, every: 30 * 86400)
+    total += kept(p.keepYearly, every: 365 * 86400)
+    if let w = p.keepWithin { total += min(size * 10, changePerDay * w / 86400) }
+    return total * ratio
   }
 
   /// The span of time the retention keeps snapshots for, in days.

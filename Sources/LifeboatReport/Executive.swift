@@ -98,7 +98,9 @@ public struct ExecutiveReport: Sendable, Codable {
       if !st.copiesMissing.isEmpty { missing.append("missing in \(st.copiesMissing.joined(separator: ", "))") }
       if !missing.isEmpty { copyLight = present.isEmpty || (!offsite && !immutable) ? .red : .amber }
       if st.suspiciousSnapshots > 0 {
-        findings.append("\(st.suspiciousSnapshots) backups looked like a ransomware attack")
+        findings.append(
+          st.suspiciousSnapshots == 1
+            ? "a backup looked like a ransomware attack" : "\(st.suspiciousSnapshots) backups looked like a ransomware attack")
         copyLight = .red
       }
       let copyText =

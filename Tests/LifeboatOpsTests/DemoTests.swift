@@ -39,6 +39,6 @@ import Testing
       #expect(files.count == 2 && files.allSatisfy { FileManager.default.fileExists(atPath: $0) })
     }
     let executive = try String(contentsOfFile: reports + "/executive.html", encoding: .utf8)
-    #expect(executive.contains("looked like a ransomware attack"))
+    #expect(executive.contains("a backup looked like a ransomware attack"))
   }
 }

@@ -224,3 +224,36 @@ enum Chromium {
     return String(decoding: data, as: UTF8.self)
   }
 }
+
+@Suite struct AssessmentTests {
+  @Test func sizesAreScannedAndStorageFollowsTheRetention() throws {
+    let dir = TemporaryDirectory("lifeboat-assess")
+    defer { dir.remove() }
+    let src = dir.sub("data")
+    try FileManager.default.createDirectory(atPath: src + "/sub", withIntermediateDirectories: true)
+    try FixtureTree.write(src + "/a.bin", [UInt8](repeating: 7, count: 1_000_000))
+    try FixtureTree.write(src + "/sub/b.txt", [UInt8](repeating: 65, count: 24_000))
+    let yaml = """
+      organization: T
+      repositories:
+        r: { url: /srv/r, password: "env:P" }
+      systems:
+        - name: Files
+          tier: important
+          sources: [{ path: \(src) }]
+      """
+    let plan = try #require(PlanLoader.parse(yaml, file: dir.sub("plan.yaml")).plan)
+    let a = Assessment.make(plan: plan, history: [], now: Date())
+    let f = try #require(a.systems.first)
+    #expect(f.bytes == 1_024_000 && f.files == 2 && f.sources.first?.measuredBy == "scanned")
+    #expect(f.throughputSource == "assumed")
+    #expect(abs(f.restoreSeconds - 1_024_000 / 150e6) < 1e-9)
+    // Important tier keeps 14 daily, 8 weekly and 12 monthly snapshots; with no history the
+    // change is 1 % a day, each kept snapshot adding at most the data itself.
+    let size = 1_024_000.0
+    let change = size * 0.01
+    let expected = 0.6 * (size + 14 * change + 8 * min(size, change * 7) + 12 * min(size, change * 30))
+    #expect(abs(f.storagePerCopyBytes - expected) < 1, "\(f.storagePerCopyBytes) vs \(expected)")
+    #expect(a.gaps.contains { $0.gap.contains("never tested") } && a.gaps.contains { $0.gap.contains("no offsite copy") })
+  }
+}

@@ -24,7 +24,7 @@ struct DrillCommand: AsyncParsableCommand {
   @Option(help: "The plan's repository to restore from (default: the drill repository).") var repository: String?
   @Flag(help: "Drill the clean restore point: the newest snapshot before the first suspicious one.") var clean = false
   @Flag(help: "Leave the sandbox in place for inspection.") var keepSandbox = false
-  @Option(help: "Where to make the sandbox (default $LIFEBOAT_DRILL_DIR or the temporary folder).") var sandbox: String?
+  @Option(help: "Where to make the sandbox (default $LIFEBOAT_DRILL_DIR, else /var/tmp).") var sandbox: String?
 
   func run() async throws {
     let plan = try options.load()
