@@ -48,11 +48,11 @@ public enum ReportWriter {
       else {
         throw PlanError("no drill is recorded" + (system.map { " for \($0)" } ?? ""), hint: "run `lifeboat drill --plan … --system …`")
       }
-      html = drillHTML(r)
+      html = r.html
       json = try encoder.encode(r)
     case .runbook:
       let book = try Runbook.make(plan, now: now)
-      html = runbookHTML(book)
+      html = book.html
       json = try encoder.encode(book)
     case .assessment:
       let a = Assessment.make(plan: plan, history: history, now: now)
@@ -68,6 +68,19 @@ public enum ReportWriter {
     return written
   }
 
+}
+
+extension DrillReport {
+  /// The drill as a document.
+  public var html: String { ReportWriter.drillHTML(self) }
+}
+
+extension Runbook {
+  /// The runbook as a document.
+  public var html: String { ReportWriter.runbookHTML(self) }
+}
+
+extension ReportWriter {
   static func drillHTML(_ r: DrillReport) -> String {
     let df = ISO8601DateFormatter()
     let light: Light = r.verdict == .passed ? .green : r.verdict == .passedOverRTO ? .amber : .red

@@ -70,6 +70,11 @@ import Testing
     return (plan, history, audit, events)
   }
 
+  static func drillReport(_ history: [JobRecord]) throws -> DrillReport {
+    let job = try #require(history.first { $0.kind == "drill" })
+    return try JSONDecoder.drill.decode(DrillReport.self, from: Data(try #require(job.details).utf8))
+  }
+
   func checkGolden(_ name: String, _ value: some Encodable) throws {
     let enc = JSONEncoder.drill
     enc.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
@@ -143,6 +148,8 @@ import Testing
        ["hipaa", "nist-800-171", "erate"]),
       ("assessment", Assessment.make(plan: plan, history: history, now: Self.now, scan: false).html,
        ["gaps", "systems", "storage", "assumptions"]),
+      ("drill", try Self.drillReport(history).html, ["verdict", "facts", "phases", "checks"]),
+      ("runbook", try Runbook.make(plan, now: Self.now).html, ["steps"]),
     ]
     for (name, html, sections) in pages {
       #expect(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"), "self-contained, no JavaScript")
