@@ -85,6 +85,39 @@ import Testing
     #expect(try run(["check"]).code == 0)
   }
 
+  @Test func anInterruptedBackupRemovesItsRemoteLock() throws {
+    let server = try S3TestServer.require()
+    let dir = TemporaryDirectory("lifeboat-s3-cli")
+    defer { dir.remove() }
+    let bucket = S3TestServer.bucketName("sigint")
+    try server.createBucket(bucket)
+    let repo = "s3:\(server.endpoint)/\(bucket)/r"
+    #expect(try Self.lifeboat(["init"], repo: repo, server: server, dir: dir).code == 0)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: CLIFixture.binary)
+    p.arguments = ["backup", "--stdin-from-command", "echo start; sleep 60", "--stdin-filename", "x", "--repo", repo]
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in server.environment() { env[k] = v }
+    env["LIFEBOAT_PASSWORD"] = "s3-cli-test"
+    p.environment = env
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    // Wait until the backup holds its lock on the bucket.
+    var locked = false
+    for _ in 0..<100 where !locked {
+      Thread.sleep(forTimeInterval: 0.2)
+      locked = try server.aws(["s3api", "list-objects-v2", "--bucket", bucket, "--prefix", "r/locks/"]).output.contains("\"Key\"")
+    }
+    #expect(locked, "the backup took a lock")
+    kill(p.processIdentifier, SIGINT)
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 130)
+    let left = try server.aws(["s3api", "list-objects-v2", "--bucket", bucket, "--prefix", "r/locks/"]).output
+    #expect(!left.contains("\"Key\""), "the lock was removed before exiting: \(left)")
+    #expect(try Self.lifeboat(["snapshots", "--json"], repo: repo, server: server, dir: dir).output.contains("[") )
+  }
+
   @Test func errorsNameTheCauseAndUseTheDocumentedExitCodes() throws {
     let server = try S3TestServer.require()
     let dir = TemporaryDirectory("lifeboat-s3-cli")
