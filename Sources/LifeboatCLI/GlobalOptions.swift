@@ -143,17 +143,9 @@ extension GlobalOptions {
     guard let budget = DurationText.parse(text) else {
       throw LifeboatError(.usage, "--retry-lock takes a duration such as 30s, 10m or 1h, not \(text)")
     }
-    let deadline = Date().addingTimeInterval(budget)
-    var delay: Double = 1
-    while true {
-      do {
-        return try await repo.lock(exclusive: exclusive, command: command)
-      } catch let e as LifeboatError where e.kind == .lockFailed && Date().addingTimeInterval(delay) < deadline {
-        if !quiet && !json {
-          FileHandle.standardError.write(Data("repository locked, retrying in \(Int(delay)) s\n".utf8))
-        }
-        try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
-        delay = min(delay * 2, 15)
+    return try await repo.lock(exclusive: exclusive, command: command, waitingUpTo: budget) { delay in
+      if !quiet && !json {
+        FileHandle.standardError.write(Data("repository locked, retrying in \(Int(delay)) s\n".utf8))
       }
     }
   }

@@ -217,9 +217,7 @@ public struct DistrictDemo: Sendable {
 
   @discardableResult
   func shell(_ command: String) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/bin/sh")
-    p.arguments = ["-c", command]
+    let p = Shell.process(command)
     let pipe = Pipe()
     p.standardOutput = pipe
     p.standardError = pipe
@@ -315,16 +313,10 @@ public struct DistrictDemo: Sendable {
   }
 }
 
-/// A small deterministic generator for the demo's data.
+/// The demo's data comes from a seeded generator: the same district every run.
 public struct DemoRandom {
-  var state: UInt64
-  public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-  public mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
+  var generator: SplitMix64
+  public init(seed: UInt64) { generator = SplitMix64(seed: seed &+ 0x9E37_79B9_7F4A_7C15) }
+  public mutating func next() -> UInt64 { generator.next() }
   mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }

@@ -270,12 +270,7 @@ struct DrillFailure: Error, CustomStringConvertible {
 /// A check command in its own process group, with a timeout and the tail of its output.
 enum CheckProcess {
   static func run(_ command: String, environment: [String: String], timeout: TimeInterval) -> (Bool, String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/bin/sh")
-    p.arguments = ["-c", command]
-    var env = ProcessInfo.processInfo.environment
-    for (k, v) in environment { env[k] = v }
-    p.environment = env
+    let p = Shell.process(command, environment: environment)
     let pipe = Pipe()
     p.standardOutput = pipe
     p.standardError = pipe

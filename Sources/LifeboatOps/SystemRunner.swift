@@ -358,34 +358,30 @@ public struct SystemRunner: Sendable {
 }
 
 /// Several systems share repositories: a job waits for a conflicting lock (another system's
-/// retention, a prune) instead of failing, with backoff from 0.2 s to 5 s, for up to
-/// `budget` seconds.
+/// retention, a prune) instead of failing, from 0.2 s doubling to 5 s, for up to 15 minutes.
 enum LockWait {
-  static func acquire(_ repo: Repository, exclusive: Bool, command: String, budget: TimeInterval = 900)
-    async throws -> RepositoryLock
-  {
-    let deadline = Date().addingTimeInterval(budget)
-    var delay = 0.2
-    while true {
-      do {
-        return try await repo.lock(exclusive: exclusive, command: command)
-      } catch let e as LifeboatError where e.kind == .lockFailed && Date().addingTimeInterval(delay) < deadline {
-        try await Task.sleep(for: .milliseconds(Int64(delay * 1000 * Double.random(in: 0.8...1.2))))
-        delay = min(delay * 2, 5)
-      }
-    }
+  static func acquire(_ repo: Repository, exclusive: Bool, command: String) async throws -> RepositoryLock {
+    try await repo.lock(exclusive: exclusive, command: command, waitingUpTo: 900, firstDelay: 0.2, maxDelay: 5)
   }
 }
 
-/// Hooks run through `/bin/sh -c` with the system in the environment.
-enum Hook {
-  static func run(_ command: String, label: String, environment: [String: String]) throws {
+/// A `/bin/sh -c` process with extra environment variables: hooks, drill checks, demo steps.
+enum Shell {
+  static func process(_ command: String, environment: [String: String] = [:]) -> Process {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/bin/sh")
     p.arguments = ["-c", command]
     var env = ProcessInfo.processInfo.environment
     for (k, v) in environment { env[k] = v }
     p.environment = env
+    return p
+  }
+}
+
+/// Hooks run through `/bin/sh -c` with the system in the environment.
+enum Hook {
+  static func run(_ command: String, label: String, environment: [String: String]) throws {
+    let p = Shell.process(command, environment: environment)
     let errPipe = Pipe()
     p.standardError = errPipe
     p.standardOutput = FileHandle.nullDevice

@@ -214,3 +214,25 @@ extension Repository {
     return removed
   }
 }
+
+extension Repository {
+  /// Takes the lock, waiting for a conflicting one to go away: retries with a delay that
+  /// starts at `firstDelay` and doubles up to `maxDelay`, for at most `budget` seconds, then
+  /// fails as `lock` does. `onWait` hears each delay before it is slept.
+  public func lock(
+    exclusive: Bool, command: String, waitingUpTo budget: TimeInterval, firstDelay: Double = 1,
+    maxDelay: Double = 15, onWait: (Double) -> Void = { _ in }
+  ) async throws -> RepositoryLock {
+    let deadline = Date().addingTimeInterval(budget)
+    var delay = firstDelay
+    while true {
+      do {
+        return try await lock(exclusive: exclusive, command: command)
+      } catch let e as LifeboatError where e.kind == .lockFailed && Date().addingTimeInterval(delay) < deadline {
+        onWait(delay)
+        try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+        delay = min(delay * 2, maxDelay)
+      }
+    }
+  }
+}

@@ -70,20 +70,9 @@ public struct S3TestServer: Sendable {
   /// Runs the AWS CLI against the server; returns exit status and combined output.
   @discardableResult
   public func aws(_ args: [String], writer: Bool = false) throws -> (status: Int32, output: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["aws", "--endpoint-url", endpoint, "--output", "json"] + args
-    var env = ProcessInfo.processInfo.environment
-    for (k, v) in environment(writer: writer) { env[k] = v }
+    var env = environment(writer: writer)
     env["AWS_PAGER"] = ""
-    p.environment = env
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    return try Subprocess.run(["aws", "--endpoint-url", endpoint, "--output", "json"] + args, environment: env)
   }
 
   /// Creates a bucket with the AWS CLI (with Object Lock when asked).

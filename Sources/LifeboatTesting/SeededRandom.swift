@@ -5,19 +5,13 @@
 public import Foundation
 public import LifeboatCore
 
-/// SplitMix64: a small, fast, seedable generator so every random test can be replayed.
+/// LifeboatCore's SplitMix64 with helpers, so every random test can be replayed.
 public struct SeededRandom: RandomNumberGenerator, Sendable {
-  private var state: UInt64
+  private var generator: SplitMix64
 
-  public init(seed: UInt64) { state = seed }
+  public init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
-  public mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
+  public mutating func next() -> UInt64 { generator.next() }
 
   public mutating func bytes(_ n: Int) -> [UInt8] {
     var out = [UInt8](repeating: 0, count: n)

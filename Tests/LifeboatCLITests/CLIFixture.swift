@@ -64,4 +64,26 @@ struct CLIFixture {
   }
 
   func remove() { dir.remove() }
+
+  /// Starts the binary with `arguments` and extra environment (secrets never on the command
+  /// line), output into a file under `dir`. With `wait`, returns the exit status and output.
+  static func launch(
+    _ arguments: [String], environment: [String: String], dir: TemporaryDirectory, wait: Bool = true
+  ) throws -> (code: Int32, output: String, process: Process) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: binary)
+    p.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in environment { env[k] = v }
+    p.environment = env
+    let out = dir.sub("out-\(UInt32.random(in: 0...UInt32.max))")
+    FileManager.default.createFile(atPath: out, contents: nil)
+    let h = FileHandle(forWritingAtPath: out)
+    p.standardOutput = h
+    p.standardError = h
+    try p.run()
+    guard wait else { return (0, out, p) }
+    p.waitUntilExit()
+    return (p.terminationStatus, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "", p)
+  }
 }

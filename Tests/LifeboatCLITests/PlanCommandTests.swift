@@ -13,36 +13,14 @@ import Testing
     var catalog: String { dir.sub("plan.catalog.sqlite") }
 
     func lifeboat(_ args: [String], wait: Bool = true) throws -> (code: Int32, output: String, process: Process) {
-      let p = Process()
-      p.executableURL = URL(fileURLWithPath: CLIFixture.binary)
-      p.arguments = args
-      var env = ProcessInfo.processInfo.environment
-      env["LB_PW"] = "plan-cli-password"
-      env["LIFEBOAT_PASSWORD"] = "plan-cli-password"
-      env["LIFEBOAT_PLAN"] = plan
-      p.environment = env
-      let out = dir.sub("out-\(UInt32.random(in: 0...UInt32.max))")
-      FileManager.default.createFile(atPath: out, contents: nil)
-      let h = FileHandle(forWritingAtPath: out)
-      p.standardOutput = h
-      p.standardError = h
-      try p.run()
-      guard wait else { return (0, out, p) }
-      p.waitUntilExit()
-      return (p.terminationStatus, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "", p)
+      try CLIFixture.launch(
+        args,
+        environment: ["LB_PW": "plan-cli-password", "LIFEBOAT_PASSWORD": "plan-cli-password", "LIFEBOAT_PLAN": plan],
+        dir: dir, wait: wait)
     }
 
     func sqlite(_ sql: String) throws -> String {
-      let p = Process()
-      p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-      p.arguments = ["sqlite3", catalog, sql]
-      let pipe = Pipe()
-      p.standardOutput = pipe
-      p.standardError = pipe
-      try p.run()
-      let data = pipe.fileHandleForReading.readDataToEndOfFile()
-      p.waitUntilExit()
-      return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+      try Subprocess.run(["sqlite3", catalog, sql]).output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     func writePlan(_ systems: String) throws {

@@ -11,22 +11,11 @@ import Testing
     _ args: [String], repo: String, server: S3TestServer, writer: Bool = false,
     extraEnvironment: [String: String] = [:], dir: TemporaryDirectory
   ) throws -> (code: Int32, output: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: CLIFixture.binary)
-    p.arguments = args + ["--repo", repo]
-    var env = ProcessInfo.processInfo.environment
-    for (k, v) in server.environment(writer: writer) { env[k] = v }
+    var env = server.environment(writer: writer)
     env["LIFEBOAT_PASSWORD"] = "s3-cli-test"
     for (k, v) in extraEnvironment { env[k] = v }
-    p.environment = env
-    let out = dir.sub("out-\(UInt32.random(in: 0...UInt32.max))")
-    FileManager.default.createFile(atPath: out, contents: nil)
-    let h = FileHandle(forWritingAtPath: out)
-    p.standardOutput = h
-    p.standardError = h
-    try p.run()
-    p.waitUntilExit()
-    return (p.terminationStatus, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
+    let r = try CLIFixture.launch(args + ["--repo", repo], environment: env, dir: dir)
+    return (r.code, r.output)
   }
 
   @Test func backupRestoreCheckAndAppendOnlyClientsOnAnImmutableBucket() throws {

@@ -31,16 +31,7 @@ import Testing
   }
 
   func sqlite(_ db: String, _ sql: String) throws -> (Int32, String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["sqlite3", db, sql]
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    try p.run()
-    let out = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: out, as: UTF8.self))
+    try Subprocess.run(["sqlite3", db, sql])
   }
 
   func chain(_ dir: TemporaryDirectory, _ name: String) throws -> (Catalog, String) {

@@ -69,15 +69,13 @@ struct CheckCommand: AsyncParsableCommand {
   /// Immutable repositories: every object in use must be locked up to the horizon.
   static func checkLocks(_ repo: Repository, into report: inout CheckReport) async throws {
     guard let policy = repo.immutability else { return }
-    guard repo.backend is any ObjectLockingBackend else {
+    guard let lockable = repo.backend as? any ObjectLockingBackend else {
       report.notes.append(
         .init(kind: "lock", object: "repository",
           detail: "configured for \(policy.days)-day Object Lock, but this storage cannot lock objects (a copy?); locks not checked"))
       return
     }
-    let status = try await Repository.storage {
-      try await (repo.backend as! any ObjectLockingBackend).objectLockStatus()
-    }
+    let status = try await Repository.storage { try await lockable.objectLockStatus() }
     if !status.enabled {
       report.errors.append(
         .init(kind: "lock", object: "bucket", detail: "Object Lock is not enabled on the bucket: nothing is immutable"))
