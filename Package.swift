@@ -26,6 +26,10 @@ let package = Package(
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+    .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
   ],
   targets: [
     .systemLibrary(
@@ -68,11 +72,46 @@ let package = Package(
       name: "LifeboatOps",
       dependencies: [
         "LifeboatCore", "LifeboatPlan", "LifeboatCatalog", "LifeboatEngine", "LifeboatRepository",
-        "LifeboatStorage", "LifeboatS3", "LifeboatPolicy", "LifeboatFormat",
+        "LifeboatStorage", "LifeboatS3", "LifeboatRemote", "LifeboatPolicy", "LifeboatFormat",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
+      ],
+      swiftSettings: strict),
+    .target(
+      name: "LifeboatRemote",
+      dependencies: [
+        "LifeboatCore", "LifeboatStorage", "LifeboatCatalog",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      swiftSettings: strict),
+    .target(
+      name: "LifeboatConsole",
+      dependencies: [
+        "LifeboatCore", "LifeboatCatalog",
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      swiftSettings: strict),
+    .target(
+      name: "LifeboatServer",
+      dependencies: [
+        "LifeboatCore", "LifeboatStorage", "LifeboatRepository", "LifeboatEngine", "LifeboatPolicy",
+        "LifeboatPlan", "LifeboatCatalog", "LifeboatOps", "LifeboatReport", "LifeboatConsole",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdCore", package: "hummingbird"),
+        .product(name: "HummingbirdTLS", package: "hummingbird"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Yams", package: "Yams"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
       ],
       swiftSettings: strict),
     .target(
@@ -99,7 +138,7 @@ let package = Package(
       dependencies: [
         "LifeboatCore", "LifeboatFormat", "LifeboatStorage", "LifeboatRepository",
         "LifeboatEngine", "LifeboatPolicy", "LifeboatS3", "LifeboatPlan", "LifeboatCatalog", "LifeboatOps",
-        "LifeboatReport", "CLifeboatSystem",
+        "LifeboatReport", "LifeboatServer", "LifeboatRemote", "LifeboatConsole", "CLifeboatSystem",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -148,6 +187,17 @@ let package = Package(
     .testTarget(
       name: "LifeboatEngineTests",
       dependencies: ["LifeboatEngine", "LifeboatRepository", "LifeboatTesting"],
+      swiftSettings: strict),
+    .testTarget(
+      name: "LifeboatServerTests",
+      dependencies: [
+        "LifeboatServer", "LifeboatConsole", "LifeboatRemote", "LifeboatCatalog", "LifeboatOps", "LifeboatPlan",
+        "LifeboatRepository", "LifeboatStorage", "LifeboatEngine", "LifeboatTesting",
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
+        .product(name: "Yams", package: "Yams"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "HTTPTypes", package: "swift-http-types"),
+      ],
       swiftSettings: strict),
     .testTarget(
       name: "LifeboatCLITests",

@@ -190,6 +190,9 @@ public final class Agent: Sendable {
         logger.info("drill", metadata: ["system": "\(name)"])
         let report = await DrillRunner(context: context, system: system).run()
         logger.info("drill finished", metadata: ["system": "\(name)", "verdict": "\(report.verdict.rawValue)"])
+        if let problem = await ServerReporting.push(plan: context.plan, catalog: context.catalog, environment: context.environment) {
+          logger.warning("\(problem)")
+        }
         state.withLock { s in
           s.running.removeValue(forKey: name)
           s.runs += 1
@@ -199,6 +202,9 @@ public final class Agent: Sendable {
       }
       logger.info("running", metadata: ["system": "\(name)"])
       let report = await SystemRunner(context: context, system: system).run()
+      if let problem = await ServerReporting.push(plan: context.plan, catalog: context.catalog, environment: context.environment) {
+        logger.warning("\(problem)")
+      }
       failed = report.outcome == .failed
       state.withLock { s in
         s.running.removeValue(forKey: name)

@@ -292,39 +292,3 @@ enum CheckProcess {
     return (ok, ok ? tail : "exit status \(p.terminationStatus): \(tail)")
   }
 }
-
-extension JSONEncoder {
-  /// How drill reports and backup signals are stored in the catalog's `details`.
-  /// Dates keep milliseconds: signals are matched to snapshots by time.
-  public static var drill: JSONEncoder {
-    let e = JSONEncoder()
-    e.outputFormatting = .sortedKeys
-    e.dateEncodingStrategy = .custom { date, encoder in
-      var c = encoder.singleValueContainer()
-      try c.encode(DrillDates.formatter.string(from: date))
-    }
-    return e
-  }
-}
-
-extension JSONDecoder {
-  public static var drill: JSONDecoder {
-    let d = JSONDecoder()
-    d.dateDecodingStrategy = .custom { decoder in
-      let text = try decoder.singleValueContainer().decode(String.self)
-      guard let date = DrillDates.formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text) else {
-        throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad date \(text)"))
-      }
-      return date
-    }
-    return d
-  }
-}
-
-enum DrillDates {
-  static var formatter: ISO8601DateFormatter {
-    let f = ISO8601DateFormatter()
-    f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return f
-  }
-}

@@ -9,20 +9,25 @@ import LifeboatEngine
 public import LifeboatPlan
 import LifeboatPolicy
 public import LifeboatRepository
+import LifeboatRemote
 import LifeboatS3
 public import LifeboatStorage
 import Synchronization
 
-/// Opens repositories named by URL: local paths, `file://`, `s3:`.
+/// Opens repositories named by URL: local paths, `file://`, `s3:`, `rest:`.
 public enum BackendFactory {
   public static func backend(for location: String, environment: [String: String]) throws -> any Backend {
     if S3Location.isS3(location) {
       return try S3Backend.open(location, environment: environment)
     }
+    if RESTBackend.isREST(location) {
+      return RetryingBackend(try RESTBackend.open(location, environment: environment))
+    }
     if location.contains("://") && !location.hasPrefix("file://") {
       throw LifeboatError(
         .usage, "unsupported repository location \(location)",
-        hint: "use a local directory, s3:https://HOST/BUCKET[/PREFIX] or s3://BUCKET[/PREFIX]")
+        hint: "use a local directory, s3:https://HOST/BUCKET[/PREFIX], s3://BUCKET[/PREFIX] or "
+          + "rest:https://HOST[:PORT]/TENANT/REPOSITORY")
     }
     return LocalBackend(path: location.hasPrefix("file://") ? String(location.dropFirst(7)) : location)
   }

@@ -185,6 +185,19 @@ public struct ProtectedSystem: Sendable, Equatable {
   }
 }
 
+/// The provider's Lifeboat server the agent reports its runs to.
+public struct ServerLink: Sendable, Equatable {
+  public var url: String
+  public var tenant: String
+  public var token: SecretReference
+
+  public init(url: String, tenant: String, token: SecretReference) {
+    self.url = url
+    self.tenant = tenant
+    self.token = token
+  }
+}
+
 public struct Plan: Sendable {
   public var file: String
   public var organization: String
@@ -194,6 +207,8 @@ public struct Plan: Sendable {
   public var catalog: String
   public var repositories: [String: RepositoryTarget]
   public var systems: [ProtectedSystem]
+  /// Where runs are reported (`server:`), if anywhere.
+  public var server: ServerLink? = nil
 
   public func system(named name: String) -> ProtectedSystem? {
     systems.first { $0.name.caseInsensitiveCompare(name) == .orderedSame || $0.snapshotHost == name }

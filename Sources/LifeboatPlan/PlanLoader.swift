@@ -253,7 +253,7 @@ struct Reader {
   mutating func plan(_ root: Node, text: String) -> Plan {
     let top = entries(
       root,
-      known: ["organization", "frameworks", "downtime_cost_per_hour", "catalog", "repositories", "tiers", "systems"],
+      known: ["organization", "frameworks", "downtime_cost_per_hour", "catalog", "repositories", "tiers", "systems", "server"],
       what: "the plan")
     var organization = ""
     if let o = top["organization"] { organization = string(o.value, "organization") ?? "" } else {
@@ -330,9 +330,28 @@ struct Reader {
       error(top["systems"]?.value ?? root, "the plan lists no systems", hint: "add systems: with at least one - name: …")
     }
 
-    return Plan(
+    var server: ServerLink?
+    if let sv = top["server"] {
+      let e = entries(sv.value, known: ["url", "tenant", "token"], what: "server")
+      let url = e["url"].flatMap { string($0.value, "server url") }
+      let tenant = e["tenant"].flatMap { string($0.value, "server tenant") }
+      let tokenText = e["token"].flatMap { string($0.value, "server token") }
+      if url == nil || tenant == nil || tokenText == nil {
+        error(sv.value, "server needs url, tenant and token", hint: "server: { url: https://backup.provider.net:8443, tenant: your-id, token: \"file:/etc/lifeboat/server-token\" }")
+      } else if let url, !(url.hasPrefix("https://") || url.hasPrefix("http://")) {
+        error(e["url"]!.value, "the server url must start with https:// (or http:// on a trusted network)")
+      } else if let tokenText, SecretReference(tokenText) == nil {
+        error(e["token"]!.value, "the server token must be a reference (env:NAME or file:/path), never the token itself")
+      } else if let url, let tenant, let tokenText, let ref = SecretReference(tokenText) {
+        server = ServerLink(url: url, tenant: tenant, token: ref)
+      }
+    }
+
+    var plan = Plan(
       file: file, organization: organization, frameworks: frameworks, downtimeCostPerHour: cost,
       catalog: catalog, repositories: repositories, systems: systems)
+    plan.server = server
+    return plan
   }
 
   mutating func repository(_ name: String, _ node: Node) -> RepositoryTarget? {

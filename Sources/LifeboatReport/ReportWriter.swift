@@ -27,9 +27,23 @@ public enum ReportWriter {
     directory: String, now: Date = Date()
   ) throws -> [String] {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let (html, json) = try render(kind, plan: plan, catalog: catalog, system: system, now: now)
+    let base = directory + "/" + kind.rawValue
+    var written: [String] = []
+    for f in formats {
+      let path = base + "." + f.rawValue
+      try (f == .html ? Data(html.utf8) : json).write(to: URL(fileURLWithPath: path), options: .atomic)
+      written.append(path)
+    }
+    return written
+  }
+
+  /// Renders `kind` for the plan: the HTML document and the JSON with the same facts.
+  public static func render(_ kind: ReportKind, plan: Plan, catalog: Catalog, system: String? = nil, now: Date = Date())
+    throws -> (html: String, json: Data)
+  {
     let history = try catalog.jobs(limit: 100_000)
     let audit = try catalog.verifyAudit()
-    let base = directory + "/" + kind.rawValue
     var html = ""
     var json = Data()
     switch kind {
@@ -59,13 +73,7 @@ public enum ReportWriter {
       html = a.html
       json = try encoder.encode(a)
     }
-    var written: [String] = []
-    for f in formats {
-      let path = base + "." + f.rawValue
-      try (f == .html ? Data(html.utf8) : json).write(to: URL(fileURLWithPath: path), options: .atomic)
-      written.append(path)
-    }
-    return written
+    return (html, json)
   }
 
 }

@@ -43,6 +43,7 @@ struct DrillCommand: AsyncParsableCommand {
     out.line("drill of \(s.name) from repository \(repository ?? s.drill.value.repository ?? s.copies.value.last ?? "?")")
     let r = await drill.run()
     Self.print(r, output: out)
+    if let problem = await ServerReporting.push(plan: plan, catalog: context.catalog) { out.warn(problem) }
     try out.emit(r)
     switch r.verdict {
     case .passed: return

@@ -211,6 +211,7 @@ struct RunCommand: AsyncParsableCommand {
           + (j.errors.first.map { ": \($0)" } ?? ""))
       }
     }
+    if let problem = await ServerReporting.push(plan: plan, catalog: catalog) { out.warn(problem) }
     try out.emit(reports)
     if reports.contains(where: { $0.outcome == .failed || $0.outcome == .interrupted }) {
       throw PartialSuccess(code: ExitStatus.fatal)

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import LifeboatConsole
+import LifeboatCore
+import LifeboatPlan
+import LifeboatServer
+import Logging
+
+struct ServeCommand: AsyncParsableCommand, ManagesOwnSignals {
+  static let configuration = CommandConfiguration(
+    commandName: "serve",
+    abstract: "Run the Lifeboat server: the provider's console, API, metrics and append-only repositories.",
+    discussion: """
+      One server keeps many client organizations (tenants): their plans, the runs and drills their agents report, findings, reports and a hash-chained audit log; and repositories clients back up into with rest: URLs, which are append-only for them. Deleting snapshots or a repository needs a second admin's approval and goes to quarantine first.
+
+      With no --config it starts on defaults: data under --data, listening on 127.0.0.1:8443 without TLS. On the first start it creates an admin token and prints it once; keep it.
+
+        lifeboat serve --data /var/lib/lifeboat-server
+        lifeboat serve --config /etc/lifeboat/server.yaml
+
+      Then open http://127.0.0.1:8443/ (the dashboard), read the API at /api/v1/openapi.yaml, and scrape /metrics with a token. docs/server.md explains the configuration file, roles, the repository endpoint and the four-eyes rule.
+
+      Clients back up with
+        LIFEBOAT_SERVER_TOKEN_FILE=/etc/lifeboat/token lifeboat backup -r rest:https://HOST:8443/TENANT/REPO PATH
+      and report their runs with `server:` in their plan.
+      """)
+
+  @Option(help: "Server configuration file (YAML; see docs/server.md).") var config: String?
+  @Option(help: "Data directory (overrides the file's data:).") var data: String?
+  @Option(help: "Port to listen on (overrides listen:; 0 picks a free one).") var port: Int?
+  @Option(help: "Address to listen on (overrides listen:).") var host: String?
+  @Option(help: "Write the first admin token to this file (mode 0600) instead of only printing it.") var adminTokenFile: String?
+  @Option(help: "Log level: debug (every request), info, warning, error.") var logLevel: String = "info"
+
+  func run() async throws {
+    var configuration: ServerConfiguration
+    do {
+      configuration = try config.map { try ServerConfiguration.load(file: $0) } ?? ServerConfiguration()
+    } catch let e as PlanError {
+      throw LifeboatError(.usage, e.message, hint: e.hint)
+    }
+    if let data { configuration.dataDirectory = data }
+    if let port { configuration.port = port }
+    if let host { configuration.host = host }
+    if config == nil && data == nil {
+      throw ValidationError("name a data directory with --data (or a configuration file with --config)")
+    }
+    var logger = Logger(label: "lifeboat.server")
+    guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("--log-level: debug, info, warning or error") }
+    logger.logLevel = level
+
+    let console = try Console(dataDirectory: configuration.dataDirectory)
+    let server = LifeboatServer(configuration: configuration, console: console)
+    if let token = try server.bootstrapAdmin() {
+      if let file = adminTokenFile {
+        FileManager.default.createFile(atPath: file, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        FileHandle.standardOutput.write(Data("first start: created the admin token in \(file) (keep it safe)\n".utf8))
+      } else {
+        FileHandle.standardOutput.write(Data(
+          "first start: the admin token is\n\n    \(token)\n\nIt is shown only this once; the server keeps only its hash.\n".utf8))
+      }
+    }
+    let scheme = configuration.usesTLS ? "https" : "http"
+    let shownHost = configuration.host == "0.0.0.0" ? "localhost" : configuration.host
+    let app = try server.application(logger: logger) { port in
+      FileHandle.standardOutput.write(Data(
+        "lifeboat server listening on \(scheme)://\(shownHost):\(port)/ (dashboard), API at /api/v1, metrics at /metrics\n".utf8))
+    }
+    try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+  }
+}

@@ -1,0 +1,199 @@
+// Deletion happens here and only here: approved requests (four eyes), the provider's retention
+// and prune under the provider's own repository password, and the purge of quarantine folders
+// older than the window. Everything removed goes through quarantine first.
+
+public import Foundation
+import LifeboatCatalog
+public import LifeboatConsole
+import LifeboatCore
+import LifeboatEngine
+import LifeboatOps
+import LifeboatPlan
+import LifeboatPolicy
+import LifeboatRepository
+import LifeboatStorage
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// What one maintenance pass did to one repository.
+public struct MaintenanceResult: Codable, Sendable {
+  public var tenant: String
+  public var repository: String
+  public var snapshotsRemoved: [String] = []
+  public var packsRemoved = 0
+  public var bytesFreed: Int64 = 0
+  public var quarantinePurged: [String] = []
+  public var notes: [String] = []
+}
+
+public final class ServerMaintenance: Sendable {
+  let console: Console
+  let configuration: ServerConfiguration
+  let environment: [String: String]
+  /// Repositories under server-side maintenance: client writes wait (423) until it ends.
+  private let busy = Mutex<Set<String>>([])
+
+  init(console: Console, configuration: ServerConfiguration, environment: [String: String]) {
+    self.console = console
+    self.configuration = configuration
+    self.environment = environment
+  }
+
+  static func key(_ tenant: String, _ repo: String) -> String { tenant + "/" + repo }
+
+  func isBusy(tenant: String, repository: String) -> Bool { busy.withLock { $0.contains(Self.key(tenant, repository)) } }
+
+  /// Runs `body` with the repository marked busy; refuses to start when it already is.
+  func exclusive<T: Sendable>(tenant: String, repository: String, _ body: () async throws -> T) async throws -> T {
+    let k = Self.key(tenant, repository)
+    let got = busy.withLock { set -> Bool in set.insert(k).inserted }
+    guard got else { throw ConsoleError(.conflict, "maintenance is already running on \(k)") }
+    defer { _ = busy.withLock { $0.remove(k) } }
+    return try await body()
+  }
+
+  func backend(tenant: String, repository: String) -> QuarantiningBackend {
+    QuarantiningBackend(
+      LocalBackend(path: console.repositoryDirectory(tenant: tenant, name: repository)),
+      quarantineRoot: console.quarantineDirectory(tenant: tenant) + "/" + repository, clock: console.clock)
+  }
+
+  // MARK: - Approved requests
+
+  /// Carries out an approved request and records the outcome.
+  func execute(_ a: Approval, actor: String) async -> Approval {
+    do {
+      let result: String = try await exclusive(tenant: a.tenant, repository: a.repository) {
+        switch a.action {
+        case .deleteSnapshots:
+          let b = backend(tenant: a.tenant, repository: a.repository)
+          var removed = 0
+          for s in a.snapshots where try await b.exists(Handle(.snapshot, s)) {
+            try await b.remove(Handle(.snapshot, s))
+            removed += 1
+          }
+          return "\(removed) of \(a.snapshots.count) snapshot(s) moved to quarantine for \(configuration.quarantineDays) days"
+        case .deleteRepository:
+          let from = console.repositoryDirectory(tenant: a.tenant, name: a.repository)
+          let stamp = Int(console.clock.now().timeIntervalSince1970)
+          let toDir = console.quarantineDirectory(tenant: a.tenant) + "/_repositories"
+          try FileManager.default.createDirectory(atPath: toDir, withIntermediateDirectories: true)
+          try FileManager.default.moveItem(atPath: from, toPath: toDir + "/\(a.repository)-\(stamp)")
+          return "repository moved to quarantine (\(a.repository)-\(stamp)) for \(configuration.quarantineDays) days"
+        }
+      }
+      try console.finishApproval(id: a.id, succeeded: true, result: result, actor: actor)
+    } catch {
+      try? console.finishApproval(id: a.id, succeeded: false, result: "\(error)", actor: actor)
+    }
+    return (try? console.approval(id: a.id)) ?? a
+  }
+
+  // MARK: - Retention, prune, purge
+
+  /// One pass over a repository: the provider's retention (when configured), prune, and the
+  /// purge of quarantine days past the window.
+  func run(tenant: String, repository: String, actor: String) async throws -> MaintenanceResult {
+    var result = MaintenanceResult(tenant: tenant, repository: repository)
+    try await exclusive(tenant: tenant, repository: repository) {
+      let b = backend(tenant: tenant, repository: repository)
+      if let rule = configuration.retention.first(where: { $0.tenant == tenant && $0.repository == repository }) {
+        let password = try rule.password.resolve(environment: environment)
+        let repo = try await Repository.open(backend: b, password: password, clock: console.clock)
+        let lock = try await repo.lock(exclusive: true, command: "server maintenance", waitingUpTo: 60, firstDelay: 0.5, maxDelay: 5)
+        do {
+          try await lock.whileHeld {
+            let list = try await repo.listSnapshots()
+            var decisions = Retention.apply(
+              rule.policy, to: list.snapshots, grouping: RetentionGrouping(host: true, paths: false, tags: false),
+              timeZone: .current)
+            // The clean point before a suspicious backup is never removed (signals from the agents' reports).
+            if let plan = TenantView.plan(console, tenant).0, let catalog = try? console.catalog(tenant) {
+              for system in plan.systems {
+                let mine = list.snapshots.filter { $0.snapshot.hostname == system.snapshotHost }
+                let suspicious = (try? CleanPoint.suspiciousTimes(system: system.name, catalog: catalog)) ?? []
+                let keep = CleanPoint.protected(mine, suspicious: suspicious)
+                for i in decisions.indices where !decisions[i].keep && keep.contains(decisions[i].id) {
+                  decisions[i].keep = true
+                  result.notes.append("kept \(decisions[i].id.hex.prefix(10)): the clean point before a suspicious backup of \(system.name)")
+                }
+              }
+            }
+            for d in decisions where !d.keep {
+              try await b.remove(Handle(.snapshot, d.id.hex))
+              result.snapshotsRemoved.append(d.id.hex)
+            }
+            let report = try await Pruner(repository: repo, options: PruneOptions()).run()
+            result.packsRemoved = report.packsDeleted + report.unindexedPacksDeleted
+            result.bytesFreed = Int64(report.bytesFreed)
+          }
+          await lock.release()
+        } catch {
+          await lock.release()
+          throw error
+        }
+      } else {
+        result.notes.append("no retention configured for this repository: nothing removed")
+      }
+      result.quarantinePurged = try Quarantine.purge(
+        root: console.quarantineDirectory(tenant: tenant) + "/" + repository, olderThanDays: configuration.quarantineDays,
+        now: console.clock.now())
+    }
+    try console.catalog(tenant).audit(
+      kind: "server-maintenance", subject: repository,
+      details: [
+        "snapshots_removed": String(result.snapshotsRemoved.count), "packs_removed": String(result.packsRemoved),
+        "quarantine_purged": result.quarantinePurged.joined(separator: ","),
+      ], actor: actor, time: console.clock.now())
+    return result
+  }
+
+  /// Copies a repository's quarantined objects back; returns how many.
+  func restoreQuarantine(tenant: String, repository: String, actor: String) async throws -> Int {
+    let n = try await exclusive(tenant: tenant, repository: repository) {
+      try await Quarantine.restore(
+        root: console.quarantineDirectory(tenant: tenant) + "/" + repository,
+        into: LocalBackend(path: console.repositoryDirectory(tenant: tenant, name: repository)))
+    }
+    try console.catalog(tenant).audit(
+      kind: "quarantine-restore", subject: repository, details: ["objects": String(n)], actor: actor, time: console.clock.now())
+    return n
+  }
+
+  /// Every stored repository, one after the other.
+  func runAll(logger: Logger) async {
+    for t in (try? console.tenants()) ?? [] {
+      for r in (try? console.repositories(tenant: t.id)) ?? [] {
+        do {
+          let res = try await run(tenant: t.id, repository: r.name, actor: "server")
+          logger.info("maintenance done", metadata: [
+            "tenant": "\(t.id)", "repository": "\(r.name)", "snapshots_removed": "\(res.snapshotsRemoved.count)",
+            "packs_removed": "\(res.packsRemoved)",
+          ])
+        } catch {
+          logger.error("maintenance failed", metadata: ["tenant": "\(t.id)", "repository": "\(r.name)", "error": "\(error)"])
+        }
+      }
+    }
+  }
+}
+
+/// Runs maintenance every `maintenanceEvery` while the server runs.
+struct MaintenanceService: Service {
+  let maintenance: ServerMaintenance
+  let every: TimeInterval
+  let logger: Logger
+
+  func run() async throws {
+    guard every > 0 else { return }
+    while !Task.isCancelled {
+      do {
+        try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(every)) }
+      } catch {
+        return
+      }
+      await maintenance.runAll(logger: logger)
+    }
+  }
+}

@@ -1,0 +1,119 @@
+// Prometheus metrics. HTTP traffic is counted through swift-metrics into the server's own
+// registry; the recovery state (backup age, RPO/RTO state, drills, jobs, bytes stored) is read
+// from the tenants' catalogs at every scrape, so it is never stale.
+
+import Foundation
+import Hummingbird
+import LifeboatCatalog
+import LifeboatConsole
+import LifeboatOps
+import LifeboatPlan
+import Metrics
+import Prometheus
+
+final class ServerMetrics: Sendable {
+  let registry = PrometheusCollectorRegistry()
+  let factory: PrometheusMetricsFactory
+
+  init() {
+    factory = PrometheusMetricsFactory(registry: registry)
+  }
+
+  var middleware: HTTPMetricsMiddleware { HTTPMetricsMiddleware(factory: factory) }
+
+  /// The text exposition for the tenants `principal` may see.
+  func exposition(console: Console, principal: Principal, now: Date) throws -> String {
+    let r = PrometheusCollectorRegistry()
+    func gauge(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Double) {
+      r.makeGauge(name: name, labels: labels, help: help).set(to: value)
+    }
+    for tenant in try console.tenants() where principal.mayAccess(tenant: tenant.id) {
+      let s = try TenantView.summary(console, tenant, now: now)
+      let t = ("tenant", tenant.id)
+      gauge("lifeboat_tenant_state", "Worst state of the tenant: 0 green, 1 amber, 2 red", [t], Double(s.light.rank))
+      gauge("lifeboat_audit_chain_intact", "1 when the tenant's audit chain verifies", [t], s.auditIntact ? 1 : 0)
+      for sev in [StatusLight.amber, .red] {
+        gauge("lifeboat_findings", "Open findings by severity", [t, ("severity", sev.rawValue)],
+          Double(s.findings.filter { $0.severity == sev }.count))
+      }
+      for v in s.systems {
+        let labels = [t, ("system", v.status.system), ("tier", v.status.tier)]
+        if let age = v.status.ageSeconds {
+          gauge("lifeboat_last_good_backup_age_seconds", "Seconds since the last good backup", labels, age)
+        }
+        gauge("lifeboat_rpo_seconds", "The system's RPO", labels, v.status.rpoSeconds)
+        gauge("lifeboat_rpo_state", "0 ok, 1 at risk, 2 breached", labels,
+          v.status.rpoState == .ok ? 0 : v.status.rpoState == .atRisk ? 1 : 2)
+        gauge("lifeboat_rto_seconds", "The system's RTO", labels, v.status.rtoSeconds)
+        gauge("lifeboat_rto_state", "0 proven within the RTO by the last drill, 1 untested, 2 breached", labels,
+          v.rtoState == "ok" ? 0 : v.rtoState == "untested" ? 1 : 2)
+        if let verdict = v.status.lastDrillVerdict {
+          gauge("lifeboat_last_drill_passed", "1 when the last restore drill passed", labels, verdict.hasPrefix("passed") ? 1 : 0)
+        }
+        if let secs = v.status.lastDrillRecoverySeconds {
+          gauge("lifeboat_last_drill_duration_seconds", "How long the last drill's restore took", labels, secs)
+        }
+        gauge("lifeboat_drill_overdue", "1 when a restore drill is overdue", labels, v.status.drillOverdue ? 1 : 0)
+        gauge("lifeboat_suspicious_backups", "Backups that showed ransomware signals", labels, Double(v.status.suspiciousSnapshots))
+      }
+      var counts: [String: Int] = [:]
+      for j in try console.catalog(tenant.id).jobs(limit: 1_000_000) {
+        counts["\(j.system)\u{0}\(j.kind)\u{0}\(j.outcome.rawValue)", default: 0] += 1
+      }
+      for (k, n) in counts.sorted(by: { $0.key < $1.key }) {
+        let parts = k.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
+        r.makeCounter(name: "lifeboat_jobs_total", labels: [t, ("system", parts[0]), ("kind", parts[1]), ("outcome", parts[2])])
+          .increment(by: Int64(n))
+      }
+      for repo in try console.repositories(tenant: tenant.id) {
+        gauge("lifeboat_repository_bytes", "Bytes the server stores for the repository", [t, ("repository", repo.name)],
+          Double(TenantView.directorySize(console.repositoryDirectory(tenant: tenant.id, name: repo.name))))
+      }
+    }
+    return r.emitToString() + registry.emitToString()
+  }
+}
+
+/// Counts requests and their duration by method, route and status.
+struct HTTPMetricsMiddleware: RouterMiddleware {
+  typealias Context = ServerContext
+  let factory: PrometheusMetricsFactory
+
+  /// A label with few values: the API resource, or the repository object type; never ids.
+  static func routeClass(_ path: String) -> String {
+    let parts = path.split(separator: "/").map(String.init)
+    if parts.first == "api" {
+      if parts.count >= 5 && parts[2] == "tenants" { return "/api/v1/tenants/*/" + parts[4] }
+      return "/api/v1/" + (parts.count > 2 ? parts[2] : "")
+    }
+    if parts.isEmpty { return "/" }
+    if ["metrics", "healthz", "login", "logout"].contains(parts[0]) { return "/" + parts[0] }
+    if parts[0] == "ui" { return "/ui" }
+    if parts.count >= 3, ["config", "keys", "data", "index", "snapshots", "locks"].contains(parts[2]) {
+      return "repository:" + parts[2]
+    }
+    return "other"
+  }
+
+  func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    let start = ContinuousClock.now
+    var status = 500
+    defer {
+      let route = Self.routeClass(request.uri.path)
+      let dims = [("method", request.method.rawValue), ("route", route), ("status", String(status))]
+      Counter(label: "lifeboat_http_requests_total", dimensions: dims, factory: factory).increment()
+      let d = ContinuousClock.now - start
+      Metrics.Timer(label: "lifeboat_http_request_duration_seconds", dimensions: [("method", request.method.rawValue), ("route", route)],
+        factory: factory)
+        .recordNanoseconds(d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000)
+    }
+    do {
+      let response = try await next(request, context)
+      status = Int(response.status.code)
+      return response
+    } catch let e as HTTPError {
+      status = Int(e.status.code)
+      throw e
+    }
+  }
+}
