@@ -179,7 +179,9 @@ public struct SystemRunner: Sendable {
         try? catalog.finish(copy)
         jobs.append(copy)
       }
-      for name in copies where !Task.isCancelled {
+      // A Lifeboat server's repositories are append-only for clients: their retention runs on
+      // the server, under the provider's policy and quarantine.
+      for name in copies where !Task.isCancelled && !RESTBackend.isREST(context.plan.repositories[name]?.url ?? "") {
         var forget = JobRecord(kind: "forget", system: system.name, repository: name, started: now)
         forget.id = try? catalog.start(forget)
         do {

@@ -234,7 +234,7 @@ extension LifeboatServer {
     for s in summaries {
       let red = s.findings.filter { $0.severity == .red }.count
       let amber = s.findings.filter { $0.severity == .amber }.count
-      b += "<tr class=\"tenant \(s.light.rawValue)\"><td>\(Page.light(s.light))<a href=\"/ui/tenants/\(Page.esc(s.id))\">\(Page.esc(s.organization ?? s.name))</a> <span class=\"muted small\">\(Page.esc(s.id))</span></td>"
+      b += "<tr class=\"tenant\" data-state=\"\(s.light.rawValue)\"><td>\(Page.light(s.light))<a href=\"/ui/tenants/\(Page.esc(s.id))\">\(Page.esc(s.organization ?? s.name))</a> <span class=\"muted small\">\(Page.esc(s.id))</span></td>"
       b += "<td>\(s.systems.count) — \(s.systems.filter { $0.light == .green }.count) green</td>"
       b += "<td>\(red > 0 ? "<span class=\"tag red\">\(red) red</span> " : "")\(amber > 0 ? "<span class=\"tag amber\">\(amber) amber</span>" : "")\(red + amber == 0 ? "none" : "")</td>"
       b += "<td>\(Page.time(s.lastRun))</td><td>\(s.runs24h)\(s.failures24h > 0 ? " <span class=\"tag red\">\(s.failures24h) failed</span>" : "")</td>"

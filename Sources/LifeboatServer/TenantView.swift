@@ -91,7 +91,9 @@ enum TenantView {
         out.append(Finding(severity: .red, system: s.system, kind: "rto",
           message: s.lastDrillVerdict == "failed" ? "the last restore drill failed" : "the last drill restored slower than the RTO"))
       } else if v.rtoState == "untested" {
-        out.append(Finding(severity: .amber, system: s.system, kind: "drill", message: "never drilled: the RTO is unproven"))
+        out.append(Finding(severity: .amber, system: s.system, kind: "drill",
+          message: s.lastDrillVerdict == nil ? "never drilled: the RTO is unproven"
+            : "the last drill recorded no recovery time: the RTO is unproven"))
       }
       if s.drillOverdue { out.append(Finding(severity: .amber, system: s.system, kind: "drill", message: "a restore drill is overdue")) }
       if s.suspiciousSnapshots > 0 {

@@ -1,0 +1,236 @@
+import Foundation
+import LifeboatTesting
+import Testing
+
+/// `lifeboat serve` as a real process on loopback, and the `lifeboat` CLI backing up into it.
+final class RunningServer {
+  let dir: TemporaryDirectory
+  let process: Process
+  let output: String
+  let base: String
+  let adminToken: String
+
+  /// Starts the server; `config` is written to a file when given.
+  init(config: String? = nil, environment: [String: String] = [:], scheme: String = "http") throws {
+    dir = TemporaryDirectory("lifeboat-serve")
+    var args = ["serve", "--data", dir.sub("data"), "--port", "0", "--admin-token-file", dir.sub("admin-token")]
+    if let config {
+      try FixtureTree.write(dir.sub("server.yaml"), Array(config.utf8))
+      args += ["--config", dir.sub("server.yaml")]
+    }
+    let launched = try CLIFixture.launch(args, environment: environment, dir: dir, wait: false)
+    process = launched.process
+    output = launched.output
+    var port = 0
+    for _ in 0..<300 {
+      let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+      if let r = text.range(of: "listening on \(scheme)://127.0.0.1:") {
+        port = Int(text[r.upperBound...].prefix { $0.isNumber }) ?? 0
+        if port > 0 { break }
+      }
+      guard process.isRunning else { break }
+      Thread.sleep(forTimeInterval: 0.1)
+    }
+    guard port > 0 else {
+      process.terminate()
+      throw CLIServerFailure(message: "the server did not start: \((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
+    }
+    base = "\(scheme)://127.0.0.1:\(port)"
+    adminToken = ((try? String(contentsOfFile: dir.sub("admin-token"), encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
+  /// An API call with curl; returns the status and the body.
+  @discardableResult
+  func api(_ method: String, _ path: String, token: String? = nil, json: String? = nil, extra: [String] = []) throws -> (Int, String) {
+    var args = ["curl", "-s", "-S", "-X", method, "-w", "\n%{http_code}", "-H", "Authorization: Bearer \(token ?? adminToken)"] + extra
+    if let json { args += ["-H", "Content-Type: application/json", "--data-binary", json] }
+    let (_, out) = try Subprocess.run(args + [base + path])
+    let lines = out.split(separator: "\n", omittingEmptySubsequences: false)
+    return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+  }
+
+  /// Creates a backup token for `tenant`; returns it.
+  func token(_ name: String, role: String, tenant: String?) throws -> String {
+    let body = tenant.map { "{\"name\":\"\(name)\",\"role\":\"\(role)\",\"tenant\":\"\($0)\"}" } ?? "{\"name\":\"\(name)\",\"role\":\"\(role)\"}"
+    let (_, out) = try api("POST", "/api/v1/tokens", json: body, extra: [])
+    let obj = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]
+    guard let t = obj?["token"] as? String else { throw CLIServerFailure(message: "no token in \(out)") }
+    return t
+  }
+
+  func stop() -> Int32 {
+    process.terminate()
+    process.waitUntilExit()
+    return process.terminationStatus
+  }
+
+  deinit {
+    if process.isRunning { process.terminate() }
+    dir.remove()
+  }
+}
+
+struct CLIServerFailure: Error, CustomStringConvertible {
+  var message: String
+  var description: String { message }
+}
+
+@Suite(.serialized) struct ServerCLITests {
+  static func writeToken(_ dir: TemporaryDirectory, _ name: String, _ token: String) throws -> String {
+    let path = dir.sub(name)
+    try FixtureTree.write(path, Array(token.utf8))
+    return path
+  }
+
+  @Test func backupRestoreThroughTheAppendOnlyEndpointAndServerSideRetention() async throws {
+    let config = """
+      quarantine_days: 3
+      maintenance_every: "0"
+      retention:
+        - tenant: clinic
+          repository: files
+          password: env:CLINIC_REPO_PASSWORD
+          keep: { last: 1 }
+
+      """
+    let password = "clinic repository password"
+    let server = try RunningServer(config: config, environment: ["CLINIC_REPO_PASSWORD": password])
+    let dir = TemporaryDirectory("lifeboat-serve-client")
+    defer { dir.remove() }
+    #expect(server.adminToken.hasPrefix("lb_"))
+    #expect(try server.api("POST", "/api/v1/tenants", json: "{\"id\":\"clinic\",\"name\":\"Northside Clinic\"}").0 == 201)
+    #expect(try server.api("POST", "/api/v1/tenants/clinic/repositories", json: "{\"name\":\"files\"}").0 == 201)
+    let backupToken = try Self.writeToken(dir, "backup-token", try server.token("fs1", role: "backup", tenant: "clinic"))
+    try FixtureTree.write(dir.sub("password"), Array(password.utf8))
+    let src = dir.sub("src")
+    try FixtureTree.build(at: src, seed: 41, options: { var o = FixtureTree.Options(); o.files = 40; o.largeFiles = 1; o.specialFiles = false; return o }())
+    let repo = "rest:\(server.base)/clinic/files"
+    let env = ["LIFEBOAT_SERVER_TOKEN_FILE": backupToken]
+    func lifeboat(_ args: [String], env extra: [String: String] = [:]) throws -> (Int32, String) {
+      let r = try CLIFixture.launch(args + ["--password-file", dir.sub("password")], environment: env.merging(extra) { $1 }, dir: dir)
+      return (r.code, r.output)
+    }
+    var r = try lifeboat(["init", "-r", repo])
+    #expect(r.0 == 0, "init: \(r.1)")
+    r = try lifeboat(["backup", "-r", repo, src])
+    #expect(r.0 == 0, "backup: \(r.1)")
+    r = try lifeboat(["backup", "-r", repo, src])
+    #expect(r.0 == 0, "second backup: \(r.1)")
+    r = try lifeboat(["restore", "-r", repo, "latest", "--target", dir.sub("restored"), "--verify"])
+    #expect(r.0 == 0 && r.1.contains("all identical"), "restore: \(r.1)")
+    #expect(TreeComparison.differences(src, dir.sub("restored") + src).isEmpty)
+    r = try lifeboat(["check", "-r", repo, "--read-data"])
+    #expect(r.0 == 0, "check: \(r.1)")
+    // The client cannot remove anything: forget and a second init are refused with a clear message.
+    r = try lifeboat(["forget", "-r", repo, "--keep-last", "1"])
+    #expect(r.0 == 1 && r.1.contains("append-only"), "forget: \(r.1)")
+    r = try lifeboat(["init", "-r", repo])
+    #expect(r.0 != 0, "a second init: \(r.1)")
+    r = try lifeboat(["snapshots", "-r", repo, "--json"])
+    let snapshots = try JSONSerialization.jsonObject(with: Data(r.1.utf8)) as? [[String: Any]] ?? []
+    #expect(snapshots.count == 2, "both snapshots are still there")
+    // Clear errors: no such repository (exit 10), a revoked token.
+    r = try lifeboat(["snapshots", "-r", "rest:\(server.base)/clinic/nothing"])
+    #expect(r.0 == 10, "missing repository: \(r.1)")
+    r = try lifeboat(["snapshots", "-r", repo], env: ["LIFEBOAT_SERVER_TOKEN_FILE": try Self.writeToken(dir, "bad", "lb_wrong")])
+    #expect(r.0 == 1 && r.1.contains("refused the token"), "wrong token: \(r.1)")
+
+    // Retention runs on the server, with the provider's password: keep the last snapshot.
+    let (status, body) = try server.api("POST", "/api/v1/tenants/clinic/repositories/files/maintenance")
+    #expect(status == 200, "\(body)")
+    let result = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+    #expect((result?["snapshotsRemoved"] as? [String])?.count == 1, "\(body)")
+    r = try lifeboat(["snapshots", "-r", repo, "--json"])
+    #expect((try JSONSerialization.jsonObject(with: Data(r.1.utf8)) as? [Any])?.count == 1)
+    r = try lifeboat(["restore", "-r", repo, "latest", "--target", dir.sub("restored2"), "--verify"])
+    #expect(r.0 == 0, "restore after server retention: \(r.1)")
+    r = try lifeboat(["check", "-r", repo])
+    #expect(r.0 == 0, "check after server retention: \(r.1)")
+    let (_, repos) = try server.api("GET", "/api/v1/tenants/clinic/repositories")
+    #expect(repos.contains("quarantineDays\":[\""), "the removed snapshot is in quarantine: \(repos)")
+    // SIGTERM stops the server gracefully.
+    #expect(server.stop() == 0 || server.process.terminationReason == .uncaughtSignal)
+  }
+
+  @Test func agentsReportRunsThroughThePlan() async throws {
+    let server = try RunningServer()
+    let dir = TemporaryDirectory("lifeboat-serve-plan")
+    defer { dir.remove() }
+    #expect(try server.api("POST", "/api/v1/tenants", json: "{\"id\":\"school\"}").0 == 201)
+    #expect(try server.api("POST", "/api/v1/tenants/school/repositories", json: "{\"name\":\"main\"}").0 == 201)
+    let token = try Self.writeToken(dir, "token", try server.token("agent", role: "backup", tenant: "school"))
+    try FixtureTree.write(dir.sub("repo-password"), Array("school password".utf8))
+    let src = dir.sub("data")
+    try FixtureTree.build(at: src, seed: 5, options: { var o = FixtureTree.Options(); o.files = 20; o.largeFiles = 0; o.specialFiles = false; return o }())
+    let plan = """
+      organization: Lincoln Elementary
+      repositories:
+        provider:
+          url: rest:\(server.base)/school/main
+          password: "file:\(dir.sub("repo-password"))"
+      server:
+        url: \(server.base)
+        tenant: school
+        token: "file:\(token)"
+      systems:
+        - name: Files
+          tier: important
+          sources:
+            - path: \(src)
+
+      """
+    try FixtureTree.write(dir.sub("plan.yaml"), Array(plan.utf8))
+    let env = ["LIFEBOAT_SERVER_TOKEN_FILE": token]
+    let initResult = try CLIFixture.launch(["init", "-r", "rest:\(server.base)/school/main", "--password-file", dir.sub("repo-password")],
+      environment: env, dir: dir)
+    #expect(initResult.code == 0, "\(initResult.output)")
+    let run = try CLIFixture.launch(["run", "--plan", dir.sub("plan.yaml"), "--all"], environment: env, dir: dir)
+    #expect(run.code == 0, "\(run.output)")
+    let (_, runs) = try server.api("GET", "/api/v1/tenants/school/runs")
+    let jobs = try JSONSerialization.jsonObject(with: Data(runs.utf8)) as? [[String: Any]] ?? []
+    #expect(jobs.contains { $0["kind"] as? String == "backup" && $0["outcome"] as? String == "success" && $0["system"] as? String == "Files" },
+      "\(runs)")
+    // Without the plan uploaded the console still lists the runs; with it, the system's RPO state.
+    let (put, _) = try server.api("PUT", "/api/v1/tenants/school/plan", extra: ["--data-binary", "@" + dir.sub("plan.yaml")])
+    #expect(put == 200)
+    let (_, systems) = try server.api("GET", "/api/v1/tenants/school/systems")
+    #expect(systems.contains("\"rpoLight\":\"green\""), "\(systems)")
+    // A second run reports only what is new.
+    let again = try CLIFixture.launch(["run", "--plan", dir.sub("plan.yaml"), "--all"], environment: env, dir: dir)
+    #expect(again.code == 0)
+    let (_, runs2) = try server.api("GET", "/api/v1/tenants/school/runs")
+    let jobs2 = try JSONSerialization.jsonObject(with: Data(runs2.utf8)) as? [[String: Any]] ?? []
+    #expect(jobs2.filter { $0["kind"] as? String == "backup" }.count == 2, "\(runs2)")
+  }
+
+  @Test func httpsWithAPrivateCertificate() async throws {
+    let dir = TemporaryDirectory("lifeboat-serve-tls")
+    defer { dir.remove() }
+    let (status, out) = try Subprocess.run([
+      "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+      "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", dir.sub("key.pem"), "-out", dir.sub("cert.pem"),
+    ])
+    try #require(status == 0, "openssl: \(out)")
+    let server = try RunningServer(
+      config: "tls: { certificate: \(dir.sub("cert.pem")), key: \(dir.sub("key.pem")) }\n", scheme: "https")
+    #expect(server.base.hasPrefix("https://"))
+    #expect(try server.api("POST", "/api/v1/tenants", json: "{\"id\":\"firm\"}", extra: ["--cacert", dir.sub("cert.pem")]).0 == 201)
+    #expect(try server.api("POST", "/api/v1/tenants/firm/repositories", json: "{\"name\":\"docs\"}", extra: ["--cacert", dir.sub("cert.pem")]).0 == 201)
+    let (_, created) = try server.api("POST", "/api/v1/tokens", json: "{\"name\":\"pc\",\"role\":\"backup\",\"tenant\":\"firm\"}",
+      extra: ["--cacert", dir.sub("cert.pem")])
+    let token = try #require((try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])?["token"] as? String)
+    try FixtureTree.write(dir.sub("password"), Array("firm password".utf8))
+    try FixtureTree.write(dir.sub("file.txt"), Array("privileged and confidential".utf8))
+    let repo = "rest:\(server.base)/firm/docs"
+    // Without the CA the client refuses the certificate and says what to set.
+    let refused = try CLIFixture.launch(["init", "-r", repo, "--password-file", dir.sub("password")],
+      environment: ["LIFEBOAT_SERVER_TOKEN": token], dir: dir)
+    #expect(refused.code != 0 && refused.output.contains("LIFEBOAT_SERVER_CA"), "\(refused.output)")
+    let env = ["LIFEBOAT_SERVER_TOKEN": token, "LIFEBOAT_SERVER_CA": dir.sub("cert.pem")]
+    let ok = try CLIFixture.launch(["init", "-r", repo, "--password-file", dir.sub("password")], environment: env, dir: dir)
+    #expect(ok.code == 0, "\(ok.output)")
+    let backup = try CLIFixture.launch(["backup", "-r", repo, "--password-file", dir.sub("password"), dir.sub("file.txt")],
+      environment: env, dir: dir)
+    #expect(backup.code == 0, "\(backup.output)")
+  }
+}
