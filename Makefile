@@ -12,7 +12,7 @@ deps:
 # independent client, PostgreSQL (pg_dump sources), the sqlite3 shell (audit tampering) and
 # headless Chromium (report layout; screenshots land in test-artifacts/reports/).
 test-deps:
-	@scripts/install-deps.sh radosgw ceph-mon ceph-osd curl postgresql-15 sqlite3 chromium fonts-dejavu-core
+	@scripts/install-deps.sh radosgw ceph-mon ceph-osd curl openssl postgresql-15 sqlite3 chromium fonts-dejavu-core
 	@command -v aws >/dev/null || python3 -m pip install --quiet awscli
 
 s3-server: test-deps

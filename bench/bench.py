@@ -363,8 +363,16 @@ def markdown(report):
         lines.append(f"\nRepository size after the first backup: {sizes}\n")
     return "\n".join(lines)
 
+KEEP_MARKER = "<!-- the sections below are written by other benchmarks; bench.py keeps them -->"
+
+
 def write_doc(path, table, report):
     m = report["machine"]
+    kept = ""
+    if os.path.exists(path):
+        old = open(path).read()
+        if KEEP_MARKER in old:
+            kept = "\n" + old[old.index(KEEP_MARKER):]
     with open(path, "w") as f:
         f.write(f"""# Benchmarks
 
@@ -394,6 +402,7 @@ bench/run.sh --corpus src --runs 5 --tools lifeboat,restic
 bench/run.sh --smoke                             # the CI smoke run
 ```
 """)
+        f.write(kept)
 
 if __name__ == "__main__":
     main()

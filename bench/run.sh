@@ -8,7 +8,8 @@ if [ "${1:-}" = "--smoke" ]; then
   bin=.build/release/lifeboat
   [ -x "$bin" ] || bin=.build/debug/lifeboat
   [ -x "$bin" ] || swift build
-  exec python3 bench/bench.py --smoke --bin "$bin" "${@:2}"
+  python3 bench/bench.py --smoke --bin "$bin" "${@:2}"
+  exec python3 bench/server_load.py --smoke --bin "$bin"
 fi
 scripts/install-deps.sh restic borgbackup
 swift build -c release

@@ -27,6 +27,6 @@ struct LifeboatCommand: AsyncParsableCommand {
       CopyCommand.self, KeyCommand.self, RepairCommand.self, MaintenanceCommand.self,
       PlanCommand.self, RunCommand.self, StatusCommand.self, AuditCommand.self, AgentCommand.self,
       DrillCommand.self, RunbookCommand.self, ReportCommand.self, AssessCommand.self, DemoCommand.self,
-      ServeCommand.self,
+      ServeCommand.self, PushCommand.self,
     ])
 }

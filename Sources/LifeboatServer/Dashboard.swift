@@ -71,6 +71,7 @@ enum Page {
   static func light(_ l: StatusLight) -> String { "<span class=\"light \(l.rawValue)\" title=\"\(l.rawValue)\"></span>" }
 
   static func duration(_ s: Double) -> String {
+    if s < 10 { return String(format: "%.1f s", s) }
     if s < 120 { return String(format: "%.0f s", s) }
     if s < 7200 { return String(format: "%.0f min", s / 60) }
     if s < 172_800 { return String(format: "%.1f h", s / 3600) }

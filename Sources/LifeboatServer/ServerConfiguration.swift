@@ -56,7 +56,7 @@ public struct ServerConfiguration: Sendable {
       throw PlanError("\(file): not valid YAML: \(error)")
     }
     func fail(_ node: Node, _ message: String, hint: String? = nil) -> PlanError {
-      PlanError("\(file):\((node.mark?.line ?? 0) + 1): \(message)", hint: hint)
+      PlanError("\(file):\(node.mark?.line ?? 0): \(message)", hint: hint)
     }
     guard let map = root.mapping else { throw fail(root, "the configuration must be a mapping of keys") }
     let known = ["listen", "data", "tls", "max_object_size", "max_request_size", "quarantine_days", "maintenance_every", "retention"]

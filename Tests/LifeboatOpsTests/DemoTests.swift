@@ -27,7 +27,10 @@ import Testing
     let drills = try catalog.jobs(kind: "drill")
     #expect(drills.count == 5 && drills.allSatisfy { $0.outcome == .success }, "four drills and the clean-point restore")
     #expect(log.contains("was flagged SUSPICIOUS"), "\(log)")
-    #expect(log.contains("155 readable documents, 0 encrypted files or ransom notes"), "\(log)")
+    // 150 documents plus one memo per simulated day before the clean point (fewer when the
+    // week starts after that day's 09:00), none of them encrypted.
+    let readable = log.firstMatch(of: /(\d+) readable documents, 0 encrypted files or ransom notes/).flatMap { Int($0.1) }
+    #expect((154...156).contains(readable ?? 0), "\(log)")
     #expect(try catalog.auditEvents().filter { $0.kind == "suspicious" }.count == 1, "only the attack is flagged")
     #expect(try catalog.verifyAudit().isIntact)
 

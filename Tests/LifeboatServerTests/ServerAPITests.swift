@@ -520,3 +520,35 @@ enum RunBatchJSON {
     return String(decoding: (try? JSONEncoder.drill.encode(Batch(source: source, jobs: jobs))) ?? Data(), as: UTF8.self)
   }
 }
+
+@Suite struct ServerConfigurationTests {
+  static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("docs/examples/server.yaml").path
+
+  @Test func theExampleConfigurationLoads() throws {
+    let c = try ServerConfiguration.load(file: Self.example)
+    #expect(c.host == "0.0.0.0" && c.port == 8443)
+    #expect(c.usesTLS)
+    #expect(c.quarantineDays == 14 && c.maintenanceEvery == 86400)
+    #expect(c.retention.count == 2)
+    #expect(c.retention[0].policy.keepDaily == 14 && c.retention[1].policy.keepYearly == 7)
+  }
+
+  @Test func mistakesNameTheirLine() throws {
+    let cases: [(String, String)] = [
+      ("listen: 127.0.0.1:8443\nquarantine_dayz: 3\n", ":2: unknown key 'quarantine_dayz'"),
+      ("listen: localhost\n", ":1: listen must be HOST:PORT"),
+      ("retention:\n  - tenant: a\n    repository: b\n    password: hunter2\n    keep: { last: 3 }\n", "never the password itself"),
+      ("quarantine_days: 0\n", "at least 1"),
+      ("maintenance_every: soon\n", "duration"),
+    ]
+    for (text, expected) in cases {
+      #expect(throws: (any Error).self) { try ServerConfiguration.parse(text, file: "server.yaml") }
+      do {
+        _ = try ServerConfiguration.parse(text, file: "server.yaml")
+      } catch {
+        #expect("\(error)".contains(expected), "\(error)")
+      }
+    }
+  }
+}

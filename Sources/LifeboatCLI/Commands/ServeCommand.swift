@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import LifeboatConsole
 import LifeboatCore
+import LifeboatOps
 import LifeboatPlan
+import LifeboatRemote
 import LifeboatServer
 import Logging
 
@@ -67,5 +69,48 @@ struct ServeCommand: AsyncParsableCommand, ManagesOwnSignals {
         "lifeboat server listening on \(scheme)://\(shownHost):\(port)/ (dashboard), API at /api/v1, metrics at /metrics\n".utf8))
     }
     try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+  }
+}
+
+struct PushCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "push",
+    abstract: "Send the catalog's finished runs and drills to a Lifeboat server.",
+    discussion: """
+      The agent, `run` and `drill` do this after every job when the plan names a server (`server:` with url, tenant and token). `push` does it by hand: after the server was down, to fill a new server with an existing catalog's history, or with a server the plan does not name.
+
+        lifeboat push --plan /etc/lifeboat/plan.yaml
+        LIFEBOAT_SERVER_TOKEN_FILE=/etc/lifeboat/server-token lifeboat push --plan plan.yaml --server https://backup.provider.net:8443 --tenant riverside
+
+      Each job is stored once per source host and job id, so pushing twice is harmless.
+      """)
+
+  @OptionGroup var options: PlanOptions
+  @Option(help: "The server's URL (instead of the plan's server:).") var server: String?
+  @Option(help: "The tenant on that server (instead of the plan's server:).") var tenant: String?
+  @Flag(help: "Send every job again, not only those after the last push.") var all = false
+
+  func run() async throws {
+    let plan = try options.load()
+    let catalog = try options.catalog(plan)
+    let environment = ProcessInfo.processInfo.environment
+    let endpoint: ServerEndpoint
+    let tenantID: String
+    if let server, let tenant {
+      endpoint = ServerEndpoint(base: server, token: try ServerEndpoint.token(environment: environment))
+      tenantID = tenant
+    } else if let link = plan.server {
+      do {
+        endpoint = ServerEndpoint(base: server ?? link.url, token: try link.token.resolve(environment: environment))
+      } catch let e as PlanError {
+        throw LifeboatError(.usage, "the plan's server token: \(e.message)", hint: e.hint)
+      }
+      tenantID = tenant ?? link.tenant
+    } else {
+      throw LifeboatError(.usage, "the plan names no server", hint: "add server: { url, tenant, token } to the plan, or pass --server and --tenant")
+    }
+    if all { try? FileManager.default.removeItem(atPath: catalog.path + ".reported") }
+    let sent = try await RunReporter(endpoint: endpoint, tenant: tenantID, source: ProcessInfo.processInfo.hostName).push(catalog: catalog)
+    options.output.line("sent \(sent) job(s) to \(endpoint.base) for tenant \(tenantID)")
   }
 }
