@@ -36,6 +36,8 @@ public struct Principal: Sendable, Codable, Equatable {
   public var created: Date
   public var expires: Date?
   public var revoked: Date?
+  /// The principal whose token created this one (nil for the first admin).
+  public var createdBy: Int64? = nil
 
   /// How it appears in audit events.
   public var actor: String { "\(name) (\(role.rawValue)\(tenant.map { "@" + $0 } ?? ""))" }
@@ -189,6 +191,9 @@ public final class Console: Sendable {
           );
           """)
     }
+    m.registerMigration("v2: who created each principal") { db in
+      try db.execute(sql: "ALTER TABLE principals ADD COLUMN created_by INTEGER REFERENCES principals(id)")
+    }
     return m
   }
 
@@ -267,9 +272,9 @@ public final class Console: Sendable {
   }
 
   /// Creates a principal and returns its token. The token is shown once: only its hash is kept.
-  public func createPrincipal(name: String, role: Role, tenant: String?, expires: Date? = nil, actor: String) throws
-    -> (Principal, token: String)
-  {
+  public func createPrincipal(
+    name: String, role: Role, tenant: String?, expires: Date? = nil, createdBy: Int64? = nil, actor: String
+  ) throws -> (Principal, token: String) {
     guard !name.isEmpty, name.count <= 100 else { throw ConsoleError(.invalid, "a token needs a name of 1–100 characters") }
     if let tenant, try self.tenant(tenant) == nil { throw ConsoleError(.notFound, "no tenant '\(tenant)'") }
     if role == .backup && tenant == nil {
@@ -280,15 +285,15 @@ public final class Console: Sendable {
     let id: Int64 = try db.write { db in
       try db.execute(
         sql: """
-          INSERT INTO principals (name, role, tenant, token_sha256, token_prefix, created, expires)
-          VALUES (?, ?, ?, ?, ?, ?, ?)
+          INSERT INTO principals (name, role, tenant, token_sha256, token_prefix, created, expires, created_by)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
           """,
         arguments: [name, role.rawValue, tenant, Self.sha256(token), String(token.prefix(9)), now.timeIntervalSince1970,
-          expires?.timeIntervalSince1970])
+          expires?.timeIntervalSince1970, createdBy])
       return db.lastInsertedRowID
     }
     let p = Principal(id: id, name: name, role: role, tenant: tenant, tokenPrefix: String(token.prefix(9)), created: now,
-      expires: expires)
+      expires: expires, createdBy: createdBy)
     try audit.audit(kind: "token-create", subject: p.actor,
       details: ["id": String(id), "prefix": p.tokenPrefix, "expires": expires.map { ISO8601DateFormatter().string(from: $0) } ?? "never"],
       actor: actor, time: now)
@@ -300,7 +305,19 @@ public final class Console: Sendable {
       id: r["id"], name: r["name"], role: Role(rawValue: r["role"]) ?? .auditor, tenant: r["tenant"],
       tokenPrefix: r["token_prefix"], created: Date(timeIntervalSince1970: r["created"]),
       expires: (r["expires"] as Double?).map { Date(timeIntervalSince1970: $0) },
-      revoked: (r["revoked"] as Double?).map { Date(timeIntervalSince1970: $0) })
+      revoked: (r["revoked"] as Double?).map { Date(timeIntervalSince1970: $0) }, createdBy: r["created_by"])
+  }
+
+  /// Whether `p` was created, directly or through principals it created, by `ancestor`.
+  func descends(_ p: Principal, from ancestor: Int64) throws -> Bool {
+    var seen: Set<Int64> = [p.id]
+    var next = p.createdBy
+    while let id = next, !seen.contains(id) {
+      if id == ancestor { return true }
+      seen.insert(id)
+      next = try principal(id: id)?.createdBy
+    }
+    return false
   }
 
   public enum AuthFailure: Error, Sendable, Equatable { case unknown, expired, revoked }
@@ -482,6 +499,14 @@ public final class Console: Sendable {
     guard a.state == .pending else { throw ConsoleError(.conflict, "approval \(id) is \(a.state.rawValue), not pending") }
     if approve && a.requestedByID == p.id {
       throw ConsoleError(.forbidden, "the four-eyes rule: approval \(id) was requested by you; a second admin must approve it")
+    }
+    // A second pair of eyes is a different person: not a token the requester made (directly or
+    // through tokens it made), and not one created after the request.
+    if try approve && descends(p, from: a.requestedByID) {
+      throw ConsoleError(.forbidden, "the four-eyes rule: this token was created by the requester of approval \(id); another admin must approve it")
+    }
+    if approve && p.created > a.requested {
+      throw ConsoleError(.forbidden, "the four-eyes rule: this token was created after approval \(id) was requested; an admin who existed before must approve it")
     }
     let now = clock.now()
     let state: Approval.State = approve ? .approved : .rejected

@@ -142,6 +142,7 @@ enum OpenAPIDocument {
             created: { type: string, format: date-time }
             expires: { type: [string, "null"], format: date-time }
             revoked: { type: [string, "null"], format: date-time }
+            createdBy: { type: [integer, "null"], description: "the principal whose token created this one" }
         PrincipalList: { type: array, items: { $ref: '#/components/schemas/Principal' } }
         NewToken:
           type: object

@@ -370,7 +370,8 @@ public struct LifeboatServer: Sendable {
         guard days > 0 else { throw failure(.unprocessableContent, "expires_in_days must be positive") }
         return now.addingTimeInterval(Double(days) * 86400)
       }
-      let (created, token) = try console.createPrincipal(name: body.name, role: body.role, tenant: body.tenant, expires: expires, actor: p.actor)
+      let (created, token) = try console.createPrincipal(
+        name: body.name, role: body.role, tenant: body.tenant, expires: expires, createdBy: p.id, actor: p.actor)
       return try Self.json(CreatedToken(principal: created, token: token, note: "store this token now: the server keeps only its hash"), status: .created)
     }
     t.add(.delete, "/api/v1/tokens/{id}", .administer, "Revoke a token and end its sessions") { _, context in

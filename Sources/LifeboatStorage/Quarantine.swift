@@ -6,7 +6,8 @@
 public import Foundation
 public import LifeboatCore
 
-/// A backend whose `remove` keeps a copy in `quarantine/<YYYY-MM-DD>/` first.
+/// A backend whose `remove` keeps a copy in `quarantine/<YYYY-MM-DD>/` first (lock files
+/// excepted).
 public struct QuarantiningBackend: Backend {
   public let base: any Backend
   /// A local folder; each day's removals form a repository layout below it.
@@ -29,6 +30,8 @@ public struct QuarantiningBackend: Backend {
   public func list(_ type: ObjectType) async throws -> [ObjectInfo] { try await base.list(type) }
 
   public func remove(_ handle: Handle) async throws {
+    // Lock files hold no data: they are removed directly.
+    if handle.type == .lock { return try await base.remove(handle) }
     let data = try await base.load(handle)
     let day = Quarantine.dayName(clock.now())
     let folder = LocalBackend(path: quarantineRoot + "/" + day)

@@ -101,7 +101,7 @@ import Testing
         - name: Slow
           schedule: every 1h
           sources:
-            - command: "echo start; sleep 60; echo never"
+            - command: "echo start; sleep 900; echo never"
               as: slow.dump
       """)
     #expect(try org.lifeboat(["init", "-r", org.repo]).code == 0)
@@ -116,7 +116,7 @@ import Testing
     kill(agent.process.processIdentifier, SIGTERM)
     agent.process.waitUntilExit()
     #expect(agent.process.terminationStatus == 0)
-    #expect(Date().timeIntervalSince(stopAsked) < 30, "the running command was stopped, not waited for")
+    #expect(Date().timeIntervalSince(stopAsked) < 300, "the running command was stopped, not waited for (it sleeps 900 s)")
     #expect(try org.sqlite("SELECT outcome FROM jobs") == "interrupted")
     #expect(try org.sqlite("SELECT kind FROM audit ORDER BY seq DESC LIMIT 1") == "agent-stop")
     // The repository is valid, unlocked and holds no half snapshot.

@@ -410,6 +410,41 @@ let acmePlan = """
     #expect(try f.console.audit.verifyAudit().isIntact)
   }
 
+  /// One admin cannot be both pairs of eyes by making another token for itself.
+  @Test func anAdminCannotApproveThroughATokenItMade() async throws {
+    let f = try ServerFixture()
+    defer { f.remove() }
+    try await f.app().test(.router) { client in
+      let json: HTTPFields = [.contentType: "application/json"]
+      func makeToken(_ by: String, _ name: String) async throws -> String {
+        try await client.execute(uri: "/api/v1/tokens", method: .post, headers: f.headers(by, json),
+          body: ByteBuffer(string: "{\"name\": \"\(name)\", \"role\": \"admin\"}")) { r in
+          ((r.json as? [String: Any])?["token"] as? String) ?? ""
+        }
+      }
+      // Made before the request, by the requester, and one more level down.
+      let puppet = try await makeToken("admin", "puppet")
+      let grandPuppet = try await client.execute(uri: "/api/v1/tokens", method: .post,
+        headers: [.authorization: "Bearer \(puppet)", .contentType: "application/json"],
+        body: ByteBuffer(string: "{\"name\": \"grand\", \"role\": \"admin\"}")) { r in ((r.json as? [String: Any])?["token"] as? String) ?? "" }
+      let id = try await client.execute(uri: "/api/v1/tenants/acme/repositories/files", method: .delete, headers: f.headers("admin")) { r in
+        Int64(((r.json as? [String: Any])?["approval"] as? [String: Any])?["id"] as? Int ?? 0)
+      }
+      // Made after the request, by someone else entirely.
+      let late = try await makeToken("admin2", "late")
+      for (token, why) in [(puppet, "created by the requester"), (grandPuppet, "created by the requester"), (late, "created after")] {
+        try await client.execute(uri: "/api/v1/approvals/\(id)/approve", method: .post, headers: [.authorization: "Bearer \(token)"]) { r in
+          #expect(r.status == .forbidden)
+          #expect(r.message.contains(why), "\(r.message)")
+        }
+      }
+      #expect(FileManager.default.fileExists(atPath: f.console.repositoryDirectory(tenant: "acme", name: "files")))
+      try await client.execute(uri: "/api/v1/approvals/\(id)/approve", method: .post, headers: f.headers("admin2")) { r in
+        #expect((r.json as? [String: Any])?["state"] as? String == "executed", "an independent admin may")
+      }
+    }
+  }
+
   @Test func quarantineIsPurgedOnlyAfterTheWindow() throws {
     let dir = TemporaryDirectory("lifeboat-quarantine")
     defer { dir.remove() }
