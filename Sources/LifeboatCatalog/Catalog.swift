@@ -45,6 +45,18 @@ public struct JobRecord: Sendable, Codable, Equatable {
 }
 
 /// One event of the audit log.
+/// Jobs an agent reports to a server: the body of `POST /api/v1/tenants/{tenant}/runs`.
+public struct RunBatch: Codable, Sendable {
+  /// Who sends them (the agent's host); with each job's own id it makes reporting idempotent.
+  public var source: String
+  public var jobs: [JobRecord]
+
+  public init(source: String, jobs: [JobRecord]) {
+    self.source = source
+    self.jobs = jobs
+  }
+}
+
 public struct AuditEvent: Sendable, Equatable, Codable {
   public var seq: Int64
   public var time: Date

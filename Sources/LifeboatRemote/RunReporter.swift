@@ -7,18 +7,6 @@ public import LifeboatCore
 import AsyncHTTPClient
 import NIOHTTP1
 
-/// The body of `POST /api/v1/tenants/{tenant}/runs`.
-public struct RunBatch: Codable, Sendable {
-  /// Who sends them (the agent's host); with each job's own id it makes reporting idempotent.
-  public var source: String
-  public var jobs: [JobRecord]
-
-  public init(source: String, jobs: [JobRecord]) {
-    self.source = source
-    self.jobs = jobs
-  }
-}
-
 /// Pushes finished jobs above a watermark kept in a small state file next to the catalog.
 /// Safe to repeat: the server stores each (source, job id) once.
 public struct RunReporter: Sendable {

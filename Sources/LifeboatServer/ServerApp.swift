@@ -225,7 +225,7 @@ public struct LifeboatServer: Sendable {
     t.add(.post, "/api/v1/tenants/{tenant}/runs", .report, "Report finished runs (agents); idempotent per source and job id") {
       request, context in
       let tenant = try tenantParameter(context)
-      let batch = try await decode(RunBatchBody.self, request)
+      let batch = try await decode(RunBatch.self, request)
       guard !batch.source.isEmpty, batch.source.count <= 200 else { throw failure(.unprocessableContent, "source must be 1–200 characters") }
       guard batch.jobs.count <= 1000 else { throw failure(.unprocessableContent, "at most 1000 jobs per report") }
       for j in batch.jobs where j.id == nil {
@@ -399,12 +399,6 @@ public struct LifeboatServer: Sendable {
     guard approve else { return try Self.json(decided) }
     return try Self.json(await maintenance.execute(decided, actor: p.actor))
   }
-}
-
-/// `POST /runs` body: RunBatch, decoded here with the API's date form.
-struct RunBatchBody: Decodable {
-  var source: String
-  var jobs: [JobRecord]
 }
 
 struct DrillSummary: Encodable {

@@ -149,7 +149,7 @@ struct CLIServerFailure: Error, CustomStringConvertible {
     let (_, repos) = try server.api("GET", "/api/v1/tenants/clinic/repositories")
     #expect(repos.contains("quarantineDays\":[\""), "the removed snapshot is in quarantine: \(repos)")
     // SIGTERM stops the server gracefully.
-    #expect(server.stop() == 0 || server.process.terminationReason == .uncaughtSignal)
+    #expect(server.stop() == 0 && server.process.terminationReason == .exit, "SIGTERM: a graceful exit")
   }
 
   @Test func agentsReportRunsThroughThePlan() async throws {

@@ -43,7 +43,7 @@ import Testing
     func finished(_ name: String) throws -> Int {
       try catalog.jobs(system: name, kind: "backup").filter { $0.outcome == .success }.count
     }
-    let deadline = Date().addingTimeInterval(120)
+    let deadline = Date().addingTimeInterval(600)
     while (try finished("Fast") < 3 || finished("Slower") < 2), Date() < deadline {
       try await Task.sleep(for: .milliseconds(200))
     }

@@ -551,8 +551,7 @@ let acmePlan = """
 /// Encodes a run report the way agents do.
 enum RunBatchJSON {
   static func encode(source: String, jobs: [JobRecord]) -> String {
-    struct Batch: Encodable { var source: String; var jobs: [JobRecord] }
-    return String(decoding: (try? JSONEncoder.drill.encode(Batch(source: source, jobs: jobs))) ?? Data(), as: UTF8.self)
+    String(decoding: (try? JSONEncoder.drill.encode(RunBatch(source: source, jobs: jobs))) ?? Data(), as: UTF8.self)
   }
 }
 
