@@ -15,6 +15,8 @@ public struct CheckOptions: Sendable {
 
   public var readData: ReadData = .none
   public var workers: Int = ProcessInfo.processInfo.activeProcessorCount + 1
+  /// On remote storage each reader waits on a GET: more of them in flight hide the latency.
+  public var remoteWorkers: Int = 4 * ProcessInfo.processInfo.activeProcessorCount
 
   public init(readData: ReadData = .none) {
     self.readData = readData
@@ -197,8 +199,9 @@ public final class Checker: Sendable {
   {
     let queue = WorkQueue(count: packs.count)
     let out = SharedBox([(ID, [String], Set<ID>)]())
+    let workers = repository.backend.isRemote ? max(options.workers, options.remoteWorkers) : options.workers
     try await withThrowingTaskGroup(of: Void.self) { group in
-      for _ in 0..<options.workers {
+      for _ in 0..<workers {
         group.addTask(executorPreference: BlockingExecutor.shared) { [self] in
           let d = ZstdDecompressor()
           while let i = queue.take() {

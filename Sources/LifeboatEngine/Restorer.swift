@@ -18,7 +18,10 @@ public struct RestoreOptions: Sendable {
   /// Restore owners (needs root); defaults to whether we are root.
   public var restoreOwnership = getuid() == 0
   /// Twice the cores: creating and writing files waits on the filesystem as much as it computes.
+  /// On remote storage (S3, a Lifeboat server) four times that: each worker waits on one ranged
+  /// GET at a time, and more requests in flight hide the network's latency.
   public var workers: Int = 2 * ProcessInfo.processInfo.activeProcessorCount
+  public var remoteWorkers: Int = 8 * ProcessInfo.processInfo.activeProcessorCount
 
   public init(target: String) {
     self.target = target
@@ -277,7 +280,7 @@ public final class Restorer: Sendable {
     let outcome = SharedBox(missing)
     let files = plan.files
     try await withThrowingTaskGroup(of: Void.self) { group in
-      for _ in 0..<options.workers {
+      for _ in 0..<(repository.backend.isRemote ? max(options.workers, options.remoteWorkers) : options.workers) {
         group.addTask(executorPreference: BlockingExecutor.shared) { [self] in
           let decompressor = ZstdDecompressor()
           while let i = queue.take() {

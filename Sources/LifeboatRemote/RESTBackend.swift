@@ -52,7 +52,7 @@ enum RemoteHTTP {
     var configuration = HTTPClient.Configuration(
       tlsConfiguration: tls, redirectConfiguration: .disallow,
       timeout: .init(connect: .seconds(10), read: .seconds(120)),
-      connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 8))
+      connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16))
     configuration.httpVersion = .http1Only
     let c = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     client = c
@@ -117,6 +117,7 @@ public struct RESTBackend: Backend {
   let endpoint: ServerEndpoint
   let path: String
   public var location: String { "rest:" + url }
+  public var isRemote: Bool { true }
 
   public static func isREST(_ location: String) -> Bool { location.hasPrefix("rest:") }
 

@@ -35,6 +35,7 @@ public final class S3Backend: ObjectLockingBackend {
   }
 
   public var location: String { s3.description }
+  public var isRemote: Bool { true }
 
   // MARK: - Keys
 

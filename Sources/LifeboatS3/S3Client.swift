@@ -11,7 +11,7 @@ import NIOSSL
 /// Tuning for the S3 backend. The defaults suit AWS and a LAN server alike.
 public struct S3Options: Sendable {
   /// Requests in flight at once (uploads and downloads together).
-  public var connections: Int = 8
+  public var connections: Int = 16
   /// Objects larger than this are uploaded in parts.
   public var multipartThreshold: Int = 64 << 20
   /// Size of each part (S3's minimum is 5 MiB, except for the last part).

@@ -64,9 +64,14 @@ public protocol Backend: Sendable {
   func stat(_ handle: Handle) async throws -> ObjectInfo
   func list(_ type: ObjectType) async throws -> [ObjectInfo]
   func remove(_ handle: Handle) async throws
+  /// Requests cross a network (S3, a Lifeboat server): readers should keep more of them in
+  /// flight to hide the latency. Decorators forward their inner backend's answer.
+  var isRemote: Bool { get }
 }
 
 extension Backend {
+  public var isRemote: Bool { false }
+
   public func load(_ handle: Handle) async throws -> [UInt8] {
     try await load(handle, offset: 0, length: nil)
   }

@@ -122,6 +122,7 @@ public struct LockingBackend: ObjectLockingBackend {
   }
 
   public var location: String { base.location }
+  public var isRemote: Bool { base.isRemote }
 
   public func save(_ handle: Handle, data: [UInt8]) async throws {
     if handle.type == .lock {

@@ -21,6 +21,7 @@ public struct QuarantiningBackend: Backend {
   }
 
   public var location: String { base.location }
+  public var isRemote: Bool { base.isRemote }
 
   public func save(_ handle: Handle, data: [UInt8]) async throws { try await base.save(handle, data: data) }
   public func load(_ handle: Handle, offset: Int, length: Int?) async throws -> [UInt8] {

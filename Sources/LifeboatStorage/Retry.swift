@@ -70,6 +70,7 @@ public struct RetryingBackend: Backend {
   }
 
   public var location: String { inner.location }
+  public var isRemote: Bool { inner.isRemote }
 
   public func save(_ handle: Handle, data: [UInt8]) async throws {
     try await policy.run { _ in try await inner.save(handle, data: data) }

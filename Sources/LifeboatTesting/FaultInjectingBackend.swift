@@ -8,6 +8,7 @@ import Synchronization
 public final class FaultInjectingBackend: Backend {
   public let inner: any Backend
   public var location: String { "faulty:" + inner.location }
+  public var isRemote: Bool { inner.isRemote }
 
   public struct Faults: Sendable {
     /// Saves of these types fail once this many saves (of any type) have succeeded.
