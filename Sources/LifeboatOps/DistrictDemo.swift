@@ -45,12 +45,12 @@ public struct DistrictDemo: Sendable {
 
   /// Runs the whole story; returns the plan (its catalog holds the evidence).
   public func run() async throws -> Plan {
-    // The 168 hours up to the current hour, so the story ends now (a console showing the demo
-    // sees fresh backups, and S3 refuses Object Lock dates in the past). The story's events
-    // are placed by wall-clock hours counted from midnight (UTC) seven days ago.
+    // The 168 hours that end with the current one, so the story ends now (a console showing
+    // the demo sees fresh backups, and S3 refuses Object Lock dates in the past). The story's
+    // events are placed by wall-clock hours counted from midnight (UTC) seven days ago.
     let now = Date().timeIntervalSince1970
     let dayZero = floor(now / 86400) * 86400 - 7 * 86400
-    let start = Date(timeIntervalSince1970: floor(now / 3600) * 3600 - 7 * 86400)
+    let start = Date(timeIntervalSince1970: floor(now / 3600) * 3600 - 7 * 86400 + 3600)
     let clock = SteppingClock(start)
     var rng = DemoRandom(seed: 2026)
     try generate(&rng)
@@ -72,7 +72,8 @@ public struct DistrictDemo: Sendable {
     // A simulated week, hour by hour: run whatever the schedule says is due.
     var runs = 0
     var attacked = false
-    for _ in 0..<(7 * 24) {
+    for tick in 0..<(7 * 24) {
+      if tick > 0 { clock.advance(3600) }  // the last tick is the current hour: nothing runs in the future
       let hour = Int((clock.now().timeIntervalSince1970 - dayZero) / 3600)
       if hour > 0 && hour % 24 == 9 { try dailyChanges(&rng, day: hour / 24, date: clock.now()) }
       if hour == 5 * 24 + 12 {
@@ -100,7 +101,6 @@ public struct DistrictDemo: Sendable {
           log("backup \(s.name) at \(stamp(clock.now())) was flagged SUSPICIOUS: \(j.warnings.last ?? "")")
         }
       }
-      clock.advance(3600)
     }
     log("a simulated week: \(runs) scheduled runs, each a backup, a copy offsite and retention")
 
