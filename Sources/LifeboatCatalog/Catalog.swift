@@ -42,6 +42,28 @@ public struct JobRecord: Sendable, Codable, Equatable {
   }
 
   public var succeeded: Bool { outcome == .success || outcome == .partial }
+
+  enum CodingKeys: String, CodingKey {
+    case id, kind, system, repository, started, ended, outcome, bytes, files, snapshot, errors, warnings, details
+  }
+
+  /// Counts and lists may be left out (an agent's report, a hand-written one): they default to
+  /// zero and empty.
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      kind: try c.decode(String.self, forKey: .kind), system: try c.decode(String.self, forKey: .system),
+      repository: try c.decodeIfPresent(String.self, forKey: .repository), started: try c.decode(Date.self, forKey: .started),
+      outcome: try c.decode(Outcome.self, forKey: .outcome))
+    id = try c.decodeIfPresent(Int64.self, forKey: .id)
+    ended = try c.decodeIfPresent(Date.self, forKey: .ended)
+    bytes = try c.decodeIfPresent(Int64.self, forKey: .bytes) ?? 0
+    files = try c.decodeIfPresent(Int64.self, forKey: .files) ?? 0
+    snapshot = try c.decodeIfPresent(String.self, forKey: .snapshot)
+    errors = try c.decodeIfPresent([String].self, forKey: .errors) ?? []
+    warnings = try c.decodeIfPresent([String].self, forKey: .warnings) ?? []
+    details = try c.decodeIfPresent(String.self, forKey: .details)
+  }
 }
 
 /// One event of the audit log.

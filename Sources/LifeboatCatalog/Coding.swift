@@ -22,7 +22,7 @@ extension JSONDecoder {
     d.dateDecodingStrategy = .custom { decoder in
       let text = try decoder.singleValueContainer().decode(String.self)
       guard let date = CatalogDates.formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text) else {
-        throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad date \(text)"))
+        throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 date: '\(text)'"))
       }
       return date
     }

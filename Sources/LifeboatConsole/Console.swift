@@ -276,7 +276,7 @@ public final class Console: Sendable {
     name: String, role: Role, tenant: String?, expires: Date? = nil, createdBy: Int64? = nil, actor: String
   ) throws -> (Principal, token: String) {
     guard !name.isEmpty, name.count <= 100 else { throw ConsoleError(.invalid, "a token needs a name of 1–100 characters") }
-    if let tenant, try self.tenant(tenant) == nil { throw ConsoleError(.notFound, "no tenant '\(tenant)'") }
+    if let tenant, try self.tenant(tenant) == nil { throw ConsoleError(.invalid, "no tenant '\(tenant)'") }
     if role == .backup && tenant == nil {
       throw ConsoleError(.invalid, "a backup token belongs to one tenant: name it with \"tenant\"")
     }

@@ -146,6 +146,28 @@ struct AuthMiddleware: RouterMiddleware {
 /// pages send people without a session to the login page.
 struct ErrorMiddleware: RouterMiddleware {
   typealias Context = ServerContext
+  /// The registered routes, to tell "no such path" (404) from "not this method" (405).
+  let routes: @Sendable () -> [RouteSpec]
+
+  /// The methods registered for a concrete path (`{name}` matches one non-empty segment).
+  func methods(for path: String) -> [String] {
+    let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+    // Like the router, the most specific pattern wins: the one with the most literal segments.
+    var best: (literals: Int, methods: [String]) = (-1, [])
+    for spec in routes() {
+      let pattern = spec.path.split(separator: "/", omittingEmptySubsequences: false)
+      guard pattern.count == segments.count,
+        zip(pattern, segments).allSatisfy({ p, s in p.hasPrefix("{") ? !s.isEmpty : p == s })
+      else { continue }
+      let literals = pattern.filter { !$0.hasPrefix("{") }.count
+      if literals > best.literals {
+        best = (literals, [spec.method])
+      } else if literals == best.literals {
+        best.methods.append(spec.method)
+      }
+    }
+    return best.methods.sorted()
+  }
 
   func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
     do {
@@ -154,6 +176,13 @@ struct ErrorMiddleware: RouterMiddleware {
       let isPage = request.uri.path == "/" || request.uri.path.hasPrefix("/ui/")
       if e.status == .unauthorized && isPage {
         return Response(status: .seeOther, headers: [.location: "/login?next=" + (request.uri.path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/")])
+      }
+      if e.status == .notFound && e.body == nil {
+        let allowed = methods(for: request.uri.path)
+        if !allowed.isEmpty {
+          throw HTTPError(.methodNotAllowed, headers: [.allow: allowed.joined(separator: ", ")],
+            message: "\(request.method.rawValue) is not allowed on \(request.uri.path); allowed: \(allowed.joined(separator: ", "))")
+        }
       }
       if e.body == nil {
         let message = e.status == .notFound
@@ -176,12 +205,20 @@ struct ErrorMiddleware: RouterMiddleware {
     }
   }
 
+  /// `jobs[0].ended`
+  static func path(_ keys: [any CodingKey]) -> String {
+    keys.enumerated().map { i, k in k.intValue.map { "[\($0)]" } ?? (i == 0 ? k.stringValue : "." + k.stringValue) }.joined()
+  }
+
   static func describe(_ e: DecodingError) -> String {
     switch e {
-    case .dataCorrupted(let c): "malformed JSON (\(c.debugDescription))"
+    case .dataCorrupted(let c):
+      c.codingPath.isEmpty
+        ? "malformed JSON (\(c.debugDescription))"
+        : "the field \"\(Self.path(c.codingPath))\" is not valid (\(c.debugDescription))"
     case .keyNotFound(let k, _): "the field \"\(k.stringValue)\" is missing"
     case .typeMismatch(_, let c), .valueNotFound(_, let c):
-      "the field \"\(c.codingPath.map(\.stringValue).joined(separator: "."))\" has the wrong type"
+      "the field \"\(Self.path(c.codingPath))\" has the wrong type"
     @unknown default: "\(e)"
     }
   }

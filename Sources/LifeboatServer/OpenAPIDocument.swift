@@ -113,9 +113,21 @@ enum OpenAPIDocument {
       e.append(("403", "the token's role or tenant does not allow this"))
     }
     if r.path.contains("{") { e.append(("404", "no such tenant, repository or object")) }
-    if r.method == "POST" || r.method == "PUT" { e.append(("400", "malformed body")) ; e.append(("413", "body over the size limit")) }
+    if r.method == "POST" || r.method == "PUT" || r.method == "DELETE" && !r.isRepository {
+      e.append(("400", "malformed body"))
+      e.append(("413", "body over the size limit"))
+    }
     if r.isRepository && r.method == "POST" { e.append(("409", "the config exists; it is never replaced")) ; e.append(("423", "server maintenance is running")) }
-    if r.path.hasSuffix("/plan") && r.method == "PUT" { e.append(("422", "the plan has problems (listed with line numbers)")) }
+    if r.path.hasSuffix("/plan") && r.method == "PUT" {
+      e.append(("422", "the plan has problems (listed with line numbers)"))
+    } else if !r.isRepository && ["POST", "PUT", "DELETE"].contains(r.method) {
+      e.append(("422", "a value is not acceptable (an invalid name, an unknown tenant for a token, …)"))
+    }
+    if r.path.hasPrefix("/api/v1/approvals/") || r.path == "/api/v1/tenants" && r.method == "POST"
+      || r.path.hasSuffix("/repositories") && r.method == "POST"
+    {
+      e.append(("409", "it exists already, or the request is no longer pending"))
+    }
     return e
   }
 
@@ -147,18 +159,20 @@ enum OpenAPIDocument {
         NewToken:
           type: object
           required: [name, role]
+          if: { properties: { role: { const: backup } } }
+          then: { required: [tenant], properties: { tenant: { type: string } } }
           properties:
-            name: { type: string }
+            name: { type: string, minLength: 1, maxLength: 100 }
             role: { type: string, enum: [admin, operator, auditor, backup] }
-            tenant: { type: string, description: "required for backup tokens; omit for all tenants" }
-            expires_in_days: { type: integer, minimum: 1 }
+            tenant: { type: [string, "null"], pattern: '^[a-z0-9][a-z0-9_-]{0,62}$', description: "an existing tenant; required for backup tokens; omit for all tenants" }
+            expires_in_days: { type: [integer, "null"], minimum: 1 }
         CreatedToken:
           type: object
           properties: { principal: { $ref: '#/components/schemas/Principal' }, token: { type: string }, note: { type: string } }
         NewTenant:
           type: object
           required: [id]
-          properties: { id: { type: string, pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' }, name: { type: string } }
+          properties: { id: { type: string, pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' }, name: { type: [string, "null"] } }
         Tenant:
           type: object
           properties: { id: { type: string }, name: { type: string }, created: { type: string, format: date-time } }
@@ -199,26 +213,26 @@ enum OpenAPIDocument {
         PlanText: { type: string, description: "The plan in YAML (docs/examples/plan.yaml)" }
         Job:
           type: object
-          required: [kind, system, started, outcome]
+          required: [id, kind, system, started, outcome]
           properties:
             id: { type: integer, description: "in a report: the job's id on the agent" }
             kind: { type: string, description: "backup, copy, forget, drill, …" }
             system: { type: string }
             repository: { type: [string, "null"] }
-            started: { type: string, format: date-time }
-            ended: { type: [string, "null"], format: date-time }
-            outcome: { type: string, enum: [running, success, partial, failed, interrupted, skipped] }
-            bytes: { type: integer }
-            files: { type: integer }
+            started: { type: string, format: date-time, pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$' }
+            ended: { oneOf: [ { type: string, format: date-time, pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$' }, { type: "null" } ] }
+            outcome: { type: string, enum: [running, success, partial, failed, interrupted] }
+            bytes: { type: [integer, "null"] }
+            files: { type: [integer, "null"] }
             snapshot: { type: [string, "null"] }
-            errors: { type: array, items: { type: string } }
-            warnings: { type: array, items: { type: string } }
+            errors: { type: [array, "null"], items: { type: string } }
+            warnings: { type: [array, "null"], items: { type: string } }
             details: { type: [string, "null"], description: "JSON: a drill report or backup signals" }
         JobList: { type: array, items: { $ref: '#/components/schemas/Job' } }
         RunBatch:
           type: object
           required: [source, jobs]
-          properties: { source: { type: string }, jobs: { type: array, maxItems: 1000, items: { $ref: '#/components/schemas/Job' } } }
+          properties: { source: { type: string, minLength: 1, maxLength: 200 }, jobs: { type: array, maxItems: 1000, items: { $ref: '#/components/schemas/Job' } } }
         Stored: { type: object }
         DrillSummaryList:
           type: array
@@ -260,11 +274,11 @@ enum OpenAPIDocument {
           type: object
           required: [name]
           properties: { name: { type: string, pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' } }
-        DeleteRequest: { type: object, properties: { reason: { type: string } } }
+        DeleteRequest: { type: object, properties: { reason: { type: [string, "null"] } } }
         ForgetRequest:
           type: object
           required: [snapshots]
-          properties: { snapshots: { type: array, items: { type: string, pattern: '^[0-9a-f]{64}$' } }, reason: { type: string } }
+          properties: { snapshots: { type: array, minItems: 1, items: { type: string, pattern: '^[0-9a-f]{64}$' } }, reason: { type: [string, "null"] } }
         Approval:
           type: object
           properties:
@@ -295,7 +309,7 @@ enum OpenAPIDocument {
         ObjectList:
           type: array
           items: { type: object, properties: { name: { type: string }, size: { type: integer } } }
-        Object: { type: string, format: binary }
+        Object: { type: string, format: binary, minLength: 1 }
 
     """
 }

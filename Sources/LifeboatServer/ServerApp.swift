@@ -62,10 +62,10 @@ public struct LifeboatServer: Sendable {
   /// The router with every route; `routes` lists them with their rules.
   public func router() -> (Router<ServerContext>, [RouteSpec]) {
     let router = Router(context: ServerContext.self)
-    router.add(middleware: metrics.middleware)
-    router.add(middleware: ErrorMiddleware())
-    router.add(middleware: AuthMiddleware(console: console))
     let t = RouteTable(router: router)
+    router.add(middleware: metrics.middleware)
+    router.add(middleware: ErrorMiddleware(routes: { t.specs.withLock { $0 } }))
+    router.add(middleware: AuthMiddleware(console: console))
     addAPI(t)
     addRepositoryEndpoint(t)
     addDashboard(t)

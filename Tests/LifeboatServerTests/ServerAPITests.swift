@@ -170,6 +170,13 @@ let acmePlan = """
         #expect(r.status == .notFound)
         #expect(r.message.contains("no such route") && r.message.contains("openapi"), "\(r.message)")
       }
+      try await client.execute(uri: "/api/v1/tenants", method: .delete, headers: f.headers("admin")) { r in
+        #expect(r.status == .methodNotAllowed)
+        #expect(r.headers[.allow] == "GET, POST", "\(r.headers)")
+      }
+      try await client.execute(uri: "/acme/files/data/" + String(repeating: "ab", count: 32), method: .put, headers: f.headers("admin")) { r in
+        #expect(r.status == .methodNotAllowed, "PUT on an object: \(r.status)")
+      }
       try await client.execute(uri: "/api/v1/tenants/nobody", method: .get, headers: f.headers("admin")) { r in
         #expect(r.status == .notFound)
         #expect(r.message.contains("no tenant 'nobody'"))
