@@ -253,6 +253,11 @@ public final class Catalog: Sendable {
     }
   }
 
+  /// One job by its id.
+  public func job(id: Int64) throws -> JobRecord? {
+    try db.read { db in try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]).map(Self.job) }
+  }
+
   /// Jobs still marked running (a crash or kill left them): marked interrupted.
   public func markAbandoned(before: Date) throws -> Int {
     try db.write { db in

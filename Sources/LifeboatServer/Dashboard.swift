@@ -180,9 +180,9 @@ extension LifeboatServer {
     }
     t.add(.get, "/ui/tenants/{tenant}/runs/{id}", .read, "Dashboard: one run or drill") { _, context in
       let tenant = try tenantParameter(context)
-      guard let id = Int64(try context.parameters.require("id")),
-        let job = try console.catalog(tenant.id).jobs(limit: 1_000_000).first(where: { $0.id == id })
-      else { throw failure(.notFound, "no such run") }
+      guard let id = Int64(try context.parameters.require("id")), let job = try console.catalog(tenant.id).job(id: id) else {
+        throw failure(.notFound, "no such run")
+      }
       return runPage(context, tenant, job)
     }
     t.add(.get, "/ui/tenants/{tenant}/reports/{kind}", .read, "Dashboard: a report document") { request, context in

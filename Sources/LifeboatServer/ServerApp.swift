@@ -239,9 +239,9 @@ public struct LifeboatServer: Sendable {
     }
     t.add(.get, "/api/v1/tenants/{tenant}/runs/{id}", .read, "One run, with its details") { _, context in
       let tenant = try tenantParameter(context)
-      guard let id = Int64(try context.parameters.require("id")),
-        let job = try console.catalog(tenant.id).jobs(limit: 1_000_000).first(where: { $0.id == id })
-      else { throw failure(.notFound, "no such run") }
+      guard let id = Int64(try context.parameters.require("id")), let job = try console.catalog(tenant.id).job(id: id) else {
+        throw failure(.notFound, "no such run")
+      }
       return try Self.json(job)
     }
     t.add(.get, "/api/v1/tenants/{tenant}/drills", .read, "Restore drills, newest first, with verdict and recovery time") {

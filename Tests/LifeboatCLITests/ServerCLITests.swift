@@ -203,6 +203,19 @@ struct CLIServerFailure: Error, CustomStringConvertible {
     #expect(jobs2.filter { $0["kind"] as? String == "backup" }.count == 2, "\(runs2)")
   }
 
+  /// A lost admin token: the server's operator makes a new one from the data directory.
+  @Test func breakGlassMakesANewAdminToken() async throws {
+    let server = try RunningServer()
+    let data = server.dir.sub("data")
+    let made = try CLIFixture.launch(["serve", "--data", data, "--new-admin-token", "rescue"], environment: [:], dir: server.dir)
+    #expect(made.code == 0, "\(made.output)")
+    let token = try #require(made.output.components(separatedBy: .whitespacesAndNewlines).first { $0.hasPrefix("lb_") })
+    let (status, body) = try server.api("GET", "/api/v1/whoami", token: token)
+    #expect(status == 200 && body.contains("\"rescue\"") && body.contains("\"admin\""), "\(body)")
+    let (_, audit) = try server.api("GET", "/api/v1/audit/verify", token: token)
+    #expect(audit.contains("\"problems\":[]"), "\(audit)")
+  }
+
   @Test func httpsWithAPrivateCertificate() async throws {
     let dir = TemporaryDirectory("lifeboat-serve-tls")
     defer { dir.remove() }

@@ -33,6 +33,11 @@ struct ServeCommand: AsyncParsableCommand, ManagesOwnSignals {
   @Option(help: "Address to listen on (overrides listen:).") var host: String?
   @Option(help: "Write the first admin token to this file (mode 0600) instead of only printing it.") var adminTokenFile: String?
   @Option(help: "Log level: debug (every request), info, warning, error.") var logLevel: String = "info"
+  @Option(
+    help: ArgumentHelp(
+      "Break glass: create an admin token with this name in the data directory, print it and exit.",
+      discussion: "For a lost admin token. Needs write access to the data directory (so only the server's own operator can do it); the event is recorded in the server's audit chain as `break-glass`."))
+  var newAdminToken: String?
 
   func run() async throws {
     var configuration: ServerConfiguration
@@ -52,6 +57,13 @@ struct ServeCommand: AsyncParsableCommand, ManagesOwnSignals {
     logger.logLevel = level
 
     let console = try Console(dataDirectory: configuration.dataDirectory)
+    if let name = newAdminToken {
+      let actor = "break-glass by \(ProcessInfo.processInfo.environment["USER"] ?? String(getuid()))@\(ProcessInfo.processInfo.hostName)"
+      let (p, token) = try console.createPrincipal(name: name, role: .admin, tenant: nil, actor: actor)
+      try console.audit.audit(kind: "break-glass", subject: p.actor, details: ["id": String(p.id)], actor: actor, time: Date())
+      FileHandle.standardOutput.write(Data("created admin token \(p.id) (\(name)):\n\n    \(token)\n\nIt is shown only this once.\n".utf8))
+      return
+    }
     let server = LifeboatServer(configuration: configuration, console: console)
     if let token = try server.bootstrapAdmin() {
       if let file = adminTokenFile {
