@@ -10,7 +10,8 @@ deps:
 
 # The tests also need a real S3 server (Ceph RADOS Gateway from Debian), the AWS CLI as an
 # independent client, PostgreSQL (pg_dump sources), the sqlite3 shell (audit tampering) and
-# headless Chromium (report layout; screenshots land in test-artifacts/reports/).
+# headless Chromium (report and dashboard layout; screenshots land in test-artifacts/reports/ and
+# test-artifacts/dashboard/), and openssl (a private certificate for the HTTPS server test).
 test-deps:
 	@scripts/install-deps.sh radosgw ceph-mon ceph-osd curl openssl postgresql-15 sqlite3 chromium fonts-dejavu-core
 	@command -v aws >/dev/null || python3 -m pip install --quiet awscli
