@@ -3,8 +3,9 @@
 
 public import Foundation
 
-enum HTML {
-  static func escape(_ s: String) -> String {
+public enum HTML {
+  /// Escapes text for HTML content and double-quoted attributes.
+  public static func escape(_ s: String) -> String {
     s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
       .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
   }

@@ -12,11 +12,7 @@ import LifeboatPlan
 import LifeboatReport
 
 enum Page {
-  static func esc(_ s: String) -> String {
-    s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-      .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-      .replacingOccurrences(of: "'", with: "&#39;")
-  }
+  static func esc(_ s: String) -> String { HTML.escape(s) }
 
   static let style = """
     * { box-sizing: border-box; }

@@ -141,6 +141,14 @@ public struct LifeboatServer: Sendable {
     return t
   }
 
+  /// The tenant and the name of a repository the server stores for it (404 otherwise).
+  func repositoryParameter(_ context: ServerContext) throws -> (Tenant, String) {
+    let tenant = try tenantParameter(context)
+    let name = try context.parameters.require("repository")
+    guard try console.repository(tenant: tenant.id, name: name) != nil else { throw failure(.notFound, "no repository '\(name)'") }
+    return (tenant, name)
+  }
+
   func visibleTenants(_ p: Principal) throws -> [Tenant] {
     try console.tenants().filter { p.mayAccess(tenant: $0.id) }
   }
@@ -311,9 +319,7 @@ public struct LifeboatServer: Sendable {
     }
     t.add(.delete, "/api/v1/tenants/{tenant}/repositories/{repository}", .operate,
       "Request deleting a repository: a second admin must approve") { request, context in
-      let tenant = try tenantParameter(context)
-      let name = try context.parameters.require("repository")
-      guard try console.repository(tenant: tenant.id, name: name) != nil else { throw failure(.notFound, "no repository '\(name)'") }
+      let (tenant, name) = try repositoryParameter(context)
       let reason = request.headers[.contentLength].map { $0 != "0" } == true ? try await decode(DeleteRequest.self, request).reason : nil
       let a = try console.requestApproval(tenant: tenant.id, action: .deleteRepository, repository: name, snapshots: [],
         reason: reason ?? "", by: context.principal!)
@@ -321,9 +327,7 @@ public struct LifeboatServer: Sendable {
     }
     t.add(.post, "/api/v1/tenants/{tenant}/repositories/{repository}/forget", .operate,
       "Request deleting snapshots: a second admin must approve") { request, context in
-      let tenant = try tenantParameter(context)
-      let name = try context.parameters.require("repository")
-      guard try console.repository(tenant: tenant.id, name: name) != nil else { throw failure(.notFound, "no repository '\(name)'") }
+      let (tenant, name) = try repositoryParameter(context)
       let body = try await decode(ForgetRequest.self, request)
       guard !body.snapshots.isEmpty, body.snapshots.allSatisfy(Self.isObjectName) else {
         throw failure(.unprocessableContent, "snapshots must be full 64-digit snapshot ids")
@@ -334,16 +338,12 @@ public struct LifeboatServer: Sendable {
     }
     t.add(.post, "/api/v1/tenants/{tenant}/repositories/{repository}/maintenance", .administer,
       "Run retention, prune and the quarantine purge now") { _, context in
-      let tenant = try tenantParameter(context)
-      let name = try context.parameters.require("repository")
-      guard try console.repository(tenant: tenant.id, name: name) != nil else { throw failure(.notFound, "no repository '\(name)'") }
+      let (tenant, name) = try repositoryParameter(context)
       return try Self.json(try await maintenance.run(tenant: tenant.id, repository: name, actor: context.principal!.actor))
     }
     t.add(.post, "/api/v1/tenants/{tenant}/repositories/{repository}/quarantine/restore", .administer,
       "Put everything quarantined back into the repository") { _, context in
-      let tenant = try tenantParameter(context)
-      let name = try context.parameters.require("repository")
-      guard try console.repository(tenant: tenant.id, name: name) != nil else { throw failure(.notFound, "no repository '\(name)'") }
+      let (tenant, name) = try repositoryParameter(context)
       return try Self.json(["restored": try await maintenance.restoreQuarantine(tenant: tenant.id, repository: name, actor: context.principal!.actor)])
     }
     t.add(.get, "/api/v1/approvals", .read, "Deletion requests and their state") { _, context in

@@ -28,7 +28,8 @@ final class ServerMetrics: Sendable {
       r.makeGauge(name: name, labels: labels, help: help).set(to: value)
     }
     for tenant in try console.tenants() where principal.mayAccess(tenant: tenant.id) {
-      let s = try TenantView.summary(console, tenant, now: now)
+      let sizes = try TenantView.repositorySizes(console, tenant.id)
+      let s = try TenantView.summary(console, tenant, now: now, sizes: sizes)
       let t = ("tenant", tenant.id)
       gauge("lifeboat_tenant_state", "Worst state of the tenant: 0 green, 1 amber, 2 red", [t], Double(s.light.rank))
       gauge("lifeboat_audit_chain_intact", "1 when the tenant's audit chain verifies", [t], s.auditIntact ? 1 : 0)
@@ -65,9 +66,9 @@ final class ServerMetrics: Sendable {
         r.makeCounter(name: "lifeboat_jobs_total", labels: [t, ("system", parts[0]), ("kind", parts[1]), ("outcome", parts[2])])
           .increment(by: Int64(n))
       }
-      for repo in try console.repositories(tenant: tenant.id) {
+      for repo in sizes {
         gauge("lifeboat_repository_bytes", "Bytes the server stores for the repository", [t, ("repository", repo.name)],
-          Double(TenantView.directorySize(console.repositoryDirectory(tenant: tenant.id, name: repo.name))))
+          Double(repo.bytes))
       }
     }
     return r.emitToString() + registry.emitToString()

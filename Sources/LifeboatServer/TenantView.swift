@@ -124,7 +124,15 @@ enum TenantView {
     return total
   }
 
-  static func summary(_ console: Console, _ tenant: Tenant, now: Date) throws -> TenantSummary {
+  /// Bytes on disk of each repository the server stores for the tenant.
+  static func repositorySizes(_ console: Console, _ tenant: String) throws -> [(name: String, bytes: Int64)] {
+    try console.repositories(tenant: tenant).map { ($0.name, directorySize(console.repositoryDirectory(tenant: tenant, name: $0.name))) }
+  }
+
+  /// `sizes` saves walking the repositories again when the caller has them already.
+  static func summary(_ console: Console, _ tenant: Tenant, now: Date, sizes: [(name: String, bytes: Int64)]? = nil) throws
+    -> TenantSummary
+  {
     let (plan, errors) = plan(console, tenant.id)
     let catalog = try console.catalog(tenant.id)
     let history = try catalog.jobs(limit: 100_000)
@@ -132,7 +140,7 @@ enum TenantView {
     let intact = try catalog.verifyAudit().isIntact
     let findings = findings(systems, planErrors: errors, auditIntact: intact)
     let recent = history.filter { $0.started > now.addingTimeInterval(-86400) }
-    let repos = try console.repositories(tenant: tenant.id)
+    let repos = try sizes ?? repositorySizes(console, tenant.id)
     var light = systems.map(\.light).max() ?? .green
     if let worst = findings.map(\.severity).max() { light = max(light, worst) }
     if plan == nil { light = max(light, .amber) }
@@ -143,7 +151,7 @@ enum TenantView {
       light: light, lastRun: history.first?.started, runs24h: recent.count,
       failures24h: recent.filter { $0.outcome == .failed || $0.outcome == .interrupted }.count,
       repositories: repos.map(\.name),
-      bytesStored: repos.reduce(0) { $0 + directorySize(console.repositoryDirectory(tenant: tenant.id, name: $1.name)) },
+      bytesStored: repos.reduce(0) { $0 + $1.bytes },
       auditIntact: intact)
   }
 }

@@ -6,6 +6,10 @@ public enum Chromium {
   public static let path: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
     .first { FileManager.default.isExecutableFile(atPath: $0) }
   public static var available: Bool { path != nil }
+  /// Like the S3 and PostgreSQL tests: run where Chromium is installed, and always under CI,
+  /// where a missing browser fails the test (through `#require(Chromium.path)`) instead of
+  /// skipping it.
+  public static var shouldRun: Bool { available || ProcessInfo.processInfo.environment["CI"] != nil }
 
   public static let probeScript = """
     <script>

@@ -136,7 +136,7 @@ import Testing
   /// Renders in headless Chromium: PNG and PDF kept under test-artifacts/reports/, and a
   /// layout probe (a copy of the page with a script; the reports themselves have none)
   /// fails on elements wider than an A4 page or missing sections.
-  @Test(.enabled(if: Chromium.available || ProcessInfo.processInfo.environment["CI"] != nil))
+  @Test(.enabled(if: Chromium.shouldRun))
   func reportsRenderInChromiumWithoutOverflow() throws {
     let chromium = try #require(Chromium.path, "headless Chromium (Debian `chromium`) is needed; make test installs it")
     let (plan, history, audit, events) = try Self.scenario()

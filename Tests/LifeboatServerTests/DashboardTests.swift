@@ -99,7 +99,7 @@ import Testing
   /// The dashboard in headless Chromium: the login page from the running server, and each
   /// signed-in page as served (they are self-contained), rendered without JavaScript.
   /// Screenshots go to test-artifacts/dashboard/ (kept by CI).
-  @Test(.enabled(if: Chromium.available || ProcessInfo.processInfo.environment["CI"] != nil))
+  @Test(.enabled(if: Chromium.shouldRun))
   func dashboardRendersInChromium() async throws {
     let chromium = try #require(Chromium.path, "headless Chromium (Debian `chromium`) is needed; make test installs it")
     let f = try ServerFixture()
