@@ -44,7 +44,8 @@ let package = Package(
         .product(name: "_CryptoExtras", package: "swift-crypto"),
       ],
       swiftSettings: strict),
-    .target(name: "LifeboatStorage", dependencies: ["LifeboatCore"], swiftSettings: strict),
+    .target(
+      name: "LifeboatStorage", dependencies: ["LifeboatCore", "CLifeboatSystem"], swiftSettings: strict),
     .target(
       name: "LifeboatS3",
       dependencies: [
@@ -164,7 +165,10 @@ let package = Package(
       dependencies: ["LifeboatPolicy", "LifeboatTesting"], swiftSettings: strict),
     .testTarget(
       name: "LifeboatStorageTests",
-      dependencies: ["LifeboatStorage", "LifeboatTesting"], swiftSettings: strict),
+      dependencies: [
+        "LifeboatStorage", "LifeboatTesting",
+        .product(name: "PropertyBased", package: "swift-property-based"),
+      ], swiftSettings: strict),
     .testTarget(
       name: "LifeboatPlanTests",
       dependencies: ["LifeboatPlan", "LifeboatPolicy", "LifeboatTesting"], swiftSettings: strict),

@@ -1,3 +1,5 @@
+#define _GNU_SOURCE
+#include <fcntl.h>
 #include "csystem.h"
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -12,3 +14,5 @@ void lifeboat_tune_malloc(void) {
   mallopt(M_ARENA_MAX, 4);
 #endif
 }
+
+int lifeboat_o_direct(void) { return O_DIRECT; }

@@ -375,23 +375,19 @@ public final class Restorer: Sendable {
           bad.append((p.file, "\(f.display): open: \(FS.errorText(errno))"))
           continue
         }
+        // Large runs bypass the page cache (DirectIO) through a second descriptor.
+        let direct =
+          runs.contains { $0.count >= DirectIO.minimumLength }
+          ? FS.withCPath(f.target) { DirectIO.openDirect($0) } : -1
         var failed: Int32 = 0
         plain.withUnsafeBytes { raw in
           for run in runs where failed == 0 {
-            var done = 0
-            while done < run.count {
-              let n = pwrite(
-                fd, raw.baseAddress! + run.lowerBound + done, run.count - done,
-                off_t(p.offset) + off_t(run.lowerBound + done))
-              if n < 0 {
-                if errno == EINTR { continue }
-                failed = errno
-                return
-              }
-              done += n
-            }
+            failed = DirectIO.write(
+              buffered: fd, direct: direct, raw.baseAddress! + run.lowerBound, count: run.count,
+              at: Int(p.offset) + run.lowerBound)
           }
         }
+        if direct >= 0 { close(direct) }
         if failed != 0 {
           close(fd)
           bad.append((p.file, "\(f.display): write: \(FS.errorText(failed))"))
@@ -553,10 +549,12 @@ public final class Restorer: Sendable {
     try await withThrowingTaskGroup(of: Void.self) { group in
       for _ in 0..<options.workers {
         group.addTask(executorPreference: BlockingExecutor.shared) { [self] in
+          let buffer = AlignedBuffer()
+          defer { buffer.close() }
           while let i = queue.take() {
             try Task.checkCancellation()
             if damaged.contains(i) { continue }
-            if let problem = verifyFile(files[i]) {
+            if let problem = verifyFile(files[i], buffer: buffer) {
               failures.withLock { $0.append(problem) }
             } else {
               verified.withLock { $0 += 1 }
@@ -570,20 +568,26 @@ public final class Restorer: Sendable {
     result.verifyFailures = failures.withLock { $0 }.sorted()
   }
 
-  func verifyFile(_ f: FilePlan) -> String? {
-    let fd = FS.withCPath(f.target) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
+  func verifyFile(_ f: FilePlan, buffer: AlignedBuffer) -> String? {
+    // Read back from the device where the file system allows it (DirectIO): the check is
+    // then of the bytes on disk, and re-reading does not refill the page cache.
+    var fd = FS.withCPath(f.target) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | DirectIO.readFlag) }
+    if fd < 0 && errno == EINVAL {
+      fd = FS.withCPath(f.target) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
+    }
     guard fd >= 0 else { return "\(f.display): cannot open for verification" }
     defer { close(fd) }
-    var offset: off_t = 0
+    var offset = 0
     for id in f.node.content {
       guard let loc = repository.index.location(of: id) else { return "\(f.display): blob missing" }
       let len = Int(loc.entry.rawLength)
-      var buf = [UInt8](repeating: 0, count: len)
-      let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, len, offset) }
-      guard n == len, repository.keys.blobID(buf) == id else {
+      let ok = buffer.read(fd, offset: offset, count: len) { bytes in
+        bytes.map { repository.keys.blobID($0) == id } ?? false
+      }
+      guard ok else {
         return "\(f.display): content differs from the snapshot at byte \(offset)"
       }
-      offset += off_t(len)
+      offset += len
     }
     var st = Glibc.stat()
     guard fstat(fd, &st) == 0, UInt64(st.st_size) == f.node.size else {

@@ -85,17 +85,15 @@ public struct LocalBackend: Backend {
     }
     do {
       defer { close(fd) }
-      try data.withUnsafeBytes { buf in
-        var done = 0
-        while done < buf.count {
-          let n = write(fd, buf.baseAddress! + done, buf.count - done)
-          if n < 0 {
-            if errno == EINTR { continue }
-            throw Self.error(errno, h, "write failed")
-          }
-          done += n
-        }
+      // Packs bypass the page cache (DirectIO): they are written once and read rarely, and
+      // the fsync below then has only the unaligned tail left to flush.
+      let direct = data.count >= DirectIO.minimumLength ? DirectIO.openDirect(tmp) : -1
+      defer { if direct >= 0 { close(direct) } }
+      let failed = data.withUnsafeBytes { buf -> Int32 in
+        guard let base = buf.baseAddress else { return 0 }
+        return DirectIO.write(buffered: fd, direct: direct, base, count: buf.count, at: 0)
       }
+      if failed != 0 { throw Self.error(failed, h, "write failed") }
       if fsync(fd) != 0 { throw Self.error(errno, h, "fsync failed") }
     }
     if rename(tmp, final) != 0 { throw Self.error(errno, h, "rename failed") }

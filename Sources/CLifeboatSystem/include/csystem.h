@@ -12,6 +12,10 @@
 /// are returned to the system, and arenas are capped so idle threads do not hold memory.
 void lifeboat_tune_malloc(void);
 
+/// The open(2) flag O_DIRECT, which Glibc's Swift module does not export (it is a GNU flag,
+/// and its value differs between architectures).
+int lifeboat_o_direct(void);
+
 static inline dev_t lifeboat_makedev(unsigned int major_, unsigned int minor_) {
   return makedev(major_, minor_);
 }
