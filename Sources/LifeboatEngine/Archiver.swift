@@ -354,6 +354,7 @@ public final class Archiver: Sendable {
       } else {
         if parentNode == nil { run.summary.filesNew += 1 } else { run.summary.filesChanged += 1 }
         dir.children.append(.file(run.queue.append(FileJob(path: path, node: node)), node))
+        try await run.queue.waitForRoom()
       }
     default:
       dir.children.append(.ready(node))

@@ -219,8 +219,10 @@ public final class Checker: Sendable {
     return out.withLock { $0 }
   }
 
-  /// Reads one pack front to back in 4 MiB windows, hashing every byte and opening every blob
-  /// as soon as it is complete, so a worker holds at most a window and one blob.
+  /// Reads one pack front to back in 2 MiB windows, hashing every byte and opening every blob
+  /// as soon as it is complete, so a worker holds at most a window and one blob. Windows stay
+  /// under malloc's mapping threshold (4 MiB, CLifeboatSystem), so their memory is reused from
+  /// the heap instead of being mapped and faulted in for every window.
   func readPack(_ id: ID, expected: [PackEntry], size: Int, decompressor: ZstdDecompressor) async
     -> ([String], Set<ID>)
   {
@@ -244,7 +246,7 @@ public final class Checker: Sendable {
     var position = 0
     var next = 0
     while position < size {
-      let n = min(4 << 20, size - position)
+      let n = min(2 << 20, size - position)
       let window: [UInt8]
       do {
         window = try await repository.backend.load(Handle(.pack, id.hex), offset: position, length: n)
