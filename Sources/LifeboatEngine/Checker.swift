@@ -268,8 +268,8 @@ public final class Checker: Sendable {
           continue
         }
         do {
-          _ = try buffer.withUnsafeBytes { raw in
-            try PackFormat.openBlob(
+          try buffer.withUnsafeBytes { raw in
+            try PackFormat.verifyBlob(
               UnsafeRawBufferPointer(rebasing: raw[lo..<lo + Int(e.length)]), entry: e, keys: keys,
               decompressor: decompressor)
           }

@@ -254,28 +254,32 @@ public final class Restorer: Sendable {
   }
 
   func fillContents(_ plan: Plan, skipping: Set<Int>) async throws -> FillOutcome {
-    // Group placements by pack.
+    // Group placements by pack. The lookup table of blobs seen is only needed while grouping:
+    // it is gone before the workers start, when memory peaks.
     var byPack = [ID: [(entry: PackEntry, places: [Placement])]]()
     var missing = FillOutcome()
-    var blobSlots = [ID: (pack: ID, slot: Int)]()
-    for (fi, f) in plan.files.enumerated() where !skipping.contains(fi) {
-      var offset: UInt64 = 0
-      for id in f.node.content {
-        guard let loc = repository.index.location(of: id) else {
-          missing.damaged.insert(fi)
-          missing.errors.append("\(f.display): data blob \(id.short) is missing from the repository")
-          break
+    do {
+      var blobSlots = [ID: (pack: ID, slot: Int)]()
+      for (fi, f) in plan.files.enumerated() where !skipping.contains(fi) {
+        var offset: UInt64 = 0
+        for id in f.node.content {
+          guard let loc = repository.index.location(of: id) else {
+            missing.damaged.insert(fi)
+            missing.errors.append("\(f.display): data blob \(id.short) is missing from the repository")
+            break
+          }
+          if let s = blobSlots[id] {
+            byPack[s.pack]![s.slot].places.append(Placement(file: fi, offset: offset))
+          } else {
+            byPack[loc.pack, default: []].append((loc.entry, [Placement(file: fi, offset: offset)]))
+            blobSlots[id] = (loc.pack, byPack[loc.pack]!.count - 1)
+          }
+          offset += UInt64(loc.entry.rawLength)
         }
-        if let s = blobSlots[id] {
-          byPack[s.pack]![s.slot].places.append(Placement(file: fi, offset: offset))
-        } else {
-          byPack[loc.pack, default: []].append((loc.entry, [Placement(file: fi, offset: offset)]))
-          blobSlots[id] = (loc.pack, byPack[loc.pack]!.count - 1)
-        }
-        offset += UInt64(loc.entry.rawLength)
       }
     }
     let packs = Array(byPack)
+    byPack = [:]
     let queue = WorkQueue(count: packs.count)
     let outcome = SharedBox(missing)
     let files = plan.files
@@ -310,12 +314,15 @@ public final class Restorer: Sendable {
     var bad = [(Int, String)]()
     var errors = [String]()
     let sorted = blobs.sorted { $0.entry.offset < $1.entry.offset }
-    // Read the needed blobs in segments of at most 4 MiB (a larger blob is a segment of its
-    // own): few requests, and a worker never holds a whole pack in memory.
+    // Read the needed blobs in segments of at most 4 MiB on remote storage, 2 MiB on a local
+    // disk (a larger blob is a segment of its own): few requests, a worker never holds a whole
+    // pack in memory, and local segments stay under malloc's mapping threshold, so their
+    // memory is reused instead of being mapped and faulted in for every segment.
+    let limit = repository.backend.isRemote ? 4 << 20 : 2 << 20
     var segments = [[(entry: PackEntry, places: [Placement])]]()
     for b in sorted {
       if let first = segments.last?.first,
-        Int(b.entry.offset) + Int(b.entry.length) - Int(first.entry.offset) <= 4 << 20
+        Int(b.entry.offset) + Int(b.entry.length) - Int(first.entry.offset) <= limit
       {
         segments[segments.count - 1].append(b)
       } else {

@@ -54,6 +54,18 @@ public struct RepositoryKeys: Sendable {
   public func blobID(_ plaintext: [UInt8]) -> ID {
     plaintext.withUnsafeBytes { blobID($0) }
   }
+
+  /// The keyed ID computed piece by piece: `update` with each part of the plaintext in
+  /// order, then `finish`.
+  public struct BlobHasher {
+    fileprivate var mac: HMAC<SHA256>
+
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) { mac.update(data: bytes) }
+
+    public func finish() -> ID { mac.finalize().withUnsafeBytes { ID(raw: $0) } }
+  }
+
+  public func blobHasher() -> BlobHasher { BlobHasher(mac: HMAC<SHA256>(key: idKey)) }
 }
 
 /// The authenticated-encryption envelope of every encrypted object and blob.
@@ -124,6 +136,15 @@ public enum Envelope {
   public static func open(
     _ sealed: UnsafeRawBufferPointer, key root: SymmetricKey, purpose: Purpose
   ) throws -> [UInt8] {
+    try withOpened(sealed, key: root, purpose: purpose) { Array($0) }
+  }
+
+  /// Authenticates and decrypts `sealed`, and hands the plaintext to `body` in swift-crypto's
+  /// own buffer: no copy into an array when the caller only decompresses or hashes it.
+  public static func withOpened<T>(
+    _ sealed: UnsafeRawBufferPointer, key root: SymmetricKey, purpose: Purpose,
+    _ body: (UnsafeRawBufferPointer) throws -> T
+  ) throws -> T {
     guard sealed.count >= overhead else {
       throw LifeboatError.corrupt("encrypted object too short (\(sealed.count) bytes)")
     }
@@ -134,13 +155,14 @@ public enum Envelope {
     let key = oneTimeKey(root: root, salt: salt, purpose: purpose)
     let ct = UnsafeRawBufferPointer(rebasing: sealed[(1 + saltLength)..<(sealed.count - tagLength)])
     let tag = UnsafeRawBufferPointer(rebasing: sealed[(sealed.count - tagLength)...])
+    let plain: Data
     do {
       let box = try AES.GCM.SealedBox(nonce: zeroNonce, ciphertext: ct, tag: tag)
-      let plain = try AES.GCM.open(box, using: key)
-      return Array(plain)
+      plain = try AES.GCM.open(box, using: key)
     } catch {
       throw LifeboatError.corrupt("authentication failed: the object was modified or damaged")
     }
+    return try plain.withUnsafeBytes(body)
   }
 
   public static func open(_ sealed: [UInt8], key: SymmetricKey, purpose: Purpose) throws -> [UInt8] {

@@ -124,19 +124,35 @@ public enum PackFormat {
     _ stored: UnsafeRawBufferPointer, entry: PackEntry, keys: RepositoryKeys,
     decompressor: ZstdDecompressor
   ) throws -> [UInt8] {
-    let inner = try Envelope.open(stored, key: keys.dataKey, purpose: .blob)
-    let plain: [UInt8]
-    if entry.compressed {
-      plain = try inner.withUnsafeBytes {
-        try decompressor.decompress($0, expectedLength: Int(entry.rawLength))
-      }
-    } else {
-      plain = inner
+    let plain = try Envelope.withOpened(stored, key: keys.dataKey, purpose: .blob) { inner in
+      entry.compressed
+        ? try decompressor.decompress(inner, expectedLength: Int(entry.rawLength)) : Array(inner)
     }
     guard plain.count == Int(entry.rawLength), keys.blobID(plain) == entry.id else {
       throw LifeboatError.corrupt("blob \(entry.id.short) does not match its ID")
     }
     return plain
+  }
+
+  /// Checks a stored blob as `openBlob` does, without keeping its plaintext: it is
+  /// decompressed in pieces into the decompressor's small buffer and hashed as it comes, so a
+  /// check holds no blob-sized plaintext (up to 8 MiB per worker) and maps no fresh memory.
+  public static func verifyBlob(
+    _ stored: UnsafeRawBufferPointer, entry: PackEntry, keys: RepositoryKeys,
+    decompressor: ZstdDecompressor
+  ) throws {
+    let (length, id) = try Envelope.withOpened(stored, key: keys.dataKey, purpose: .blob) { inner in
+      var hasher = keys.blobHasher()
+      guard entry.compressed else {
+        hasher.update(inner)
+        return (inner.count, hasher.finish())
+      }
+      let n = try decompressor.stream(inner, expectedLength: Int(entry.rawLength)) { hasher.update($0) }
+      return (n, hasher.finish())
+    }
+    guard length == Int(entry.rawLength), id == entry.id else {
+      throw LifeboatError.corrupt("blob \(entry.id.short) does not match its ID")
+    }
   }
 }
 

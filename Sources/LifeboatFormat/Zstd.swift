@@ -37,7 +37,43 @@ public final class ZstdDecompressor: @unchecked Sendable {
     ctx = ZSTD_createDCtx()!
   }
 
-  deinit { ZSTD_freeDCtx(ctx) }
+  deinit {
+    ZSTD_freeDCtx(ctx)
+    window?.deallocate()
+  }
+
+  /// The output buffer of `stream`, allocated on first use and reused.
+  private var window: UnsafeMutableRawBufferPointer?
+
+  /// Decompresses a frame piece by piece, handing each piece (at most 128 KiB) to `body`.
+  /// Returns the decompressed length; throws when the frame is damaged, incomplete, or
+  /// expands beyond `expectedLength` (the caller compares the length it gets back).
+  public func stream(
+    _ input: UnsafeRawBufferPointer, expectedLength: Int, _ body: (UnsafeRawBufferPointer) -> Void
+  ) throws -> Int {
+    let out = window ?? UnsafeMutableRawBufferPointer.allocate(byteCount: 128 << 10, alignment: 16)
+    window = out
+    ZSTD_DCtx_reset(ctx, ZSTD_reset_session_only)
+    var inBuf = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+    var total = 0
+    while true {
+      var outBuf = ZSTD_outBuffer(dst: out.baseAddress, size: out.count, pos: 0)
+      let r = ZSTD_decompressStream(ctx, &outBuf, &inBuf)
+      if ZSTD_isError(r) != 0 {
+        throw LifeboatError.corrupt("zstd: \(String(cString: ZSTD_getErrorName(r)))")
+      }
+      total += outBuf.pos
+      if total > expectedLength {
+        throw LifeboatError.corrupt("decompresses to more than the expected \(expectedLength) bytes")
+      }
+      if outBuf.pos > 0 { body(UnsafeRawBufferPointer(start: out.baseAddress, count: outBuf.pos)) }
+      if r == 0 && inBuf.pos == inBuf.size { break }  // the last frame is complete
+      if r != 0 && inBuf.pos == inBuf.size && outBuf.pos < outBuf.size {
+        throw LifeboatError.corrupt("zstd: the frame is incomplete")
+      }
+    }
+    return total
+  }
 
   /// Decompresses a frame that must expand to exactly `expectedLength` bytes.
   public func decompress(_ input: UnsafeRawBufferPointer, expectedLength: Int) throws -> [UInt8] {

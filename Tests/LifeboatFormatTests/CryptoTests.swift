@@ -62,6 +62,60 @@ import Testing
     }
   }
 
+  /// verifyBlob (check's streaming path) accepts exactly what openBlob accepts: any size,
+  /// compressed or not; a wrong ID, a wrong length or a flipped byte is refused by both.
+  @Test func verifyBlobAgreesWithOpenBlob() async {
+    let k = keys
+    let gen = Gen.uint64(in: 0...UInt64.max)
+    await propertyCheck(count: 40, input: gen) { seed in
+      var rng = SeededRandom(seed: seed)
+      let size = Int.random(in: 1...(3 << 20), using: &rng)
+      let data = seed % 2 == 0 ? rng.compressibleBytes(size) : rng.bytes(size)
+      let c = ZstdCompressor(level: 3)
+      let d = ZstdDecompressor()
+      let (sealed, compressed) = data.withUnsafeBytes { PackFormat.sealBlob($0, keys: k, compressor: c) }
+      let entry = PackEntry(
+        type: .data, compressed: compressed, offset: 0, length: UInt32(sealed.count),
+        rawLength: UInt32(data.count), id: k.blobID(data))
+      func verify(_ e: PackEntry, _ bytes: [UInt8]) -> Bool {
+        (try? bytes.withUnsafeBytes { try PackFormat.verifyBlob($0, entry: e, keys: k, decompressor: d) }) != nil
+      }
+      func open(_ e: PackEntry, _ bytes: [UInt8]) -> Bool {
+        (try? bytes.withUnsafeBytes { try PackFormat.openBlob($0, entry: e, keys: k, decompressor: d) }) != nil
+      }
+      #expect(verify(entry, sealed) && open(entry, sealed), "seed \(seed)")
+      var wrongID = entry
+      wrongID.id = k.blobID([0])
+      var shorter = entry
+      shorter.rawLength -= 1
+      var longer = entry
+      longer.rawLength += 1
+      var flipped = sealed
+      flipped[Int.random(in: 0..<flipped.count, using: &rng)] ^= 0x40
+      for (e, bytes) in [(wrongID, sealed), (shorter, sealed), (longer, sealed), (entry, flipped)] {
+        #expect(!verify(e, bytes) && !open(e, bytes), "seed \(seed)")
+      }
+    }
+  }
+
+  @Test func zstdStreamMatchesOneShotAndRefusesBadFrames() throws {
+    var rng = SeededRandom(seed: 5)
+    let data = rng.compressibleBytes(1_000_000)
+    let packed = try #require(data.withUnsafeBytes { ZstdCompressor().compress($0) })
+    let d = ZstdDecompressor()
+    var out = [UInt8]()
+    let n = try packed.withUnsafeBytes { try d.stream($0, expectedLength: data.count) { out.append(contentsOf: $0) } }
+    #expect(n == data.count && out == data)
+    // The context is reused: a second stream starts afresh.
+    out.removeAll()
+    _ = try packed.withUnsafeBytes { try d.stream($0, expectedLength: data.count) { out.append(contentsOf: $0) } }
+    #expect(out == data)
+    // A frame that expands beyond what the index promised, a cut frame, garbage.
+    #expect(throws: LifeboatError.self) { try packed.withUnsafeBytes { try d.stream($0, expectedLength: data.count - 1) { _ in } } }
+    #expect(throws: LifeboatError.self) { try Array(packed.dropLast(7)).withUnsafeBytes { try d.stream($0, expectedLength: data.count) { _ in } } }
+    #expect(throws: LifeboatError.self) { try rng.bytes(5000).withUnsafeBytes { try d.stream($0, expectedLength: 5000) { _ in } } }
+  }
+
   @Test(arguments: [KeyDerivation.scrypt(logN: 10, r: 8, p: 1), .pbkdf2(rounds: 1000)])
   func keyFilesOpenOnlyWithTheirPassword(_ kdf: KeyDerivation) throws {
     let secret = Array(UInt8(0)..<64)
