@@ -262,7 +262,13 @@ def main():
     ap.add_argument("--work", default=os.environ.get("BENCH_DIR", "/tmp/lifeboat-bench"))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench/results/latest.json"))
     ap.add_argument("--markdown", default=os.path.join(ROOT, "docs/BENCHMARKS.md"))
+    ap.add_argument("--render", metavar="JSON",
+                    help="only rewrite the markdown from a result file of an earlier run")
     a = ap.parse_args()
+    if a.render:
+        report = json.load(open(a.render))
+        write_doc(a.markdown, markdown(report), report)
+        return
     if a.smoke:
         a.corpus, a.runs, a.tools = ["tiny"], 1, "lifeboat"
         a.bin = os.path.join(ROOT, ".build/debug/lifeboat") if not os.path.exists(a.bin) else a.bin
@@ -361,6 +367,18 @@ def markdown(report):
             lines.append(row + " |")
         sizes = " · ".join(f"{t} {statistics.median([r['repo_bytes'] for r in res[t]]) / 1e6:.0f} MB" for t in tools)
         lines.append(f"\nRepository size after the first backup: {sizes}\n")
+        if len(next(iter(res.values()))) > 1:
+            # The medians hide how much this machine varies between runs; show the spread.
+            lines.append("Run-to-run range of wall seconds (fastest–slowest run):\n")
+            lines.append("| operation | " + " | ".join(tools) + " |")
+            lines.append("|" + "---|" * (1 + len(tools)))
+            for op in OPS:
+                cells = []
+                for t in tools:
+                    w = [r[op]["wall"] for r in res[t]]
+                    cells.append(f"{min(w):.2f}–{max(w):.2f}")
+                lines.append(f"| {op} | " + " | ".join(cells) + " |")
+            lines.append("")
     return "\n".join(lines)
 
 KEEP_MARKER = "<!-- the sections below are written by other benchmarks; bench.py keeps them -->"
@@ -400,6 +418,7 @@ an empty directory; a check that reads and verifies all data (`check --read-data
 make bench                                       # everything (about an hour on 2 cores)
 bench/run.sh --corpus src --runs 5 --tools lifeboat,restic
 bench/run.sh --smoke                             # the CI smoke run
+python3 bench/bench.py --render bench/results/latest.json   # rewrite this file from the raw figures
 ```
 """)
         f.write(kept)

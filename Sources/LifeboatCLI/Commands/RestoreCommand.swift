@@ -15,6 +15,8 @@ struct RestoreCommand: AsyncParsableCommand {
 
       Every blob is authenticated and checked against its ID as it is written. A file whose data is damaged or missing is not left half-written: it is removed and reported, the rest is restored, and the exit code is 1. --verify reads every restored file back.
 
+      Large files are written past the page cache (O_DIRECT), and --verify reads them back from the device the same way, so a restore does not push the machine's working set out of memory. Set LIFEBOAT_DIRECT_IO=off to write through the page cache (for example on a network file system whose synchronous writes are slow).
+
         lifeboat restore latest --target /srv/restore --include '/home/ana/*' --verify
       """)
 
