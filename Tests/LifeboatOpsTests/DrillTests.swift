@@ -86,7 +86,12 @@ import Testing
     server.standardOutput = FileHandle.nullDevice
     server.standardError = FileHandle.nullDevice
     try server.run()
-    defer { server.terminate() }
+    defer {
+      // SIGKILL: the test runner's children can inherit an ignored SIGTERM, and a terminated-
+      // looking server would outlive the test.
+      kill(server.processIdentifier, SIGKILL)
+      server.waitUntilExit()
+    }
     try await Task.sleep(for: .seconds(1))
     let plan = try f.writePlan(
       """
