@@ -196,24 +196,25 @@ class Restic(Tool):
 
 class Borg(Tool):
     def __init__(self, work):
-        super().__init__("borg", work, shutil.which("borg"))
+        # borg 1.4 from PyPI when bench/run.sh could build it (BENCH_BORG), else Debian's.
+        super().__init__("borg", work, os.environ.get("BENCH_BORG") or shutil.which("borg"))
         self.env.update(BORG_REPO=self.repo, BORG_PASSPHRASE=PASSWORD,
                         BORG_BASE_DIR=os.path.join(work, "borg-base"),
                         BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK="yes",
                         BORG_RELOCATED_REPO_ACCESS_IS_OK="yes")
         self.n = 0
-    def version(self): return sh(["borg", "--version"]).stdout.decode().strip()
+    def version(self): return sh([self.binary, "--version"]).stdout.decode().strip()
     def init(self):
         shutil.rmtree(self.env["BORG_BASE_DIR"], ignore_errors=True)
-        sh(["borg", "init", "--encryption", "repokey"], env=self.env)
+        sh([self.binary, "init", "--encryption", "repokey"], env=self.env)
     def backup(self, path):
         self.n += 1
-        return ["borg", "create", "--compression", "zstd,3", f"::a{self.n}-{time.time_ns()}", path]
+        return [self.binary, "create", "--compression", "zstd,3", f"::a{self.n}-{time.time_ns()}", path]
     def restore(self, target):
-        last = sh(["borg", "list", "--short"], env=self.env).stdout.decode().split()[-1]
+        last = sh([self.binary, "list", "--short"], env=self.env).stdout.decode().split()[-1]
         self._extract_cwd = target
-        return ["borg", "extract", f"::{last}"]
-    def check(self): return ["borg", "check", "--verify-data"]
+        return [self.binary, "extract", f"::{last}"]
+    def check(self): return [self.binary, "check", "--verify-data"]
 
 # ---------- the run ----------
 
@@ -282,7 +283,7 @@ def main():
     for t in a.tools.split(","):
         if t == "lifeboat": tools.append(Lifeboat(WORK, a.bin))
         elif t == "restic" and shutil.which("restic"): tools.append(Restic(WORK))
-        elif t == "borg" and shutil.which("borg"): tools.append(Borg(WORK))
+        elif t == "borg" and (os.environ.get("BENCH_BORG") or shutil.which("borg")): tools.append(Borg(WORK))
         else: log(f"skipping {t}: not installed")
     report = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": machine(), "runs": a.runs,
               "versions": {t.name: t.version() for t in tools}, "corpora": {}}

@@ -11,6 +11,19 @@ if [ "${1:-}" = "--smoke" ]; then
   python3 bench/bench.py --smoke --bin "$bin" "${@:2}"
   exec python3 bench/server_load.py --smoke --bin "$bin"
 fi
-scripts/install-deps.sh restic borgbackup
+# Peers: restic and borg from Debian, and borg 1.4 from PyPI where it builds (it needs the
+# headers below); bench.py then measures borg 1.4 instead of Debian's 1.2.
+scripts/install-deps.sh restic borgbackup python3-venv liblz4-dev libxxhash-dev libacl1-dev libssl-dev
+venv="${BENCH_DIR:-/tmp/lifeboat-bench}/borg14"
+if [ ! -x "$venv/bin/borg" ]; then
+  rm -rf "$venv"
+  if python3 -m venv "$venv" && "$venv/bin/pip" install -q "borgbackup>=1.4,<1.5"; then
+    echo "built $("$venv/bin/borg" --version) from PyPI"
+  else
+    echo "borg 1.4 did not build from PyPI; measuring Debian's borg instead" >&2
+    rm -rf "$venv"
+  fi
+fi
+[ -x "$venv/bin/borg" ] && export BENCH_BORG="$venv/bin/borg"
 swift build -c release
 exec python3 bench/bench.py "$@"
