@@ -15,13 +15,7 @@ work=$(mktemp -d /tmp/lifeboat-fuzz.XXXXXX)
 "$bin" serve --data "$work/data" --port 0 --admin-token-file "$work/admin" --log-level error >"$work/log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-base=""
-for _ in $(seq 1 100); do
-  base=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/log" | head -1 || true)
-  [ -n "$base" ] && break
-  sleep 0.1
-done
-[ -n "$base" ] || { cat "$work/log"; exit 1; }
+base=$(scripts/server-url.sh "$work/log")
 admin=$(cat "$work/admin")
 curl -fsS -X POST -H "Authorization: Bearer $admin" -d '{"id":"acme"}' "$base/api/v1/tenants" >/dev/null
 curl -fsS -X POST -H "Authorization: Bearer $admin" -d '{"name":"files"}' "$base/api/v1/tenants/acme/repositories" >/dev/null

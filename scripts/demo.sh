@@ -45,13 +45,7 @@ if [ "${DEMO_SERVER:-on}" != off ]; then
   "$bin" serve --data "$work/server/data" --port "${DEMO_SERVER_PORT:-0}" --admin-token-file "$work/server/admin-token" \
     >"$work/server/server.log" 2>&1 &
   server_pid=$!
-  base=""
-  for _ in $(seq 1 100); do
-    base=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/server/server.log" | head -1 || true)
-    [ -n "$base" ] && break
-    sleep 0.1
-  done
-  [ -n "$base" ] || { cat "$work/server/server.log"; exit 1; }
+  base=$(scripts/server-url.sh "$work/server/server.log")
   admin=$(cat "$work/server/admin-token")
   api() { curl -fsS -X "$1" -H "Authorization: Bearer $admin" -H "Content-Type: application/json" "${@:3}" "$base$2"; }
   api POST /api/v1/tenants --data '{"id":"riverside","name":"Riverside Unified School District"}' >/dev/null

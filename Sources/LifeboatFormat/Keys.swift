@@ -46,9 +46,9 @@ public struct RepositoryKeys: Sendable {
 
   /// The keyed ID of a blob's plaintext.
   public func blobID(_ plaintext: UnsafeRawBufferPointer) -> ID {
-    var mac = HMAC<SHA256>(key: idKey)
-    mac.update(data: plaintext)
-    return mac.finalize().withUnsafeBytes { ID(raw: $0) }
+    var hasher = blobHasher()
+    hasher.update(plaintext)
+    return hasher.finish()
   }
 
   public func blobID(_ plaintext: [UInt8]) -> ID {
