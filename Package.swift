@@ -9,6 +9,19 @@ let strict: [SwiftSetting] = [
   .enableUpcomingFeature("ExistentialAny"),
 ]
 
+// Release builds link with the toolchain's lld, pack their relative relocations (DT_RELR) and
+// export no symbol table; `make release` and the benchmarks add `--static-swift-stdlib`, so the
+// binary also carries the Swift runtime and Foundation. Every command then starts about 10 MB
+// smaller (docs/adr/0005-release-linking.md). Debug builds and tests link as usual.
+let releaseLinking: [LinkerSetting] = [
+  .unsafeFlags(
+    [
+      "-use-ld=lld",
+      "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+      "-Xlinker", "--no-export-dynamic",
+    ], .when(platforms: [.linux], configuration: .release))
+]
+
 let package = Package(
   name: "Lifeboat",
   platforms: [.macOS(.v15)],
@@ -145,7 +158,9 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
-    .executableTarget(name: "lifeboat", dependencies: ["LifeboatCLI"], swiftSettings: strict),
+    .executableTarget(
+      name: "lifeboat", dependencies: ["LifeboatCLI"], swiftSettings: strict,
+      linkerSettings: releaseLinking),
     .target(
       name: "LifeboatTesting",
       dependencies: [

@@ -25,5 +25,5 @@ if [ ! -x "$venv/bin/borg" ]; then
   fi
 fi
 [ -x "$venv/bin/borg" ] && export BENCH_BORG="$venv/bin/borg"
-swift build -c release
+make -s release
 exec python3 bench/bench.py "$@"

@@ -13,7 +13,7 @@ corpus=${1:-/usr/share}
 runs=${2:-3}
 scripts/install-deps.sh time curl radosgw ceph-mon ceph-osd
 command -v aws >/dev/null || python3 -m pip install --quiet awscli
-[ -x .build/release/lifeboat ] || swift build -c release
+[ -x .build/release/lifeboat ] || make -s release
 bin=$PWD/.build/release/lifeboat
 scripts/s3-server.sh start >/dev/null
 set -a; . "${LIFEBOAT_RGW_DIR:-/tmp/lifeboat-rgw}/env"; set +a
