@@ -15,4 +15,10 @@ void lifeboat_tune_malloc(void) {
 #endif
 }
 
+void lifeboat_release_free_memory(void) {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
+
 int lifeboat_o_direct(void) { return O_DIRECT; }

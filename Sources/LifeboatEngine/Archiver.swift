@@ -134,7 +134,7 @@ public final class Archiver: Sendable {
     let run = Run(start: start)
     let parent = try await findParent()
     var loadedParentRoot: Tree? = nil
-    if let parent { loadedParentRoot = try? await repository.loadTree(parent.snapshot.tree) }
+    if let parent { loadedParentRoot = try? await repository.loadTree(parent.snapshot.tree, cache: false) }
     let parentRoot = loadedParentRoot
 
     // Scan and read overlap: the scan feeds a queue that the readers drain as it fills.
@@ -184,7 +184,7 @@ public final class Archiver: Sendable {
     let compressor = repository.config.compressionLevel > 0
       ? ZstdCompressor(level: Int32(repository.config.compressionLevel)) : nil
     let rootTree = try await saveTree(
-      root, parentTree: parentRoot, results: results, run: run, compressor: compressor)
+      root, results: results, run: run, compressor: compressor)
     try await saver.flush()
 
     for (_, r) in results.sorted(by: { $0.key < $1.key }) {
@@ -293,7 +293,9 @@ public final class Archiver: Sendable {
 
   func subtree(of node: Node?) async throws -> Tree? {
     guard let node, node.kind == .directory, let id = node.subtree else { return nil }
-    return try? await repository.loadTree(id)
+    // Each parent directory is read once, while its directory is scanned; caching it would keep
+    // the whole parent snapshot decoded until the backup ends.
+    return try? await repository.loadTree(id, cache: false)
   }
 
   func scanDirectoryContents(_ dir: ScanDir, parentTree: Tree?, run: Run) async throws {
@@ -423,7 +425,7 @@ public final class Archiver: Sendable {
       return result
     }
     defer { Glibc.close(realFD) }
-    let outcome = try await reader.read(fd: realFD, progress: progress)
+    let outcome = try await reader.read(fd: realFD, expectedSize: Int(job.node.size), progress: progress)
     var after = Glibc.stat()
     if fstat(realFD, &after) == 0 {
       let mtime = FS.timespec(after.st_mtim)
@@ -483,7 +485,7 @@ public final class Archiver: Sendable {
       DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: item)
     }
     let outcome = try await withTaskCancellationHandler {
-      try await reader.read(fd: fd, progress: progress)
+      try await reader.read(fd: fd, expectedSize: nil, progress: progress)
     } onCancel: {
       stopCommand()
     }
@@ -514,7 +516,7 @@ public final class Archiver: Sendable {
   // MARK: trees
 
   func saveTree(
-    _ dir: ScanDir, parentTree: Tree?, results: [Int: FileResult], run: Run, compressor: ZstdCompressor?
+    _ dir: ScanDir, results: [Int: FileResult], run: Run, compressor: ZstdCompressor?
   ) async throws -> ID {
     var nodes = [Node]()
     nodes.reserveCapacity(dir.children.count)
@@ -532,10 +534,8 @@ public final class Archiver: Sendable {
         }
         nodes.append(n)
       case .dir(let d):
-        let childParent = try await subtree(of: d.parentNode)
         var n = d.node
-        n.subtree = try await saveTree(
-          d, parentTree: childParent, results: results, run: run, compressor: compressor)
+        n.subtree = try await saveTree(d, results: results, run: run, compressor: compressor)
         if d.parentNode == nil {
           run.summary.dirsNew += 1
         } else if d.parentNode?.subtree == n.subtree {

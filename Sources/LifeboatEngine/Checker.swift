@@ -2,6 +2,7 @@ public import Foundation
 import Synchronization
 public import LifeboatCore
 import LifeboatFormat
+import CLifeboatSystem
 import LifeboatStorage
 public import LifeboatRepository
 
@@ -137,6 +138,8 @@ public final class Checker: Sendable {
         }
       }
     }
+    // The readers' windows are free now; give them back before the tree walk allocates.
+    lifeboat_release_free_memory()
     for p in badPacks { damagedBlobs.formUnion(indexed[p]?.map(\.id) ?? []) }
     report.damagedPacks = badPacks.map(\.hex).sorted()
 
@@ -150,7 +153,7 @@ public final class Checker: Sendable {
     var seenTrees = Set<ID>()
     var seenBlobs = Set<ID>()
     var anyMissing = false
-    let walker = TreeWalker(repository: repository)
+    let walker = TreeWalker(repository: repository, cacheTrees: false)
     for (id, snap) in list.snapshots {
       var affected = Set<String>()
       if damagedBlobs.contains(snap.tree) || !repository.index.contains(snap.tree) {
@@ -247,7 +250,7 @@ public final class Checker: Sendable {
     var next = 0
     while position < size {
       let n = min(2 << 20, size - position)
-      let window: [UInt8]
+      var window: [UInt8]
       do {
         window = try await repository.backend.load(Handle(.pack, id.hex), offset: position, length: n)
       } catch {
@@ -256,7 +259,10 @@ public final class Checker: Sendable {
         return (problems, damaged)
       }
       hasher.update(window)
-      buffer.append(contentsOf: window)
+      // Usually no blob is left over from the previous window: take the window as it is
+      // instead of copying it, so a worker holds one window, not two.
+      if buffer.isEmpty { swap(&buffer, &window) } else { buffer.append(contentsOf: window) }
+      window = []
       position += n
       while next < entries.count, Int(entries[next].offset) + Int(entries[next].length) <= position {
         let e = entries[next]
@@ -279,7 +285,7 @@ public final class Checker: Sendable {
         }
       }
       let keepFrom = next < entries.count ? max(bufferStart, min(Int(entries[next].offset), position)) : position
-      buffer.removeFirst(keepFrom - bufferStart)
+      if keepFrom == position { buffer = [] } else { buffer.removeFirst(keepFrom - bufferStart) }
       bufferStart = keepFrom
     }
     for e in entries[next...] {

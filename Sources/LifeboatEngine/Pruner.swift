@@ -181,7 +181,7 @@ public final class Pruner: Sendable {
     guard used.insert(tree).inserted else { return }
     let t: Tree
     do {
-      t = try await repository.loadTree(tree)
+      t = try await repository.loadTree(tree, cache: false)
     } catch {
       throw LifeboatError(
         .corrupt, "refusing to prune: tree \(tree.short) cannot be read (\(error))",

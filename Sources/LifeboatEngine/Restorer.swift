@@ -180,7 +180,7 @@ public final class Restorer: Sendable {
 
   func makePlan(snapshot: Snapshot, target: [UInt8]) async throws -> Plan {
     let plan = Plan()
-    let walker = TreeWalker(repository: repository)
+    let walker = TreeWalker(repository: repository, cacheTrees: false)
     var inodes = [InodeKey: Int]()
     let includes = options.includes.map { $0.hasPrefix("/") ? $0 : "/" + $0 }
     try await walker.walk(

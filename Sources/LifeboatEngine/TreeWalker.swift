@@ -5,9 +5,14 @@ public import LifeboatRepository
 /// and skipped, so a walk always covers everything that is readable.
 public struct TreeWalker: Sendable {
   public let repository: Repository
+  /// Whether decoded trees stay in the repository's tree cache. A walk that visits each tree
+  /// once (check, restore, prune) passes false: it then holds the trees on its current path,
+  /// not every directory of the snapshot.
+  public let cacheTrees: Bool
 
-  public init(repository: Repository) {
+  public init(repository: Repository, cacheTrees: Bool = true) {
     self.repository = repository
+    self.cacheTrees = cacheTrees
   }
 
   /// Calls `visit(path, node)` for every node below `root`, parents before children.
@@ -26,7 +31,7 @@ public struct TreeWalker: Sendable {
   ) async throws {
     let tree: Tree
     do {
-      tree = try await repository.loadTree(id)
+      tree = try await repository.loadTree(id, cache: cacheTrees)
     } catch {
       await onError?(path.isEmpty ? [47] : path, error)
       return

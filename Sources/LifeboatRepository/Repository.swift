@@ -303,10 +303,15 @@ public final class Repository: Sendable {
   /// Loads and decodes a tree. Trees are cached, and a miss reads every tree blob of the same
   /// pack in one request (trees of one backup are packed together, and walks visit them all),
   /// so walking a snapshot costs one read per pack instead of one per directory.
-  public func loadTree(_ id: ID) async throws -> Tree {
+  ///
+  /// `cache: false` still uses (and fills) the prefetched stored bytes but keeps the decoded
+  /// tree out of the cache: for a caller that reads each tree once, such as a backup comparing
+  /// against its parent snapshot, the cache would only hold every directory of the parent in
+  /// memory until the end.
+  public func loadTree(_ id: ID, cache: Bool = true) async throws -> Tree {
     if let t = trees.get(id) { return t }
     if !trees.hasStored(id), let loc = index.location(of: id), loc.entry.type == .tree {
-      await prefetchTrees(inPack: loc.pack, around: loc.entry)
+      await prefetchTrees(inPack: loc.pack, around: loc.entry, skippingTaken: !cache)
     }
     var bytes: [UInt8]
     if let pre = trees.takeStored(id) {
@@ -324,7 +329,7 @@ public final class Repository: Sendable {
     }
     do {
       let tree = try TreeFormat.decode(bytes)
-      trees.put(id, tree)
+      if cache { trees.put(id, tree) } else { trees.markTaken(id) }
       return tree
     } catch let e as LifeboatError {
       throw LifeboatError.corrupt("tree \(id.short): \(e.message)")
@@ -335,16 +340,20 @@ public final class Repository: Sendable {
   /// keeps their stored bytes (small: trees compress well); each is opened and decoded only
   /// when a walk asks for it. Trees of one backup are packed together, so walking a snapshot
   /// costs about one read per pack instead of one per directory.
-  private func prefetchTrees(inPack pack: ID, around entry: PackEntry) async {
+  ///
+  /// `skippingTaken` (a caller that reads each tree once) leaves out trees it already had, so the
+  /// window only holds what the walk has yet to visit.
+  private func prefetchTrees(inPack pack: ID, around entry: PackEntry, skippingTaken: Bool) async {
     let wanted = trees.treeEntries(inPack: pack, index: index).filter {
       $0.offset >= entry.offset && Int($0.offset) + Int($0.length) <= Int(entry.offset) + (4 << 20)
+        && ($0.id == entry.id || !trees.needsNoPrefetch($0.id, skippingTaken: skippingTaken))
     }
     guard wanted.count > 1, let last = wanted.last else { return }
     let start = Int(entry.offset)
     let end = Int(last.offset) + Int(last.length)
     guard let data = try? await backend.load(Handle(.pack, pack.hex), offset: start, length: end - start)
     else { return }
-    for e in wanted where !trees.contains(e.id) {
+    for e in wanted {
       let lo = Int(e.offset) - start
       trees.putStored(e.id, entry: e, bytes: Array(data[lo..<lo + Int(e.length)]))
     }

@@ -17,11 +17,14 @@ final class TreeCache: Sendable {
     var storedBytes = 0
     var treesByPack: [ID: [PackEntry]]?
     var indexedBlobs = -1
+    /// Trees handed out without being cached (`loadTree(_:cache: false)`): a later prefetch for
+    /// such a caller must not read them again, or a walk would keep re-reading its past.
+    var taken = Set<ID>()
   }
+  static let takenCapacity = 500_000
   private let state = Mutex(State())
 
   func get(_ id: ID) -> Tree? { state.withLock { $0.trees[id] } }
-  func contains(_ id: ID) -> Bool { state.withLock { $0.trees[id] != nil } }
 
   func put(_ id: ID, _ tree: Tree) {
     state.withLock { s in
@@ -45,12 +48,29 @@ final class TreeCache: Sendable {
     }
   }
 
-  /// Takes a prefetched tree blob out of the cache (it is decoded once, then cached decoded).
+  /// Takes a prefetched tree blob out of the cache (it is decoded once, then cached decoded
+  /// unless the caller reads each tree once).
   func takeStored(_ id: ID) -> (entry: PackEntry, bytes: [UInt8])? {
     state.withLock { s in
       guard let v = s.stored.removeValue(forKey: id) else { return nil }
       s.storedBytes -= v.bytes.count
       return v
+    }
+  }
+
+  /// Notes that a tree was handed to a caller that does not keep it cached.
+  func markTaken(_ id: ID) {
+    state.withLock { s in
+      if s.taken.count >= Self.takenCapacity { s.taken.removeAll() }
+      s.taken.insert(id)
+    }
+  }
+
+  /// Whether a prefetch should skip this tree: it is decoded in the cache, its stored bytes are
+  /// waiting, or (for a caller that reads each tree once) it was already handed out.
+  func needsNoPrefetch(_ id: ID, skippingTaken: Bool) -> Bool {
+    state.withLock { s in
+      s.trees[id] != nil || s.stored[id] != nil || (skippingTaken && s.taken.contains(id))
     }
   }
 

@@ -11,6 +11,9 @@
 /// mapping per call faults every page in again: measured 3-4x slower AEAD), pack-sized ones
 /// are returned to the system, and arenas are capped so idle threads do not hold memory.
 void lifeboat_tune_malloc(void);
+/// Returns the free memory of every malloc arena to the system (glibc's malloc_trim): called
+/// between the phases of an operation, when the buffers of the one that ended are all free.
+void lifeboat_release_free_memory(void);
 
 /// The open(2) flag O_DIRECT, which Glibc's Swift module does not export (it is a GNU flag,
 /// and its value differs between architectures).
