@@ -46,11 +46,16 @@ public enum Chromium {
   public struct Failure: Error, CustomStringConvertible { public var message: String; public var description: String { message } }
 
   /// A4 at 96 dpi is 794 px wide; `width` and `height` set the window.
+  ///
+  /// Each run gets a profile directory of its own: tests run in parallel in one process, and a
+  /// second Chromium on a profile in use exits at once with status 21 (profile in use).
   public static func run(_ chromium: String, _ args: [String], width: Int = 794, height: Int = 1123) throws -> String {
+    let profile = "/tmp/lifeboat-chromium-\(getpid())-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: profile) }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: chromium)
     p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=\(width),\(height)",
-      "--virtual-time-budget=2000", "--user-data-dir=/tmp/lifeboat-chromium-\(getpid())"] + args
+      "--virtual-time-budget=2000", "--user-data-dir=\(profile)"] + args
     let out = Pipe()
     p.standardOutput = out
     p.standardError = FileHandle.nullDevice
