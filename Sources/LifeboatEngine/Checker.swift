@@ -15,7 +15,7 @@ public struct CheckOptions: Sendable {
   }
 
   public var readData: ReadData = .none
-  public var workers: Int = ProcessInfo.processInfo.activeProcessorCount + 1
+  public var workers: Int = ProcessInfo.processInfo.activeProcessorCount
   /// On remote storage each reader waits on a GET: more of them in flight hide the latency.
   public var remoteWorkers: Int = 4 * ProcessInfo.processInfo.activeProcessorCount
 
@@ -222,10 +222,12 @@ public final class Checker: Sendable {
     return out.withLock { $0 }
   }
 
-  /// Reads one pack front to back in 2 MiB windows, hashing every byte and opening every blob
-  /// as soon as it is complete, so a worker holds at most a window and one blob. Windows stay
-  /// under malloc's mapping threshold (4 MiB, CLifeboatSystem), so their memory is reused from
-  /// the heap instead of being mapped and faulted in for every window.
+  /// Reads one pack front to back in windows of whole blobs, hashing every byte and opening
+  /// every blob from the window that holds it. A window is up to 2 MiB of blobs, or one larger
+  /// blob alone, so a worker holds one window and never a copy: nothing is carried over to
+  /// the next window. Windows of 2 MiB stay under malloc's mapping threshold (4 MiB,
+  /// CLifeboatSystem), so their memory is reused from the heap instead of being mapped and
+  /// faulted in for every window.
   func readPack(_ id: ID, expected: [PackEntry], size: Int, decompressor: ZstdDecompressor) async
     -> ([String], Set<ID>)
   {
@@ -244,37 +246,43 @@ public final class Checker: Sendable {
     }
     entries.sort { $0.offset < $1.offset }
     var hasher = SHA256Stream()
-    var buffer = [UInt8]()
-    var bufferStart = 0
     var position = 0
     var next = 0
     while position < size {
-      let n = min(2 << 20, size - position)
-      var window: [UInt8]
+      var windowEnd = min(position + (2 << 20), size)
+      var crossing = next
+      while crossing < entries.count,
+        Int(entries[crossing].offset) + Int(entries[crossing].length) <= windowEnd
+      {
+        crossing += 1
+      }
+      if crossing < entries.count, Int(entries[crossing].offset) < windowEnd {
+        // A blob crosses the window's end: end the window where it starts, or, when it
+        // starts here, make the window that blob alone.
+        let e = entries[crossing]
+        windowEnd = Int(e.offset) > position ? Int(e.offset) : min(Int(e.offset) + Int(e.length), size)
+      }
+      let window: [UInt8]
       do {
-        window = try await repository.backend.load(Handle(.pack, id.hex), offset: position, length: n)
+        window = try await repository.backend.load(
+          Handle(.pack, id.hex), offset: position, length: windowEnd - position)
       } catch {
         problems.append("cannot read at offset \(position): \(error)")
         damaged.formUnion(entries[next...].map(\.id))
         return (problems, damaged)
       }
       hasher.update(window)
-      // Usually no blob is left over from the previous window: take the window as it is
-      // instead of copying it, so a worker holds one window, not two.
-      if buffer.isEmpty { swap(&buffer, &window) } else { buffer.append(contentsOf: window) }
-      window = []
-      position += n
-      while next < entries.count, Int(entries[next].offset) + Int(entries[next].length) <= position {
+      while next < entries.count, Int(entries[next].offset) + Int(entries[next].length) <= windowEnd {
         let e = entries[next]
         next += 1
-        let lo = Int(e.offset) - bufferStart
+        let lo = Int(e.offset) - position
         guard lo >= 0 else {
           problems.append("blob \(e.id.short) overlaps another blob")
           damaged.insert(e.id)
           continue
         }
         do {
-          try buffer.withUnsafeBytes { raw in
+          try window.withUnsafeBytes { raw in
             try PackFormat.verifyBlob(
               UnsafeRawBufferPointer(rebasing: raw[lo..<lo + Int(e.length)]), entry: e, keys: keys,
               decompressor: decompressor)
@@ -284,9 +292,7 @@ public final class Checker: Sendable {
           damaged.insert(e.id)
         }
       }
-      let keepFrom = next < entries.count ? max(bufferStart, min(Int(entries[next].offset), position)) : position
-      if keepFrom == position { buffer = [] } else { buffer.removeFirst(keepFrom - bufferStart) }
-      bufferStart = keepFrom
+      position = windowEnd
     }
     for e in entries[next...] {
       problems.append("blob \(e.id.short) extends past the end of the pack")
