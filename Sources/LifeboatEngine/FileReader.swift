@@ -24,7 +24,7 @@ final class FileReader: @unchecked Sendable {
     // The largest chunk plus 2 MiB: data is read only when the chunker asks for more, so
     // what is moved to the front on each refill is a partial chunk, not a full window.
     // Mapped directly (not from malloc) so that its tail can be handed back with madvise.
-    let cap = (chunker.configuration.maxSize + (2 << 20) + 4095) & ~4095
+    let cap = chunker.configuration.maxSize + (2 << 20)
     let p = mmap(nil, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
     guard let p, p != UnsafeMutableRawPointer(bitPattern: -1) else {
       throw LifeboatError(.fatal, "cannot allocate a \(cap >> 20) MiB read buffer: \(FS.errorText(errno))")

@@ -8,21 +8,16 @@ public final class CountingBackend: Backend {
   public let inner: any Backend
   public var location: String { "counting:" + inner.location }
   public var isRemote: Bool { inner.isRemote }
-  private let loaded = Mutex([ObjectType: (calls: Int, bytes: Int)]())
+  private let loaded = Mutex([ObjectType: Int]())
 
   public init(_ inner: any Backend) { self.inner = inner }
 
   /// Bytes returned by `load` for objects of this type so far.
-  public func bytesLoaded(_ type: ObjectType) -> Int { loaded.withLock { $0[type]?.bytes ?? 0 } }
-  /// Calls to `load` for objects of this type so far.
-  public func loads(_ type: ObjectType) -> Int { loaded.withLock { $0[type]?.calls ?? 0 } }
+  public func bytesLoaded(_ type: ObjectType) -> Int { loaded.withLock { $0[type] ?? 0 } }
 
   public func load(_ h: Handle, offset: Int, length: Int?) async throws -> [UInt8] {
     let data = try await inner.load(h, offset: offset, length: length)
-    loaded.withLock { m in
-      let c = m[h.type] ?? (0, 0)
-      m[h.type] = (c.calls + 1, c.bytes + data.count)
-    }
+    loaded.withLock { $0[h.type, default: 0] += data.count }
     return data
   }
 
