@@ -82,12 +82,9 @@ public enum PackFormat {
     return entries
   }
 
-  /// Parses the header from the tail of a pack. `tail` holds the last `tail.count` bytes of a
-  /// pack of `packLength` bytes. Returns nil if the tail is too short to hold the whole header
-  /// (the caller reads more and tries again).
-  public static func parseHeader(
-    tail: [UInt8], packLength: Int, keys: RepositoryKeys
-  ) throws -> [PackEntry]? {
+  /// How many bytes at the end of a pack hold its header and the header's length, read from
+  /// the last 4 bytes of `tail`; throws when that length cannot be right for the pack.
+  public static func tailLength(_ tail: [UInt8], packLength: Int) throws -> Int {
     guard tail.count >= 4, packLength >= 4 else {
       throw LifeboatError.corrupt("pack too short (\(packLength) bytes)")
     }
@@ -96,6 +93,16 @@ public enum PackFormat {
     guard headerLength >= Envelope.overhead, headerLength <= maxHeaderLength,
       headerLength + 4 <= packLength
     else { throw LifeboatError.corrupt("pack header length \(headerLength) is invalid") }
+    return headerLength + 4
+  }
+
+  /// Parses the header from the tail of a pack. `tail` holds the last `tail.count` bytes of a
+  /// pack of `packLength` bytes. Returns nil if the tail is too short to hold the whole header
+  /// (the caller reads more and tries again).
+  public static func parseHeader(
+    tail: [UInt8], packLength: Int, keys: RepositoryKeys
+  ) throws -> [PackEntry]? {
+    let headerLength = try tailLength(tail, packLength: packLength) - 4
     guard headerLength + 4 <= tail.count else { return nil }
     let sealed = tail[(tail.count - 4 - headerLength)..<(tail.count - 4)]
     let plain = try sealed.withUnsafeBytes {

@@ -369,8 +369,11 @@ public final class Repository: Sendable {
       if let entries = try PackFormat.parseHeader(tail: tail, packLength: size, keys: keys) {
         return entries
       }
-      guard want < size else { throw LifeboatError.corrupt("pack \(id.short): header too long") }
-      want = min(size, PackFormat.maxHeaderLength + 4)
+      // A larger header (over about 1,500 blobs): the trailer gave its length, and
+      // parseHeader checked it fits the pack. Read exactly that, not the whole pack.
+      let needed = try PackFormat.tailLength(tail, packLength: size)
+      guard needed > want else { throw LifeboatError.corrupt("pack \(id.short): header too long") }
+      want = needed
     }
   }
 

@@ -29,6 +29,34 @@ let fastKDF = KeyDerivation.scrypt(logN: 10, r: 8, p: 1)
     }
   }
 
+  /// A pack of many small blobs has a header over the 64 KiB first read. The second read must
+  /// be the header's own length (from the pack's last 4 bytes), not the whole pack: reading
+  /// the pack made `check --read-data` read such packs twice.
+  @Test func aLargePackHeaderIsReadWithoutReadingTheWholePack() async throws {
+    let memory = MemoryBackend()
+    let counting = CountingBackend(memory)
+    let repo = try await Repository.initialize(backend: counting, password: "pw", derivation: fastKDF)
+    var rng = SeededRandom(seed: 41)
+    var builder = PackBuilder(capacity: 1 << 20)
+    for _ in 0..<3_000 {
+      let plain = rng.bytes(300)
+      let sealed = plain.withUnsafeBytes { PackFormat.sealBlob($0, keys: repo.keys, compressor: nil) }
+      _ = builder.add(
+        id: repo.keys.blobID(plain), type: .data, sealed: sealed.bytes, compressed: sealed.compressed,
+        rawLength: plain.count)
+    }
+    let pack = builder.finish(keys: repo.keys)
+    try await memory.save(Handle(.pack, pack.id.hex), data: pack.bytes)
+    let tail = try PackFormat.tailLength(pack.bytes, packLength: pack.bytes.count)
+    #expect(tail > 64 << 10, "the header must not fit the first read")
+
+    let before = counting.bytesLoaded(.pack)
+    let header = try await repo.loadPackHeader(pack.id, size: pack.bytes.count)
+    let read = counting.bytesLoaded(.pack) - before
+    #expect(header == pack.entries)
+    #expect(read == (64 << 10) + tail, "read \(read) bytes for a \(tail)-byte header of a \(pack.bytes.count)-byte pack")
+  }
+
   @Test func missingRepositoryIsReportedAsSuch() async throws {
     do {
       _ = try await Repository.open(backend: MemoryBackend(), password: "pw")
