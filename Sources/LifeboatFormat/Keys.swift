@@ -19,6 +19,10 @@ public struct RepositoryKeys: Sendable {
   /// Seed of the chunker's gear table, so chunk boundaries do not leak across repositories.
   public let chunkerSeed: [UInt8]
   public let masterSecret: [UInt8]
+  /// `dataKey` ready to seal and open blobs (its key-derivation HMAC keyed once).
+  public let blobKey: EnvelopeKey
+  /// HMAC keyed with `idKey` once; each blob ID starts from a copy of it.
+  private let idMAC: HMAC<SHA256>
 
   public static let masterSecretLength = 64
 
@@ -37,6 +41,8 @@ public struct RepositoryKeys: Sendable {
     dataKey = derive("data")
     metadataKey = derive("metadata")
     chunkerSeed = derive("chunker").withUnsafeBytes { Array($0) }
+    blobKey = EnvelopeKey(root: dataKey, purpose: .blob)
+    idMAC = HMAC<SHA256>(key: idKey)
   }
 
   public static func generate() throws -> RepositoryKeys {
@@ -65,7 +71,25 @@ public struct RepositoryKeys: Sendable {
     public func finish() -> ID { mac.finalize().withUnsafeBytes { ID(raw: $0) } }
   }
 
-  public func blobHasher() -> BlobHasher { BlobHasher(mac: HMAC<SHA256>(key: idKey)) }
+  /// Copying the keyed HMAC costs two small copies of SHA-256 state; keying a new one costs
+  /// two compressions and half a dozen allocations, per blob.
+  public func blobHasher() -> BlobHasher { BlobHasher(mac: idMAC) }
+}
+
+/// A root key bound to one purpose, with the one-time-key HMAC already keyed and fed the
+/// purpose's label. Deriving a one-time key from it costs the salt's SHA-256 blocks, not a new
+/// HMAC key schedule: this is what blobs use, tens of thousands per second.
+public struct EnvelopeKey: Sendable {
+  public let purpose: Envelope.Purpose
+  /// HMAC-SHA256(root, ·) after absorbing `[1]₃₂ ‖ Label ‖ 0x00`.
+  fileprivate let labelled: HMAC<SHA256>
+
+  public init(root: SymmetricKey, purpose: Envelope.Purpose) {
+    self.purpose = purpose
+    var mac = HMAC<SHA256>(key: root)
+    mac.update(data: [0, 0, 0, 1] + Array("lifeboat-object-v1/\(purpose.rawValue)".utf8) + [0])
+    labelled = mac
+  }
 }
 
 /// The authenticated-encryption envelope of every encrypted object and blob.
@@ -88,35 +112,28 @@ public enum Envelope {
     case blob, packHeader = "pack-header", index, snapshot, config, keyFile = "key-file"
   }
 
-  /// `[i]₃₂ ‖ Label ‖ 0x00` for each purpose (i = 1, Label = "lifeboat-object-v1/<purpose>").
-  private static let prefixes: [Purpose: [UInt8]] = Dictionary(
-    uniqueKeysWithValues: Purpose.allCases.map {
-      ($0, [0, 0, 0, 1] + Array("lifeboat-object-v1/\($0.rawValue)".utf8) + [0])
-    })
   /// `[L]₃₂` = 256 bits.
   private static let suffix: [UInt8] = [0, 0, 1, 0]
   // Twelve bytes is always a valid GCM nonce: this cannot fail.
   private static let zeroNonce = try! AES.GCM.Nonce(data: [UInt8](repeating: 0, count: 12))
 
   /// K = HMAC-SHA256(root, [1]₃₂ ‖ Label ‖ 0x00 ‖ salt ‖ [256]₃₂).
-  private static func oneTimeKey(root: SymmetricKey, salt: UnsafeRawBufferPointer, purpose: Purpose)
-    -> SymmetricKey
-  {
-    let prefix = prefixes[purpose]!
-    var input = [UInt8]()
-    input.reserveCapacity(prefix.count + salt.count + 4)
-    input.append(contentsOf: prefix)
-    input.append(contentsOf: salt)
-    input.append(contentsOf: suffix)
-    let mac = HMAC<SHA256>.authenticationCode(for: input, using: root)
-    return mac.withUnsafeBytes { SymmetricKey(data: $0) }
+  private static func oneTimeKey(_ key: EnvelopeKey, salt: UnsafeRawBufferPointer) -> SymmetricKey {
+    var mac = key.labelled
+    mac.update(data: salt)
+    mac.update(data: suffix)
+    return mac.finalize().withUnsafeBytes { SymmetricKey(data: $0) }
   }
 
   public static func seal(
     _ plaintext: UnsafeRawBufferPointer, key root: SymmetricKey, purpose: Purpose
   ) -> [UInt8] {
+    seal(plaintext, key: EnvelopeKey(root: root, purpose: purpose))
+  }
+
+  public static func seal(_ plaintext: UnsafeRawBufferPointer, key envelopeKey: EnvelopeKey) -> [UInt8] {
     let salt = SaltSource.shared.next(saltLength)
-    let key = salt.withUnsafeBytes { oneTimeKey(root: root, salt: $0, purpose: purpose) }
+    let key = salt.withUnsafeBytes { oneTimeKey(envelopeKey, salt: $0) }
     // AES-GCM sealing with a valid key and nonce cannot fail.
     let box = try! AES.GCM.seal(plaintext, using: key, nonce: zeroNonce)
     var out = [UInt8]()
@@ -145,6 +162,13 @@ public enum Envelope {
     _ sealed: UnsafeRawBufferPointer, key root: SymmetricKey, purpose: Purpose,
     _ body: (UnsafeRawBufferPointer) throws -> T
   ) throws -> T {
+    try withOpened(sealed, key: EnvelopeKey(root: root, purpose: purpose), body)
+  }
+
+  public static func withOpened<T>(
+    _ sealed: UnsafeRawBufferPointer, key envelopeKey: EnvelopeKey,
+    _ body: (UnsafeRawBufferPointer) throws -> T
+  ) throws -> T {
     guard sealed.count >= overhead else {
       throw LifeboatError.corrupt("encrypted object too short (\(sealed.count) bytes)")
     }
@@ -152,7 +176,7 @@ public enum Envelope {
       throw LifeboatError.corrupt("unknown envelope version \(sealed[0])")
     }
     let salt = UnsafeRawBufferPointer(rebasing: sealed[1..<(1 + saltLength)])
-    let key = oneTimeKey(root: root, salt: salt, purpose: purpose)
+    let key = oneTimeKey(envelopeKey, salt: salt)
     let ct = UnsafeRawBufferPointer(rebasing: sealed[(1 + saltLength)..<(sealed.count - tagLength)])
     let tag = UnsafeRawBufferPointer(rebasing: sealed[(sealed.count - tagLength)...])
     let plain: Data
@@ -211,6 +235,10 @@ public struct SHA256Stream {
 
   public mutating func update(_ bytes: [UInt8]) {
     bytes.withUnsafeBytes { h.update(bufferPointer: $0) }
+  }
+
+  public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    h.update(bufferPointer: bytes)
   }
 
   public func finalize() -> ID {

@@ -121,9 +121,9 @@ public enum PackFormat {
     _ plaintext: UnsafeRawBufferPointer, keys: RepositoryKeys, compressor: ZstdCompressor?
   ) -> (bytes: [UInt8], compressed: Bool) {
     if let compressor, let packed = compressor.compress(plaintext) {
-      return (packed.withUnsafeBytes { Envelope.seal($0, key: keys.dataKey, purpose: .blob) }, true)
+      return (packed.withUnsafeBytes { Envelope.seal($0, key: keys.blobKey) }, true)
     }
-    return (Envelope.seal(plaintext, key: keys.dataKey, purpose: .blob), false)
+    return (Envelope.seal(plaintext, key: keys.blobKey), false)
   }
 
   /// Opens one stored blob and checks that its plaintext has the expected keyed ID.
@@ -131,7 +131,7 @@ public enum PackFormat {
     _ stored: UnsafeRawBufferPointer, entry: PackEntry, keys: RepositoryKeys,
     decompressor: ZstdDecompressor
   ) throws -> [UInt8] {
-    let plain = try Envelope.withOpened(stored, key: keys.dataKey, purpose: .blob) { inner in
+    let plain = try Envelope.withOpened(stored, key: keys.blobKey) { inner in
       entry.compressed
         ? try decompressor.decompress(inner, expectedLength: Int(entry.rawLength)) : Array(inner)
     }
@@ -148,7 +148,7 @@ public enum PackFormat {
     _ stored: UnsafeRawBufferPointer, entry: PackEntry, keys: RepositoryKeys,
     decompressor: ZstdDecompressor
   ) throws {
-    let (length, id) = try Envelope.withOpened(stored, key: keys.dataKey, purpose: .blob) { inner in
+    let (length, id) = try Envelope.withOpened(stored, key: keys.blobKey) { inner in
       var hasher = keys.blobHasher()
       guard entry.compressed else {
         hasher.update(inner)
