@@ -61,6 +61,10 @@ public protocol Backend: Sendable {
   var location: String { get }
   func save(_ handle: Handle, data: [UInt8]) async throws
   func load(_ handle: Handle, offset: Int, length: Int?) async throws -> [UInt8]
+  /// Reads `buffer.count` bytes at `offset` into `buffer`: `load` without allocating, for
+  /// readers that reuse one buffer (check reads every pack this way). The default loads and
+  /// copies, so decorators that change what `load` returns need not implement it.
+  func read(_ handle: Handle, offset: Int, into buffer: UnsafeMutableRawBufferPointer) async throws
   func stat(_ handle: Handle) async throws -> ObjectInfo
   func list(_ type: ObjectType) async throws -> [ObjectInfo]
   func remove(_ handle: Handle) async throws
@@ -71,6 +75,16 @@ public protocol Backend: Sendable {
 
 extension Backend {
   public var isRemote: Bool { false }
+
+  public func read(_ handle: Handle, offset: Int, into buffer: UnsafeMutableRawBufferPointer)
+    async throws
+  {
+    let data = try await load(handle, offset: offset, length: buffer.count)
+    guard data.count == buffer.count else {
+      throw StorageError(.io, handle, "read \(data.count) bytes at \(offset), expected \(buffer.count)")
+    }
+    data.withUnsafeBytes { buffer.copyMemory(from: $0) }
+  }
 
   public func load(_ handle: Handle) async throws -> [UInt8] {
     try await load(handle, offset: 0, length: nil)

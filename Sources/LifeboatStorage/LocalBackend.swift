@@ -110,31 +110,57 @@ public struct LocalBackend: Backend {
     let fd = open(path(h), O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw Self.error(errno, h, "cannot open") }
     defer { close(fd) }
-    var st = Glibc.stat()
-    guard fstat(fd, &st) == 0 else { throw Self.error(errno, h, "stat failed") }
-    let size = Int(st.st_size)
+    let size = try fileSize(fd, h)
     let want = length ?? (size - offset)
-    guard offset >= 0, want >= 0, offset + want <= size else {
-      throw StorageError(.invalid, h, "read of \(want) bytes at \(offset) beyond size \(size)")
-    }
+    try checkRange(h, offset: offset, length: want, size: size)
     var failure: Int32 = 0
     let out = [UInt8](unsafeUninitializedCapacity: want) { buf, initialized in
-      var done = 0
-      while done < want {
-        let n = pread(fd, buf.baseAddress! + done, want - done, off_t(offset + done))
-        if n < 0 {
-          if errno == EINTR { continue }
-          failure = errno
-          break
-        }
-        if n == 0 { failure = EIO; break }
-        done += n
-      }
+      failure = Self.pread(fd, into: UnsafeMutableRawBufferPointer(buf), at: offset)
       initialized = failure == 0 ? want : 0
     }
     if failure != 0 { throw Self.error(failure, h, "read failed") }
     return out
   }
+
+  public func read(_ h: Handle, offset: Int, into buffer: UnsafeMutableRawBufferPointer) async throws {
+    try validate(h)
+    let fd = open(path(h), O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw Self.error(errno, h, "cannot open") }
+    defer { close(fd) }
+    try checkRange(h, offset: offset, length: buffer.count, size: try fileSize(fd, h))
+    let failure = Self.pread(fd, into: buffer, at: offset)
+    if failure != 0 { throw Self.error(failure, h, "read failed") }
+  }
+
+  private func fileSize(_ fd: Int32, _ h: Handle) throws -> Int {
+    var st = Glibc.stat()
+    guard fstat(fd, &st) == 0 else { throw Self.error(errno, h, "stat failed") }
+    return Int(st.st_size)
+  }
+
+  private func checkRange(_ h: Handle, offset: Int, length: Int, size: Int) throws {
+    guard offset >= 0, length >= 0, offset + length <= size else {
+      throw StorageError(.invalid, h, "read of \(length) bytes at \(offset) beyond size \(size)")
+    }
+  }
+
+  /// Fills `buffer` from `offset`; 0, or the errno that stopped it (EIO at an early end).
+  private static func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int)
+    -> Int32
+  {
+    var done = 0
+    while done < buffer.count {
+      let n = Glibc.pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+      if n < 0 {
+        if errno == EINTR { continue }
+        return errno
+      }
+      if n == 0 { return EIO }
+      done += n
+    }
+    return 0
+  }
+
 
   public func stat(_ h: Handle) async throws -> ObjectInfo {
     try validate(h)

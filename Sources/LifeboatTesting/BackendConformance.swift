@@ -54,12 +54,25 @@ public enum BackendConformance {
           if part != Array(data[3..<10]) { problems.append("\(h): range read wrong") }
           let tail = try await backend.load(h, offset: data.count - 5, length: nil)
           if tail != Array(data.suffix(5)) { problems.append("\(h): read to end wrong") }
+          // `read(into:)`, the buffer-reusing form of a range read.
+          let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: data.count - 4, alignment: 1)
+          defer { buffer.deallocate() }
+          buffer.initializeMemory(as: UInt8.self, repeating: 0xAA)
+          try await backend.read(h, offset: 2, into: buffer)
+          if Array(buffer) != Array(data[2..<(data.count - 2)]) { problems.append("\(h): read(into:) wrong") }
         }
       }
       do {
         let (h, d) = saved.first { $0.value.count == 4098 }!
         _ = try await backend.load(h, offset: d.count - 2, length: 10)
         problems.append("range read past the end did not fail")
+      } catch {}
+      do {
+        let (h, d) = saved.first { $0.value.count == 4098 }!
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 10, alignment: 1)
+        defer { buffer.deallocate() }
+        try await backend.read(h, offset: d.count - 2, into: buffer)
+        problems.append("read(into:) past the end did not fail")
       } catch {}
       for type in [ObjectType.pack, .index, .snapshot, .key, .lock] {
         let listed = Set(try await backend.list(type).map(\.name))
