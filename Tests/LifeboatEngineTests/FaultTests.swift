@@ -119,6 +119,41 @@ import Testing
     #expect(diffs.count >= 1)
   }
 
+  /// `check --read-data` hashes packs while the key is derived (PackPrehasher) and skips the
+  /// pack hash for those that matched. A damaged pack must never be among them, and damage
+  /// inside a blob must be found even if its pack were wrongly listed as verified.
+  @Test func packsHashedBeforeTheKeyExcludeADamagedOneAndBlobsAreStillVerified() async throws {
+    let f = try await EngineFixture(seed: 29)
+    defer { f.remove() }
+    _ = try await f.backup()
+    let repo = try await f.open()
+    let packs = Set(repo.index.entriesByPack().keys)
+    #expect(packs.count >= 2)
+    let (damaged, entries) = try #require(
+      repo.index.entriesByPack().first { $0.value.contains { $0.type == .data && $0.length > 200 } })
+    let blob = try #require(entries.first { $0.type == .data && $0.length > 200 })
+    let packPath = f.dir.sub("repo/data/\(damaged.hex.prefix(2))/\(damaged.hex)")
+    var bytes = try #require(FileManager.default.contents(atPath: packPath))
+    bytes[Int(blob.offset) + 100] ^= 0x01
+    try bytes.write(to: URL(fileURLWithPath: packPath))
+
+    let verified = await PackPrehasher(backend: f.backend).wait()
+    #expect(verified == packs.subtracting([damaged]))
+    // Stopped at once, it returns only packs it finished, all of them good.
+    let early = await PackPrehasher(backend: f.backend).stop()
+    #expect(early.isSubset(of: verified))
+
+    for names in [verified, packs] {
+      var options = CheckOptions(readData: .all)
+      options.namesVerified = names
+      let report = try await Checker(repository: try await f.open(), options: options).run()
+      #expect(report.damagedPacks == [damaged.hex])
+      #expect(report.errors.contains { $0.detail.contains("blob \(blob.id.short)") }, "\(report.errors)")
+      // The pack's own hash is compared unless it was (wrongly, in the second case) verified.
+      #expect(report.errors.contains { $0.detail.contains("SHA-256 mismatch") } == !names.contains(damaged))
+    }
+  }
+
   @Test func flippedBitsInIndexAndSnapshotObjectsAreNamed() async throws {
     let f = try await EngineFixture(seed: 24)
     defer { f.remove() }

@@ -35,13 +35,24 @@ struct CheckCommand: AsyncParsableCommand {
   }
 
   func run() async throws {
-    let repo = try await global.openRepository()
     let out = global.output
     var options = CheckOptions()
     if readData { options.readData = .all }
     if let s = readDataSubset {
       options.readData = .subset(percent: Double(s.hasSuffix("%") ? String(s.dropLast()) : s)!)
     }
+    let backend = try global.backend()
+    let password = try global.password()
+    // Pack names need no key: hash packs on the other core while scrypt runs.
+    let prehasher = options.readData != .none && !backend.isRemote ? PackPrehasher(backend: backend) : nil
+    let repo: Repository
+    do {
+      repo = try await Repository.open(backend: backend, password: password)
+    } catch {
+      _ = await prehasher?.stop()
+      throw error
+    }
+    options.namesVerified = await prehasher?.stop() ?? []
     let report = try await global.withLock(repo, exclusive: false, command: "check") { _ in
       try await repo.loadIndex()
       let checker = Checker(repository: repo, options: options)
