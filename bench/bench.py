@@ -4,7 +4,8 @@
 For each corpus and tool: first backup, backup with nothing changed, backup after changing 1 %
 of the files and adding 50 MB, full restore, full read-data check. Each operation reports wall
 time, user+sys CPU seconds and peak RSS (GNU time); the repository size is measured after the
-first backup. Tools run interleaved (A B C A B C ...) and the median of the runs is reported,
+first backup. Tools run interleaved and rotated (A B C, B C A, C A B), each run starting from
+a freshly read corpus, and the median of the runs is reported,
 with the ratio Lifeboat/peer per pair so machine noise largely cancels.
 
 Settings: Lifeboat defaults (zstd 3, 16 MiB packs, scrypt); restic repository v2 with
@@ -301,8 +302,13 @@ def main():
         per_tool = {t.name: [] for t in tools}
         trash = []
         for run in range(a.runs):
-            for t in tools:                      # interleaved: A B C, A B C, ...
+            # Interleaved and rotated: A B C, B C A, C A B. Whoever runs right after another
+            # tool's restore finds the page cache full of that restore and part of the corpus
+            # evicted; rotating spreads that over the tools instead of always charging the
+            # first one, and each tool starts with the corpus read once more.
+            for t in tools[run % len(tools):] + tools[:run % len(tools)]:
                 log(f"  run {run + 1}/{a.runs}: {t.name}")
+                warm(path)
                 r = run_tool(t, path, run, trash)
                 per_tool[t.name].append(r)
                 log("    " + ", ".join(f"{op} {r[op]['wall']:.2f}s" for op in OPS))
@@ -399,8 +405,8 @@ Lifeboat against restic and borg, same data, same machine, same run. Generated b
 `make bench` (`bench/bench.py`) on {report['date']}; raw figures in `bench/results/latest.json`.
 
 Machine: {m['cpu']}, {m['cores']} cores, {m['mem_gib']} GiB. Versions: {', '.join(report['versions'].values())}.
-Median of {report['runs']} interleaved runs; page cache warm (the corpus is read once before
-the runs); wall seconds, CPU seconds (user + system) and peak RSS per operation. A ratio below
+Median of {report['runs']} interleaved runs, the order rotated each run; page cache warm (the
+corpus is read again before each tool's run); wall seconds, CPU seconds (user + system) and peak RSS per operation. A ratio below
 1 means Lifeboat took less time.
 
 Settings: Lifeboat defaults (zstd level 3, 16 MiB packs); restic repository version 2 with
