@@ -233,12 +233,12 @@ public struct SHA256Stream {
 
   public init() {}
 
-  public mutating func update(_ bytes: [UInt8]) {
-    bytes.withUnsafeBytes { h.update(bufferPointer: $0) }
-  }
-
   public mutating func update(_ bytes: UnsafeRawBufferPointer) {
     h.update(bufferPointer: bytes)
+  }
+
+  public mutating func update(_ bytes: [UInt8]) {
+    bytes.withUnsafeBytes { update($0) }
   }
 
   public func finalize() -> ID {

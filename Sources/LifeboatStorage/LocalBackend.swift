@@ -106,42 +106,41 @@ public struct LocalBackend: Backend {
   }
 
   public func load(_ h: Handle, offset: Int, length: Int?) async throws -> [UInt8] {
-    try validate(h)
-    let fd = open(path(h), O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw Self.error(errno, h, "cannot open") }
-    defer { close(fd) }
-    let size = try fileSize(fd, h)
-    let want = length ?? (size - offset)
-    try checkRange(h, offset: offset, length: want, size: size)
-    var failure: Int32 = 0
-    let out = [UInt8](unsafeUninitializedCapacity: want) { buf, initialized in
-      failure = Self.pread(fd, into: UnsafeMutableRawBufferPointer(buf), at: offset)
-      initialized = failure == 0 ? want : 0
+    try withRange(h, offset: offset, length: length) { fd, want in
+      var failure: Int32 = 0
+      let out = [UInt8](unsafeUninitializedCapacity: want) { buf, initialized in
+        failure = Self.pread(fd, into: UnsafeMutableRawBufferPointer(buf), at: offset)
+        initialized = failure == 0 ? want : 0
+      }
+      if failure != 0 { throw Self.error(failure, h, "read failed") }
+      return out
     }
-    if failure != 0 { throw Self.error(failure, h, "read failed") }
-    return out
   }
 
   public func read(_ h: Handle, offset: Int, into buffer: UnsafeMutableRawBufferPointer) async throws {
+    try withRange(h, offset: offset, length: buffer.count) { fd, _ in
+      let failure = Self.pread(fd, into: buffer, at: offset)
+      if failure != 0 { throw Self.error(failure, h, "read failed") }
+    }
+  }
+
+  /// Opens `h` and checks that `length` bytes (nil: up to the end) lie at `offset`; `body`
+  /// gets the descriptor and the number of bytes to read.
+  private func withRange<T>(
+    _ h: Handle, offset: Int, length: Int?, _ body: (Int32, Int) throws -> T
+  ) throws -> T {
     try validate(h)
     let fd = open(path(h), O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw Self.error(errno, h, "cannot open") }
     defer { close(fd) }
-    try checkRange(h, offset: offset, length: buffer.count, size: try fileSize(fd, h))
-    let failure = Self.pread(fd, into: buffer, at: offset)
-    if failure != 0 { throw Self.error(failure, h, "read failed") }
-  }
-
-  private func fileSize(_ fd: Int32, _ h: Handle) throws -> Int {
     var st = Glibc.stat()
     guard fstat(fd, &st) == 0 else { throw Self.error(errno, h, "stat failed") }
-    return Int(st.st_size)
-  }
-
-  private func checkRange(_ h: Handle, offset: Int, length: Int, size: Int) throws {
-    guard offset >= 0, length >= 0, offset + length <= size else {
-      throw StorageError(.invalid, h, "read of \(length) bytes at \(offset) beyond size \(size)")
+    let size = Int(st.st_size)
+    let want = length ?? (size - offset)
+    guard offset >= 0, want >= 0, offset + want <= size else {
+      throw StorageError(.invalid, h, "read of \(want) bytes at \(offset) beyond size \(size)")
     }
+    return try body(fd, want)
   }
 
   /// Fills `buffer` from `offset`; 0, or the errno that stopped it (EIO at an early end).
@@ -160,7 +159,6 @@ public struct LocalBackend: Backend {
     }
     return 0
   }
-
 
   public func stat(_ h: Handle) async throws -> ObjectInfo {
     try validate(h)
