@@ -248,6 +248,54 @@ public final class Restorer: Sendable {
 
   // MARK: fill
 
+  /// One fill worker's reused memory: the zstd context, the buffer pack segments are read
+  /// into, and the 4 KiB-aligned buffer blobs are opened into. Reusing them saves an
+  /// allocation and fresh pages per blob, and the aligned plaintext goes to the device
+  /// without the bounce copy (`DirectIO`). Each grows to the largest request it has served;
+  /// beyond `keep` bytes it is given back after use, so a few 8 MiB blobs do not pin 16 MiB
+  /// per worker for the rest of the restore.
+  final class Workspace {
+    let decompressor = ZstdDecompressor()
+    private var segmentBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    private var plainBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    static let keep = 2 << 20
+
+    deinit {
+      segmentBuffer.deallocate()
+      plainBuffer.deallocate()
+    }
+
+    /// A buffer of exactly `count` bytes for a segment of a pack.
+    func segment(count: Int) -> UnsafeMutableRawBufferPointer {
+      Self.grow(&segmentBuffer, to: count, alignment: 16)
+      return UnsafeMutableRawBufferPointer(rebasing: segmentBuffer[0..<count])
+    }
+
+    /// A buffer of exactly `count` bytes that starts `phase` bytes past a 4 KiB boundary.
+    func plaintext(count: Int, phase: Int) -> UnsafeMutableRawBufferPointer {
+      Self.grow(&plainBuffer, to: count + phase, alignment: DirectIO.alignment)
+      return UnsafeMutableRawBufferPointer(rebasing: plainBuffer[phase..<phase + count])
+    }
+
+    /// After each pack: buffers that grew past `keep` for a large blob are freed.
+    func shrink() {
+      Self.release(&segmentBuffer)
+      Self.release(&plainBuffer)
+    }
+
+    private static func release(_ b: inout UnsafeMutableRawBufferPointer) {
+      guard b.count > keep else { return }
+      b.deallocate()
+      b = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    }
+
+    private static func grow(_ b: inout UnsafeMutableRawBufferPointer, to count: Int, alignment: Int) {
+      guard b.count < count else { return }
+      b.deallocate()
+      b = .allocate(byteCount: max(count, 1 << 20), alignment: alignment)
+    }
+  }
+
   struct FillOutcome: Sendable {
     var damaged: Set<Int> = []
     var errors: [String] = []
@@ -283,14 +331,16 @@ public final class Restorer: Sendable {
     let queue = WorkQueue(count: packs.count)
     let outcome = SharedBox(missing)
     let files = plan.files
+    let workers = repository.backend.isRemote ? max(options.workers, options.remoteWorkers) : options.workers
     try await withThrowingTaskGroup(of: Void.self) { group in
-      for _ in 0..<(repository.backend.isRemote ? max(options.workers, options.remoteWorkers) : options.workers) {
+      for _ in 0..<workers {
         group.addTask(executorPreference: BlockingExecutor.shared) { [self] in
-          let decompressor = ZstdDecompressor()
+          let workspace = Workspace()
           while let i = queue.take() {
             try Task.checkCancellation()
             let (packID, blobs) = packs[i]
-            let r = await restorePack(packID, blobs, files: files, decompressor: decompressor)
+            let r = await restorePack(packID, blobs, files: files, workspace: workspace)
+            workspace.shrink()
             if !r.bad.isEmpty || !r.errors.isEmpty {
               outcome.withLock { o in
                 for (fi, msg) in r.bad where o.damaged.insert(fi).inserted { o.errors.append(msg) }
@@ -309,7 +359,7 @@ public final class Restorer: Sendable {
   /// damaged) and other errors (metadata of files it completed).
   func restorePack(
     _ packID: ID, _ blobs: [(entry: PackEntry, places: [Placement])], files: [FilePlan],
-    decompressor: ZstdDecompressor
+    workspace: Workspace
   ) async -> (bad: [(Int, String)], errors: [String]) {
     var bad = [(Int, String)]()
     var errors = [String]()
@@ -330,7 +380,7 @@ public final class Restorer: Sendable {
       }
     }
     for segment in segments {
-      let r = await restoreSegment(packID, segment, files: files, decompressor: decompressor)
+      let r = await restoreSegment(packID, segment, files: files, workspace: workspace)
       bad += r.bad
       errors += r.errors
     }
@@ -339,16 +389,15 @@ public final class Restorer: Sendable {
 
   func restoreSegment(
     _ packID: ID, _ sorted: [(entry: PackEntry, places: [Placement])], files: [FilePlan],
-    decompressor: ZstdDecompressor
+    workspace: Workspace
   ) async -> (bad: [(Int, String)], errors: [String]) {
     var bad = [(Int, String)]()
     var errors = [String]()
     let start = Int(sorted.first!.entry.offset)
     let end = sorted.map { Int($0.entry.offset) + Int($0.entry.length) }.max()!
-    let data: [UInt8]
+    let data = workspace.segment(count: end - start)
     do {
-      data = try await repository.backend.load(
-        Handle(.pack, packID.hex), offset: start, length: end - start)
+      try await repository.backend.read(Handle(.pack, packID.hex), offset: start, into: data)
     } catch {
       for b in sorted {
         for p in b.places { bad.append((p.file, "\(files[p.file].display): pack \(packID.short) unreadable: \(error)")) }
@@ -357,20 +406,21 @@ public final class Restorer: Sendable {
     }
     for b in sorted {
       let lo = Int(b.entry.offset) - start
-      let plain: [UInt8]
+      // The plaintext goes where its (first) place in the file puts it relative to a 4 KiB
+      // boundary, so the direct writes of its whole blocks need no bounce copy.
+      let plain = workspace.plaintext(
+        count: Int(b.entry.rawLength), phase: Int(b.places[0].offset) % DirectIO.alignment)
       do {
-        plain = try data.withUnsafeBytes { raw in
-          try PackFormat.openBlob(
-            UnsafeRawBufferPointer(rebasing: raw[lo..<lo + Int(b.entry.length)]), entry: b.entry,
-            keys: repository.keys, decompressor: decompressor)
-        }
+        try PackFormat.openBlob(
+          UnsafeRawBufferPointer(rebasing: data[lo..<lo + Int(b.entry.length)]), entry: b.entry,
+          keys: repository.keys, decompressor: workspace.decompressor, into: plain)
       } catch {
         for p in b.places {
           bad.append((p.file, "\(files[p.file].display): damaged data in pack \(packID.short): \(error)"))
         }
         continue
       }
-      let runs = Self.dataRuns(plain)
+      let runs = Self.dataRuns(UnsafeRawBufferPointer(plain))
       for p in b.places {
         let f = files[p.file]
         let single = f.node.content.count == 1
@@ -387,12 +437,10 @@ public final class Restorer: Sendable {
           runs.contains { $0.count >= DirectIO.minimumLength }
           ? FS.withCPath(f.target) { DirectIO.openDirect($0) } : -1
         var failed: Int32 = 0
-        plain.withUnsafeBytes { raw in
-          for run in runs where failed == 0 {
-            failed = DirectIO.write(
-              buffered: fd, direct: direct, raw.baseAddress! + run.lowerBound, count: run.count,
-              at: Int(p.offset) + run.lowerBound)
-          }
+        for run in runs where failed == 0 {
+          failed = DirectIO.write(
+            buffered: fd, direct: direct, plain.baseAddress! + run.lowerBound, count: run.count,
+            at: Int(p.offset) + run.lowerBound)
         }
         if direct >= 0 { close(direct) }
         if failed != 0 {
@@ -435,30 +483,28 @@ public final class Restorer: Sendable {
   /// The byte ranges of a blob that must be written: everything except 4 KiB blocks that are
   /// entirely zero. Files are created at full size first, so skipped blocks stay holes and
   /// read as zeros (sparse files stay sparse; ordinary data is one run, one write).
-  static func dataRuns(_ bytes: [UInt8], block: Int = 4096) -> [Range<Int>] {
-    bytes.withUnsafeBytes { raw -> [Range<Int>] in
-      var runs = [Range<Int>]()
-      var runStart: Int?
-      var i = 0
-      while i < raw.count {
-        let end = min(i + block, raw.count)
-        var zero = true
-        var j = i
-        while j + 8 <= end {
-          if raw.loadUnaligned(fromByteOffset: j, as: UInt64.self) != 0 { zero = false; break }
-          j += 8
-        }
-        if zero { while j < end { if raw[j] != 0 { zero = false; break }; j += 1 } }
-        if zero {
-          if let s = runStart { runs.append(s..<i); runStart = nil }
-        } else if runStart == nil {
-          runStart = i
-        }
-        i = end
+  static func dataRuns(_ raw: UnsafeRawBufferPointer, block: Int = 4096) -> [Range<Int>] {
+    var runs = [Range<Int>]()
+    var runStart: Int?
+    var i = 0
+    while i < raw.count {
+      let end = min(i + block, raw.count)
+      var zero = true
+      var j = i
+      while j + 8 <= end {
+        if raw.loadUnaligned(fromByteOffset: j, as: UInt64.self) != 0 { zero = false; break }
+        j += 8
       }
-      if let s = runStart { runs.append(s..<raw.count) }
-      return runs
+      if zero { while j < end { if raw[j] != 0 { zero = false; break }; j += 1 } }
+      if zero {
+        if let s = runStart { runs.append(s..<i); runStart = nil }
+      } else if runStart == nil {
+        runStart = i
+      }
+      i = end
     }
+    if let s = runStart { runs.append(s..<raw.count) }
+    return runs
   }
 
   // MARK: metadata

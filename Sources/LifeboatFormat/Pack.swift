@@ -131,14 +131,36 @@ public enum PackFormat {
     _ stored: UnsafeRawBufferPointer, entry: PackEntry, keys: RepositoryKeys,
     decompressor: ZstdDecompressor
   ) throws -> [UInt8] {
-    let plain = try Envelope.withOpened(stored, key: keys.blobKey) { inner in
-      entry.compressed
-        ? try decompressor.decompress(inner, expectedLength: Int(entry.rawLength)) : Array(inner)
+    let length = Int(entry.rawLength)
+    guard length <= 1 << 30 else {
+      throw LifeboatError.corrupt("implausible blob length \(length)")
     }
-    guard plain.count == Int(entry.rawLength), keys.blobID(plain) == entry.id else {
+    return try [UInt8](unsafeUninitializedCapacity: length) { buf, initialized in
+      try openBlob(stored, entry: entry, keys: keys, decompressor: decompressor, into: UnsafeMutableRawBufferPointer(buf))
+      initialized = length
+    }
+  }
+
+  /// Opens one stored blob into `output` (exactly `entry.rawLength` bytes, the caller's
+  /// reused buffer) and checks that the plaintext has the expected keyed ID.
+  public static func openBlob(
+    _ stored: UnsafeRawBufferPointer, entry: PackEntry, keys: RepositoryKeys,
+    decompressor: ZstdDecompressor, into output: UnsafeMutableRawBufferPointer
+  ) throws {
+    precondition(output.count == Int(entry.rawLength))
+    try Envelope.withOpened(stored, key: keys.blobKey) { inner in
+      if entry.compressed {
+        try decompressor.decompress(inner, into: output)
+      } else {
+        guard inner.count == output.count else {
+          throw LifeboatError.corrupt("blob \(entry.id.short) has \(inner.count) bytes, expected \(output.count)")
+        }
+        output.copyMemory(from: inner)
+      }
+    }
+    guard keys.blobID(UnsafeRawBufferPointer(output)) == entry.id else {
       throw LifeboatError.corrupt("blob \(entry.id.short) does not match its ID")
     }
-    return plain
   }
 
   /// Checks a stored blob as `openBlob` does, without keeping its plaintext: it is

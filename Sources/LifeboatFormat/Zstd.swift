@@ -80,21 +80,30 @@ public final class ZstdDecompressor: @unchecked Sendable {
     guard expectedLength >= 0, expectedLength <= 1 << 30 else {
       throw LifeboatError.corrupt("implausible decompressed length \(expectedLength)")
     }
-    var failure: String?
+    var failure: (any Error)?
     let out = [UInt8](unsafeUninitializedCapacity: expectedLength) { buf, initialized in
-      let n = ZSTD_decompressDCtx(
-        ctx, buf.baseAddress, expectedLength, input.baseAddress, input.count)
-      if ZSTD_isError(n) != 0 {
-        failure = String(cString: ZSTD_getErrorName(n))
+      do {
+        try decompress(input, into: UnsafeMutableRawBufferPointer(buf))
+        initialized = expectedLength
+      } catch {
+        failure = error
         initialized = 0
-      } else if n != expectedLength {
-        failure = "decompressed to \(n) bytes, expected \(expectedLength)"
-        initialized = 0
-      } else {
-        initialized = n
       }
     }
-    if let failure { throw LifeboatError.corrupt("zstd: \(failure)") }
+    if let failure { throw failure }
     return out
+  }
+
+  /// Decompresses a frame into `output`, which it must fill exactly: the caller's reused
+  /// buffer instead of a new array (a restore decompresses straight into the buffer it writes
+  /// from).
+  public func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
+    let n = ZSTD_decompressDCtx(ctx, output.baseAddress, output.count, input.baseAddress, input.count)
+    if ZSTD_isError(n) != 0 {
+      throw LifeboatError.corrupt("zstd: \(String(cString: ZSTD_getErrorName(n)))")
+    }
+    if n != output.count {
+      throw LifeboatError.corrupt("zstd: decompressed to \(n) bytes, expected \(output.count)")
+    }
   }
 }

@@ -14,8 +14,10 @@ import Synchronization
 /// or a restore also should not evict the working set of the server it runs on.
 ///
 /// `O_DIRECT` needs the memory address, the file offset and the length aligned to the device's
-/// logical block size. Only whole aligned 4 KiB blocks are written directly, copied through a
-/// reused aligned bounce buffer; the unaligned head and tail of a write go through the page
+/// logical block size. Only whole aligned 4 KiB blocks are written directly: straight from the
+/// caller's memory when that is aligned as well (a restore opens each blob into an aligned
+/// buffer at its file offset's distance from a block boundary), otherwise copied through a
+/// reused aligned bounce buffer. The unaligned head and tail of a write go through the page
 /// cache, on a second descriptor. Two writes never share a block unless both are buffered, so
 /// the kernel keeps the two paths coherent. File systems without `O_DIRECT` (tmpfs before
 /// Linux 6.6, some FUSE file systems) get ordinary writes: opening fails with `EINVAL` and the
@@ -74,32 +76,49 @@ public enum DirectIO {
         if errno == EINTR { continue }
         return errno
       }
+      if n == 0 { return EIO }
       done += n
     }
     return 0
   }
 
-  /// Writes an aligned range through the bounce buffer, a megabyte at a time.
+  /// Writes an aligned range: straight from `source` when its address is aligned too (a
+  /// caller that places its data at the file offset's phase in an aligned buffer saves a
+  /// copy), otherwise copied through the bounce buffer a megabyte at a time.
   static func writeAligned(
     _ fd: Int32, fallback: Int32, _ source: UnsafeRawPointer, count: Int, at offset: Int
   ) -> Int32 {
+    if Int(bitPattern: source) % alignment == 0 {
+      return writeDirect(fd, fallback: fallback, source, count: count, at: offset)
+    }
     let buffer = BouncePool.shared.take()
     defer { BouncePool.shared.give(buffer) }
     var done = 0
     while done < count {
       let n = min(bufferSize, count - done)
       buffer.pointer.copyMemory(from: source + done, byteCount: n)
-      let w = pwrite(fd, buffer.pointer, n, off_t(offset + done))
+      let rc = writeDirect(fd, fallback: fallback, buffer.pointer, count: n, at: offset + done)
+      if rc != 0 { return rc }
+      done += n
+    }
+    return 0
+  }
+
+  /// pwrite of an aligned range from an aligned address through the `O_DIRECT` descriptor.
+  /// What the file system refuses (`EINVAL`: it takes O_DIRECT but not this alignment) and
+  /// what follows a short write that ends unaligned go through `fallback`, the page cache.
+  static func writeDirect(
+    _ fd: Int32, fallback: Int32, _ source: UnsafeRawPointer, count: Int, at offset: Int
+  ) -> Int32 {
+    var done = 0
+    while done < count {
+      let w = pwrite(fd, source + done, count - done, off_t(offset + done))
       if w < 0 {
         if errno == EINTR { continue }
-        if errno == EINVAL {
-          // The file system takes O_DIRECT but not this alignment: the rest goes buffered.
-          return writeAll(fallback, source + done, count: count - done, at: offset + done)
-        }
+        if errno == EINVAL { return writeAll(fallback, source + done, count: count - done, at: offset + done) }
         return errno
       }
-      // A short direct write leaves an aligned remainder only if `w` is aligned; otherwise
-      // finish through the page cache.
+      if w == 0 { return EIO }
       if w % alignment != 0 {
         return writeAll(fallback, source + done + w, count: count - done - w, at: offset + done + w)
       }

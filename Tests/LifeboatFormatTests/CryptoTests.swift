@@ -62,6 +62,40 @@ import Testing
     }
   }
 
+  @Test func openBlobIntoABufferFillsExactlyItsRange() throws {
+    var rng = SeededRandom(seed: 12)
+    let c = ZstdCompressor(level: 3)
+    let d = ZstdDecompressor()
+    for data in [rng.compressibleBytes(300_000), rng.bytes(300_000)] {
+      let (sealed, compressed) = data.withUnsafeBytes { PackFormat.sealBlob($0, keys: keys, compressor: c) }
+      let entry = PackEntry(
+        type: .data, compressed: compressed, offset: 0, length: UInt32(sealed.count),
+        rawLength: UInt32(data.count), id: keys.blobID(data))
+      // The restore opens blobs at an offset inside a larger, reused buffer.
+      var buffer = [UInt8](repeating: 0xEE, count: data.count + 5000)
+      try buffer.withUnsafeMutableBytes { out in
+        try sealed.withUnsafeBytes {
+          try PackFormat.openBlob(
+            $0, entry: entry, keys: keys, decompressor: d,
+            into: UnsafeMutableRawBufferPointer(rebasing: out[1234..<1234 + data.count]))
+        }
+      }
+      #expect(Array(buffer[1234..<1234 + data.count]) == data)
+      #expect(buffer[..<1234].allSatisfy { $0 == 0xEE } && buffer[(1234 + data.count)...].allSatisfy { $0 == 0xEE })
+      var wrongID = entry
+      wrongID.id = keys.blobID([0])
+      #expect(throws: LifeboatError.self) {
+        try buffer.withUnsafeMutableBytes { out in
+          try sealed.withUnsafeBytes {
+            try PackFormat.openBlob(
+              $0, entry: wrongID, keys: keys, decompressor: d,
+              into: UnsafeMutableRawBufferPointer(rebasing: out[0..<data.count]))
+          }
+        }
+      }
+    }
+  }
+
   /// verifyBlob (check's streaming path) accepts exactly what openBlob accepts: any size,
   /// compressed or not; a wrong ID, a wrong length or a flipped byte is refused by both.
   @Test func verifyBlobAgreesWithOpenBlob() async {
@@ -151,6 +185,12 @@ import Testing
     #expect(try packed.withUnsafeBytes { try d.decompress($0, expectedLength: data.count) } == data)
     #expect(throws: LifeboatError.self) { try packed.withUnsafeBytes { try d.decompress($0, expectedLength: data.count - 1) } }
     #expect(throws: LifeboatError.self) { try rng.bytes(100).withUnsafeBytes { try d.decompress($0, expectedLength: 100) } }
+    // Into a caller's buffer: it must be filled exactly, neither more nor less.
+    for size in [data.count - 1, data.count + 1] {
+      let out = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
+      defer { out.deallocate() }
+      #expect(throws: LifeboatError.self) { try packed.withUnsafeBytes { try d.decompress($0, into: out) } }
+    }
   }
 
   @Test func envelopeOpenNeverCrashesOnRandomInput() async {
