@@ -80,18 +80,10 @@ public final class ZstdDecompressor: @unchecked Sendable {
     guard expectedLength >= 0, expectedLength <= 1 << 30 else {
       throw LifeboatError.corrupt("implausible decompressed length \(expectedLength)")
     }
-    var failure: (any Error)?
-    let out = [UInt8](unsafeUninitializedCapacity: expectedLength) { buf, initialized in
-      do {
-        try decompress(input, into: UnsafeMutableRawBufferPointer(buf))
-        initialized = expectedLength
-      } catch {
-        failure = error
-        initialized = 0
-      }
+    return try [UInt8](unsafeUninitializedCapacity: expectedLength) { buf, initialized in
+      try decompress(input, into: UnsafeMutableRawBufferPointer(buf))
+      initialized = expectedLength
     }
-    if let failure { throw failure }
-    return out
   }
 
   /// Decompresses a frame into `output`, which it must fill exactly: the caller's reused

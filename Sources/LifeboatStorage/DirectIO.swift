@@ -67,19 +67,9 @@ public enum DirectIO {
     return writeAll(buffered, source + (last - offset), count: offset + count - last, at: last)
   }
 
-  /// pwrite until done, retrying on EINTR.
+  /// pwrite until done (`SystemIO.transferAll`).
   static func writeAll(_ fd: Int32, _ source: UnsafeRawPointer, count: Int, at offset: Int) -> Int32 {
-    var done = 0
-    while done < count {
-      let n = pwrite(fd, source + done, count - done, off_t(offset + done))
-      if n < 0 {
-        if errno == EINTR { continue }
-        return errno
-      }
-      if n == 0 { return EIO }
-      done += n
-    }
-    return 0
+    SystemIO.transferAll(count) { done in pwrite(fd, source + done, count - done, off_t(offset + done)) }
   }
 
   /// Writes an aligned range: straight from `source` when its address is aligned too (a

@@ -147,17 +147,9 @@ public struct LocalBackend: Backend {
   private static func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int)
     -> Int32
   {
-    var done = 0
-    while done < buffer.count {
-      let n = Glibc.pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
-      if n < 0 {
-        if errno == EINTR { continue }
-        return errno
-      }
-      if n == 0 { return EIO }
-      done += n
+    SystemIO.transferAll(buffer.count) { done in
+      Glibc.pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
     }
-    return 0
   }
 
   public func stat(_ h: Handle) async throws -> ObjectInfo {
