@@ -7,7 +7,7 @@ import Synchronization
 /// Bulk writes that bypass the page cache (`O_DIRECT`): pack files in a local repository and
 /// the contents of restored files.
 ///
-/// Why (docs/adr/0012-direct-io.md): filling new page-cache pages is the most expensive part of
+/// Why (docs/adr/0004-direct-io.md): filling new page-cache pages is the most expensive part of
 /// writing on virtual machines whose free memory is handed back to the host. On the benchmark
 /// machine `dd` writes 1.6 GB at 309 MB/s through the page cache and at 1.5 GB/s with
 /// `O_DIRECT`, and the kernel's copy into the cache took 57 % of a restore's CPU time. A backup
