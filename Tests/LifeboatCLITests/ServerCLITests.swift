@@ -10,10 +10,16 @@ final class RunningServer {
   let base: String
   let adminToken: String
 
-  /// Starts the server; `config` is written to a file when given.
-  init(config: String? = nil, environment: [String: String] = [:], scheme: String = "http") throws {
+  /// Starts the server; `config` is written to a file when given. The first admin token goes
+  /// to `adminTokenFile` (a path inside the server's temporary directory); when the server
+  /// could not write it there, it is read from what the server printed.
+  init(
+    config: String? = nil, environment: [String: String] = [:], scheme: String = "http",
+    adminTokenFile: String = "admin-token", prepare: (TemporaryDirectory) throws -> Void = { _ in }
+  ) throws {
     dir = TemporaryDirectory("lifeboat-serve")
-    var args = ["serve", "--data", dir.sub("data"), "--port", "0", "--admin-token-file", dir.sub("admin-token")]
+    try prepare(dir)
+    var args = ["serve", "--data", dir.sub("data"), "--port", "0", "--admin-token-file", dir.sub(adminTokenFile)]
     if let config {
       try FixtureTree.write(dir.sub("server.yaml"), Array(config.utf8))
       args += ["--config", dir.sub("server.yaml")]
@@ -36,8 +42,16 @@ final class RunningServer {
       throw CLIServerFailure(message: "the server did not start: \((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
     }
     base = "\(scheme)://127.0.0.1:\(port)"
-    adminToken = ((try? String(contentsOfFile: dir.sub("admin-token"), encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    let printed = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+    let fromFile = (try? String(contentsOfFile: dir.sub(adminTokenFile), encoding: .utf8)) ?? ""
+    let fromOutput = printed.range(of: "the admin token is\n\n    ").map {
+      String(printed[$0.upperBound...].prefix { !$0.isWhitespace })
+    }
+    adminToken = fromFile.isEmpty ? (fromOutput ?? "") : fromFile.trimmingCharacters(in: .whitespacesAndNewlines)
   }
+
+  /// Everything the server printed so far.
+  var printed: String { (try? String(contentsOfFile: output, encoding: .utf8)) ?? "" }
 
   /// An API call with curl; returns the status and the body.
   @discardableResult
@@ -80,6 +94,28 @@ struct CLIServerFailure: Error, CustomStringConvertible {
     let path = dir.sub(name)
     try FixtureTree.write(path, Array(token.utf8))
     return path
+  }
+
+  @Test func theAdminTokenFileIsReadableOnlyByItsOwner() throws {
+    // A file left from an earlier installation, readable by everyone, with an old token.
+    let server = try RunningServer { dir in
+      try FixtureTree.write(dir.sub("admin-token"), Array("lb_old-token\n".utf8))
+      #expect(chmod(dir.sub("admin-token"), 0o644) == 0)
+    }
+    let mode = try FileManager.default.attributesOfItem(atPath: server.dir.sub("admin-token"))[.posixPermissions] as? Int
+    #expect(mode == 0o600)
+    #expect(server.adminToken.hasPrefix("lb_") && server.adminToken != "lb_old-token")
+    #expect(try server.api("GET", "/api/v1/tenants").0 == 200)
+    #expect(!server.printed.contains(server.adminToken), "the token went to the file, not the output")
+  }
+
+  @Test func anAdminTokenThatCannotBeWrittenIsPrintedInsteadOfLost() throws {
+    let server = try RunningServer(adminTokenFile: "no-such-directory/admin-token")
+    #expect(server.printed.contains("error: cannot write the admin token to"), "\(server.printed)")
+    #expect(server.printed.contains("No such file or directory"), "\(server.printed)")
+    #expect(server.adminToken.hasPrefix("lb_"), "\(server.printed)")
+    #expect(try server.api("GET", "/api/v1/tenants").0 == 200)
+    #expect(try server.api("GET", "/api/v1/tenants", token: "lb_wrong").0 == 401)
   }
 
   @Test func backupRestoreThroughTheAppendOnlyEndpointAndServerSideRetention() async throws {

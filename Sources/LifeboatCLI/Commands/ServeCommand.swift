@@ -66,10 +66,15 @@ struct ServeCommand: AsyncParsableCommand, ManagesOwnSignals {
     }
     let server = LifeboatServer(configuration: configuration, console: console)
     if let token = try server.bootstrapAdmin() {
-      if let file = adminTokenFile {
-        FileManager.default.createFile(atPath: file, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+      // The server keeps only the token's hash: a token that could not be written to its file
+      // is printed instead, or nobody could ever sign in.
+      let problem = adminTokenFile.flatMap { Self.writeSecret(Data((token + "\n").utf8), to: $0) }
+      if let file = adminTokenFile, problem == nil {
         FileHandle.standardOutput.write(Data("first start: created the admin token in \(file) (keep it safe)\n".utf8))
       } else {
+        if let file = adminTokenFile, let problem {
+          FileHandle.standardError.write(Data("error: cannot write the admin token to \(file): \(problem); it is printed below instead\n".utf8))
+        }
         FileHandle.standardOutput.write(Data(
           "first start: the admin token is\n\n    \(token)\n\nIt is shown only this once; the server keeps only its hash.\n".utf8))
       }
@@ -81,6 +86,27 @@ struct ServeCommand: AsyncParsableCommand, ManagesOwnSignals {
         "lifeboat server listening on \(scheme)://\(shownHost):\(port)/ (dashboard), API at /api/v1, metrics at /metrics\n".utf8))
     }
     try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+  }
+
+  /// Writes a secret only its owner can read: the file is created with mode 0600, an existing
+  /// one is emptied and set to 0600 before the secret goes in, a symbolic link is not followed,
+  /// and the bytes are on the disk before this returns. Returns what went wrong, or nil.
+  static func writeSecret(_ data: Data, to path: String) -> String? {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { return String(cString: strerror(errno)) }
+    defer { close(fd) }
+    guard fchmod(fd, 0o600) == 0 else { return String(cString: strerror(errno)) }
+    let failure = data.withUnsafeBytes { raw -> Int32 in
+      var done = 0
+      while done < raw.count {
+        let n = write(fd, raw.baseAddress! + done, raw.count - done)
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return n == 0 ? EIO : errno }
+        done += n
+      }
+      return fsync(fd) == 0 ? 0 : errno
+    }
+    return failure == 0 ? nil : String(cString: strerror(failure))
   }
 }
 
