@@ -4,7 +4,7 @@
 import Crypto
 public import Foundation
 import GRDB
-public import LifeboatCore
+import LifeboatCore
 
 /// One job: a backup, copy, forget, prune, check or drill of one system on one repository.
 public struct JobRecord: Sendable, Codable, Equatable {

@@ -1,7 +1,7 @@
 // LifeboatCore — the vocabulary of Lifeboat: identifiers, the snapshot/tree/node model, errors
 // and the clock. It performs no I/O and imports nothing heavier than Foundation's value types.
 
-public import Foundation
+import Foundation
 
 /// A 256-bit identifier: a keyed blob ID (HMAC-SHA256 of the plaintext) or the storage name of
 /// an object (SHA-256 of its bytes). Stored as four words so hashing, comparing and sorting the

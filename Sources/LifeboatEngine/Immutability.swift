@@ -3,7 +3,7 @@
 // purged once (and only once) their lock has run out. Rules: docs/design.md §13.
 
 public import Foundation
-public import LifeboatCore
+import LifeboatCore
 public import LifeboatRepository
 public import LifeboatStorage
 

@@ -1,5 +1,5 @@
-public import Foundation
-public import LifeboatCore
+import Foundation
+import LifeboatCore
 import LifeboatFormat
 import LifeboatStorage
 public import LifeboatRepository

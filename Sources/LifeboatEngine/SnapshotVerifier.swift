@@ -2,7 +2,7 @@
 // modification time, symlink target, and (as root) owner. Content is verified by the
 // Restorer (`RestoreOptions.verify`), which re-reads every file and checks every blob ID.
 
-public import Foundation
+import Foundation
 #if canImport(Glibc)
   import Glibc
 #endif

@@ -1,4 +1,4 @@
-public import Crypto
+import Crypto
 
 /// FastCDC content-defined chunking with normalized chunking (Xia et al., 2016/2020).
 ///

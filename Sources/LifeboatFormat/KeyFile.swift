@@ -1,4 +1,4 @@
-public import Crypto
+import Crypto
 import _CryptoExtras
 public import Foundation
 public import LifeboatCore

@@ -1,4 +1,4 @@
-public import Crypto
+import Crypto
 public import LifeboatCore
 
 /// Where one blob lives inside a pack and how to read it back.

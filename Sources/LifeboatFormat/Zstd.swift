@@ -1,5 +1,5 @@
 import CZstd
-public import LifeboatCore
+import LifeboatCore
 
 /// zstd compression with a context reused across calls. Not thread-safe: one task uses it at a
 /// time (it may be handed between tasks through a pool, hence `@unchecked Sendable`).
@@ -19,7 +19,7 @@ public final class ZstdCompressor: @unchecked Sendable {
   public func compress(_ input: UnsafeRawBufferPointer) -> [UInt8]? {
     guard input.count > 0 else { return nil }
     let bound = ZSTD_compressBound(input.count)
-    var out = [UInt8](unsafeUninitializedCapacity: bound) { buf, initialized in
+    let out = [UInt8](unsafeUninitializedCapacity: bound) { buf, initialized in
       let n = ZSTD_compressCCtx(ctx, buf.baseAddress, bound, input.baseAddress, input.count, level)
       initialized = ZSTD_isError(n) != 0 ? 0 : n
     }

@@ -1,9 +1,9 @@
 // The agent: a long-running service that carries out a plan's schedules.
 
 public import Foundation
-public import LifeboatCatalog
+import LifeboatCatalog
 public import LifeboatCore
-public import LifeboatPlan
+import LifeboatPlan
 public import Logging
 public import ServiceLifecycle
 import Synchronization
@@ -239,7 +239,7 @@ public struct AgentService: Service {
   public init(agent: Agent) { self.agent = agent }
 
   public func run() async throws {
-    try await withThrowingTaskGroup(of: Void.self) { group in
+    await withTaskGroup(of: Void.self) { group in
       group.addTask {
         for await _ in await UnixSignalsSequence(trapping: .sighup) {
           agent.reload()

@@ -5,7 +5,7 @@
 // restore — and the evidence in the catalog, ready for the reports.
 
 public import Foundation
-public import LifeboatCatalog
+import LifeboatCatalog
 public import LifeboatCore
 import LifeboatEngine
 import LifeboatFormat

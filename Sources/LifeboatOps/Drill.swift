@@ -4,8 +4,8 @@
 
 import AsyncHTTPClient
 public import Foundation
-public import LifeboatCatalog
-public import LifeboatCore
+import LifeboatCatalog
+import LifeboatCore
 import LifeboatEngine
 public import LifeboatPlan
 import LifeboatPolicy

@@ -2,7 +2,7 @@
 // check it, who owns it and the RTO budget — generated from the plan, and executable.
 
 public import Foundation
-public import LifeboatCatalog
+import LifeboatCatalog
 public import LifeboatPlan
 import LifeboatPolicy
 

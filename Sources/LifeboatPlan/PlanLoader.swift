@@ -1,8 +1,8 @@
 // Reading a plan from YAML: every problem with its line and column and what to write
 // instead; tier defaults filled in with their origin.
 
-public import Foundation
-public import LifeboatPolicy
+import Foundation
+import LifeboatPolicy
 import Yams
 
 public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {

@@ -1,7 +1,7 @@
 // Schedules and objectives as pure functions of (plan, history, now).
 
 public import Foundation
-public import LifeboatPolicy
+import LifeboatPolicy
 
 /// When a system is backed up.
 ///

@@ -1,8 +1,8 @@
 // LifeboatRemote — the client side of a Lifeboat server: the `rest:` repository backend and the
 // reporter that sends an agent's runs to the provider's console. HTTP through AsyncHTTPClient.
 
-public import Foundation
-public import LifeboatCore
+import Foundation
+import LifeboatCore
 public import LifeboatStorage
 import AsyncHTTPClient
 import NIOCore

@@ -1,9 +1,9 @@
 // Sending an agent's finished jobs to the provider's server, so the console sees every run
 // and drill without reaching into client networks.
 
-public import Foundation
+import Foundation
 public import LifeboatCatalog
-public import LifeboatCore
+import LifeboatCore
 import AsyncHTTPClient
 import NIOHTTP1
 

@@ -4,7 +4,7 @@
 
 public import Foundation
 public import LifeboatCatalog
-public import LifeboatOps
+import LifeboatOps
 public import LifeboatPlan
 import LifeboatPolicy
 
@@ -166,7 +166,7 @@ public struct Assessment: Sendable, Codable {
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return nil }
     guard isDir.boolValue else {
       let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? UInt64) ?? 0
-      return (size ?? 0, 1)
+      return (size, 1)
     }
     guard let e = FileManager.default.enumerator(at: URL(fileURLWithPath: path), includingPropertiesForKeys: [.fileSizeKey, .isRegularFileKey])
     else { return nil }

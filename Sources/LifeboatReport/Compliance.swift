@@ -3,7 +3,7 @@
 
 public import Foundation
 public import LifeboatCatalog
-public import LifeboatOps
+import LifeboatOps
 public import LifeboatPlan
 import LifeboatPolicy
 

@@ -4,7 +4,7 @@
 
 public import Foundation
 public import LifeboatCatalog
-public import LifeboatOps
+import LifeboatOps
 public import LifeboatPlan
 import LifeboatPolicy
 

@@ -1,7 +1,7 @@
 // Self-contained HTML: inline CSS and generated SVG, no JavaScript, no network; prints on one
 // A4 page per report section.
 
-public import Foundation
+import Foundation
 
 public enum HTML {
   /// Escapes text for HTML content and double-quoted attributes.

@@ -1,8 +1,8 @@
 public import Foundation
 import Synchronization
-public import LifeboatCore
+import LifeboatCore
 import LifeboatFormat
-public import LifeboatStorage
+import LifeboatStorage
 
 /// What a lock file says (`locks/<sha256>`, plain JSON: it holds no secrets).
 public struct LockInfo: Codable, Sendable {

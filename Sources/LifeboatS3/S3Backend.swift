@@ -4,8 +4,8 @@
 //   config, keys/NAME, data/XX/NAME (XX = first two hex digits), index/NAME,
 //   snapshots/NAME, locks/NAME
 
-public import Foundation
-public import LifeboatCore
+import Foundation
+import LifeboatCore
 public import LifeboatStorage
 import NIOHTTP1
 

@@ -1,8 +1,8 @@
 // Where an S3 repository is and who we are to it: the repository URL, the endpoint, the
 // region and the credentials, resolved the way the AWS tools resolve them.
 
-public import Foundation
-public import LifeboatCore
+import Foundation
+import LifeboatCore
 
 /// A parsed `s3:` repository location.
 ///

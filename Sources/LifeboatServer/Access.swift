@@ -2,7 +2,7 @@
 // before its handler runs; the route table is public so tests can try every route with every
 // kind of principal.
 
-public import Foundation
+import Foundation
 public import Hummingbird
 public import LifeboatConsole
 import HTTPTypes

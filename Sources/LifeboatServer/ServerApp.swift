@@ -5,7 +5,7 @@ public import Foundation
 public import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
-public import LifeboatCatalog
+import LifeboatCatalog
 public import LifeboatConsole
 import LifeboatCore
 import LifeboatOps

@@ -2,9 +2,9 @@
 // and prune under the provider's own repository password, and the purge of quarantine folders
 // older than the window. Everything removed goes through quarantine first.
 
-public import Foundation
+import Foundation
 import LifeboatCatalog
-public import LifeboatConsole
+import LifeboatConsole
 import LifeboatCore
 import LifeboatEngine
 import LifeboatOps

@@ -2,10 +2,10 @@
 // (RPO and RTO lights), the findings that need someone's attention, and what it stores here.
 
 public import Foundation
-public import LifeboatCatalog
-public import LifeboatConsole
+import LifeboatCatalog
+import LifeboatConsole
 public import LifeboatOps
-public import LifeboatPlan
+import LifeboatPlan
 
 public enum StatusLight: String, Codable, Sendable, Comparable {
   case green, amber, red

@@ -1,7 +1,7 @@
 // LifeboatStorage — where repository objects live. A small protocol with a written contract,
 // and the providers that implement it. Knows nothing about encryption, packs or snapshots.
 
-public import Foundation
+import Foundation
 public import LifeboatCore
 
 /// The kinds of object a repository stores, and the folder each lives in.

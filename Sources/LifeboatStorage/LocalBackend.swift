@@ -2,7 +2,7 @@ import Foundation
 #if canImport(Glibc)
   import Glibc
 #endif
-public import LifeboatCore
+import LifeboatCore
 
 /// A repository in a local directory (or a mounted network filesystem).
 ///

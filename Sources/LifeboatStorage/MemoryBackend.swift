@@ -1,5 +1,5 @@
 import Synchronization
-public import LifeboatCore
+import LifeboatCore
 
 /// Objects in memory; for tests and as the reference behaviour of the contract.
 public final class MemoryBackend: Backend {

@@ -1,6 +1,6 @@
 // Retrying transient storage failures: exponential backoff with full jitter.
 
-public import Foundation
+import Foundation
 
 /// When and how often a transient failure is retried.
 ///

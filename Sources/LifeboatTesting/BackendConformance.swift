@@ -1,5 +1,5 @@
 import Crypto
-public import LifeboatCore
+import LifeboatCore
 public import LifeboatStorage
 
 /// The backend contract as executable checks. Every provider's tests call `run`; it returns

@@ -1,6 +1,6 @@
 // Headless Chromium for layout checks and screenshots of reports and the dashboard.
 
-public import Foundation
+import Foundation
 
 public enum Chromium {
   public static let path: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]

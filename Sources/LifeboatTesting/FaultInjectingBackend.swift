@@ -1,4 +1,4 @@
-public import LifeboatCore
+import LifeboatCore
 public import LifeboatStorage
 import Synchronization
 

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The S3 server the tests use: a Ceph RADOS Gateway on 127.0.0.1 started by
 /// `scripts/s3-server.sh start` (which `make test` runs). Its settings come from the

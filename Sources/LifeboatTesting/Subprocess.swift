@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Runs a program found on PATH (the AWS CLI, sqlite3, psql, chromium) and collects its
 /// standard output and error together.

@@ -43,7 +43,7 @@ struct CLIFixture {
     p.executableURL = URL(fileURLWithPath: cmd[0].hasPrefix("/") ? cmd[0] : "/usr/bin/env")
     p.arguments = cmd[0].hasPrefix("/") ? Array(cmd.dropFirst()) : cmd
     if let output {
-      FileManager.default.createFile(atPath: output, contents: nil)
+      try #require(FileManager.default.createFile(atPath: output, contents: nil))
       let h = FileHandle(forWritingAtPath: output)
       p.standardOutput = h
       p.standardError = h
@@ -77,7 +77,7 @@ struct CLIFixture {
     for (k, v) in environment { env[k] = v }
     p.environment = env
     let out = dir.sub("out-\(UInt32.random(in: 0...UInt32.max))")
-    FileManager.default.createFile(atPath: out, contents: nil)
+    try #require(FileManager.default.createFile(atPath: out, contents: nil))
     let h = FileHandle(forWritingAtPath: out)
     p.standardOutput = h
     p.standardError = h
