@@ -192,6 +192,7 @@ let package = Package(
       dependencies: [
         "LifeboatOps", "LifeboatPlan", "LifeboatCatalog", "LifeboatRepository", "LifeboatStorage",
         "LifeboatFormat", "LifeboatEngine", "LifeboatReport", "LifeboatTesting",
+        .product(name: "GRDB", package: "GRDB.swift"),
       ],
       exclude: ["golden"],
       swiftSettings: strict),

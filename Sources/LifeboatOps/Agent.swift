@@ -91,7 +91,7 @@ public final class Agent: Sendable {
       }
       logger.info(
         "plan reloaded", metadata: ["systems_before": "\(old.systems.count)", "systems": "\(plan.systems.count)"])
-      try? catalog.recordPlanVersion(file: planFile, actor: actor, time: clock.now())
+      recorded("the new plan version") { try catalog.recordPlanVersion(file: planFile, actor: actor, time: clock.now()) }
       wake()
       return true
     } catch {
@@ -114,12 +114,14 @@ public final class Agent: Sendable {
   /// The scheduling loop. Returns after `stop()` once running jobs have ended.
   public func run() async {
     let (plan0, catalog0) = state.withLock { ($0.plan, $0.catalog) }
-    try? catalog0.recordPlanVersion(file: planFile, actor: actor, time: clock.now())
-    let abandoned = (try? catalog0.markAbandoned(before: clock.now())) ?? 0
+    recorded("the plan version") { try catalog0.recordPlanVersion(file: planFile, actor: actor, time: clock.now()) }
+    let abandoned = recorded("jobs left running as interrupted") { try catalog0.markAbandoned(before: clock.now()) } ?? 0
     if abandoned > 0 { logger.warning("marked \(abandoned) jobs left running by a previous process as interrupted") }
-    try? catalog0.audit(
-      kind: "agent-start", subject: plan0.organization, details: ["plan": planFile, "systems": "\(plan0.systems.count)"],
-      actor: actor, time: clock.now())
+    recorded("the agent's start in the audit log") {
+      try catalog0.audit(
+        kind: "agent-start", subject: plan0.organization, details: ["plan": planFile, "systems": "\(plan0.systems.count)"],
+        actor: actor, time: clock.now())
+    }
     logger.info("agent started", metadata: ["plan": "\(planFile)", "systems": "\(plan0.systems.count)"])
     while !state.withLock({ $0.stopping }) {
       let sleep = scheduleDue()
@@ -142,8 +144,20 @@ public final class Agent: Sendable {
       for t in tasks { await t.value }
     }
     let catalog = state.withLock { $0.catalog }
-    try? catalog.audit(kind: "agent-stop", subject: plan0.organization, details: [:], actor: actor, time: clock.now())
+    recorded("the agent's stop in the audit log") {
+      try catalog.audit(kind: "agent-stop", subject: plan0.organization, details: [:], actor: actor, time: clock.now())
+    }
     logger.info("agent stopped")
+  }
+
+  /// Runs a catalog write; a failure (a full disk, an I/O error) is logged as an error, since
+  /// the catalog is the evidence of protection, and the agent goes on.
+  @discardableResult
+  func recorded<T>(_ what: String, _ body: () throws -> T) -> T? {
+    do { return try body() } catch {
+      logger.error("catalog: cannot record \(what)", metadata: ["error": "\(error)"])
+      return nil
+    }
   }
 
   /// Starts every due system that is not running; returns how long to sleep.

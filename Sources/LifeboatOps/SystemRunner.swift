@@ -122,10 +122,19 @@ public struct SystemRunner: Sendable {
     var snapshotID: ID?
     let copies = system.copies.value
     let primary = copies.first ?? ""
+    // The catalog is the evidence of protection: a job or an event it cannot record (a full
+    // disk, an I/O error) is an error of the run, reported like any other, never skipped.
+    func recorded<T>(_ what: String, _ body: () throws -> T) -> T? {
+      do { return try body() } catch {
+        errors.append("catalog: cannot record \(what): \(error)")
+        return nil
+      }
+    }
 
     // 1. Backup into the first repository (after the before hook).
     var backup = JobRecord(kind: "backup", system: system.name, repository: primary, started: now)
-    backup.id = try? catalog.start(backup)
+    let backupID = recorded("the backup's start") { try catalog.start(backup) }
+    backup.id = backupID
     do {
       if let hook = system.hooks.before {
         try Hook.run(hook, label: "before hook", environment: hookEnvironment(nil))
@@ -135,7 +144,7 @@ public struct SystemRunner: Sendable {
       snapshotID = result.snapshotID
       if let signals = await signals(repo, result) {
         backup.details = (try? JSONEncoder.drill.encode(signals)).map { String(decoding: $0, as: UTF8.self) }
-        if signals.suspicious { alert(signals, snapshot: result.snapshotID) }
+        if signals.suspicious, let problem = alert(signals, snapshot: result.snapshotID) { errors.append(problem) }
       }
       backup.snapshot = result.snapshotID.hex
       backup.bytes = Int64(result.snapshot.summary?.totalBytesProcessed ?? 0)
@@ -156,14 +165,15 @@ public struct SystemRunner: Sendable {
       errors.append("backup to \(primary): \(error)")
     }
     backup.ended = now
-    try? catalog.finish(backup)
+    _ = recorded("how the backup ended") { try catalog.finish(backup) }
     jobs.append(backup)
 
     // 2. Copies to every other repository, and 3. retention in each.
     if backup.succeeded, !Task.isCancelled {
       for name in copies.dropFirst() {
         var copy = JobRecord(kind: "copy", system: system.name, repository: name, started: now)
-        copy.id = try? catalog.start(copy)
+        let copyID = recorded("the start of the copy to \(name)") { try catalog.start(copy) }
+        copy.id = copyID
         do {
           let (count, bytes) = try await copyInto(name, from: primary)
           copy.files = Int64(count)
@@ -176,23 +186,26 @@ public struct SystemRunner: Sendable {
           errors.append("copy to \(name): \(error)")
         }
         copy.ended = now
-        try? catalog.finish(copy)
+        _ = recorded("how the copy to \(name) ended") { try catalog.finish(copy) }
         jobs.append(copy)
       }
       // A Lifeboat server's repositories are append-only for clients: their retention runs on
       // the server, under the provider's policy and quarantine.
       for name in copies where !Task.isCancelled && !RESTBackend.isREST(context.plan.repositories[name]?.url ?? "") {
         var forget = JobRecord(kind: "forget", system: system.name, repository: name, started: now)
-        forget.id = try? catalog.start(forget)
+        let forgetID = recorded("the start of retention in \(name)") { try catalog.start(forget) }
+        forget.id = forgetID
         do {
           let removed = try await applyRetention(name)
           forget.files = Int64(removed.count)
           forget.outcome = .success
           if !removed.isEmpty {
-            try? catalog.audit(
+            _ = recorded("the snapshots retention removed from \(name)") {
+              try catalog.audit(
               kind: "forget", subject: "\(system.name) @ \(name)",
-              details: ["removed": removed.joined(separator: ","), "policy": "\(system.retention.source)"],
-              actor: context.actor, time: now)
+                details: ["removed": removed.joined(separator: ","), "policy": "\(system.retention.source)"],
+                actor: context.actor, time: now)
+            }
           }
         } catch {
           forget.outcome = .failed
@@ -200,7 +213,7 @@ public struct SystemRunner: Sendable {
           errors.append("retention in \(name): \(error)")
         }
         forget.ended = now
-        try? catalog.finish(forget)
+        _ = recorded("how retention in \(name) ended") { try catalog.finish(forget) }
         jobs.append(forget)
       }
     }
@@ -217,12 +230,13 @@ public struct SystemRunner: Sendable {
     } else if let hook = system.hooks.onFailure {
       try? Hook.run(hook, label: "on-failure hook", environment: hookEnvironment(errors.first))
     }
-    try? catalog.audit(
-      kind: "run", subject: system.name,
-      details: [
-        "outcome": outcome.rawValue, "snapshot": snapshotID?.hex ?? "", "repositories": copies.joined(separator: ","),
-        "errors": errors.joined(separator: " | "),
-      ], actor: context.actor, time: now)
+    let details = [
+      "outcome": outcome.rawValue, "snapshot": snapshotID?.hex ?? "", "repositories": copies.joined(separator: ","),
+      "errors": errors.joined(separator: " | "),
+    ]
+    _ = recorded("the run in the audit log") {
+      try catalog.audit(kind: "run", subject: system.name, details: details, actor: context.actor, time: now)
+    }
     return SystemRunReport(
       system: system.name, outcome: outcome, snapshot: snapshotID?.hex, jobs: jobs, errors: errors)
   }
@@ -246,12 +260,18 @@ public struct SystemRunner: Sendable {
     }
   }
 
-  /// A suspicious snapshot: an audit event, and the alert hook.
-  func alert(_ signals: BackupSignals, snapshot: ID) {
-    try? catalog.audit(
-      kind: "suspicious", subject: system.name,
-      details: ["snapshot": snapshot.hex, "reasons": signals.reasons.joined(separator: "; ")],
-      actor: context.actor, time: now)
+  /// A suspicious snapshot: an audit event, and the alert hook (which runs even when the
+  /// event cannot be recorded). Returns why the event was not recorded, or nil.
+  func alert(_ signals: BackupSignals, snapshot: ID) -> String? {
+    var problem: String?
+    do {
+      try catalog.audit(
+        kind: "suspicious", subject: system.name,
+        details: ["snapshot": snapshot.hex, "reasons": signals.reasons.joined(separator: "; ")],
+        actor: context.actor, time: now)
+    } catch {
+      problem = "catalog: cannot record the suspicious snapshot in the audit log: \(error)"
+    }
     if let hook = system.hooks.onAlert {
       var env = hookEnvironment(nil)
       env["LIFEBOAT_ALERT"] = "suspicious"
@@ -259,6 +279,7 @@ public struct SystemRunner: Sendable {
       env["LIFEBOAT_REASONS"] = signals.reasons.joined(separator: "; ")
       try? Hook.run(hook, label: "alert hook", environment: env)
     }
+    return problem
   }
 
   func hookEnvironment(_ error: String?) -> [String: String] {

@@ -1,5 +1,6 @@
 import Foundation
-import LifeboatCatalog
+import GRDB
+@testable import LifeboatCatalog
 import LifeboatCore
 import LifeboatEngine
 import LifeboatOps
@@ -9,6 +10,43 @@ import LifeboatTesting
 import Testing
 
 @Suite struct SystemRunnerTests {
+  @Test func aRunWhoseCatalogCannotBeWrittenStillBacksUpButFailsAndSaysWhatIsMissing() async throws {
+    let f = try await OpsFixture()
+    defer { f.remove() }
+    let src = f.dir.sub("files")
+    try FixtureTree.build(at: src, seed: 5, options: { var o = FixtureTree.Options(); o.files = 5; return o }())
+    let plan = try f.writePlan(
+      """
+        - name: Payroll
+          tier: important
+          sources:
+            - path: \(src)
+          retention: { last: 2 }
+          copies: [onsite]
+      """)
+    let context = try f.context(plan)
+    let system = try #require(plan.systems.first)
+    // From now on SQLite refuses every write of a job or an audit event, as on a full disk.
+    try await context.catalog.db.write { db in
+      for (table, op) in [("jobs", "INSERT"), ("jobs", "UPDATE"), ("audit", "INSERT")] {
+        try db.execute(
+          sql: "CREATE TRIGGER refuse_\(table)_\(op) BEFORE \(op) ON \(table) BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+      }
+    }
+    let report = await SystemRunner(context: context, system: system).run()
+
+    // Protection comes first: the backup is made.
+    let snapshots = try await f.open("onsite").listSnapshots().snapshots
+    #expect(snapshots.count == 1)
+    #expect(report.snapshot != nil && report.snapshot == snapshots.first?.id.hex)
+    // But without its evidence the run is no success, and it says what was not recorded.
+    #expect(report.outcome == .failed)
+    for what in ["the backup's start", "the start of retention in onsite", "the run in the audit log"] {
+      #expect(report.errors.contains { $0.hasPrefix("catalog: cannot record \(what):") }, "\(what): \(report.errors)")
+    }
+    #expect(try context.catalog.jobs(system: system.name).isEmpty)
+  }
+
   @Test func aRunBacksUpPathsAndCommandsCopiesAppliesRetentionAndRecordsEverything() async throws {
     let f = try await OpsFixture()
     defer { f.remove() }
