@@ -54,6 +54,9 @@ public struct DrillReport: Sendable, Codable {
   public var reasons: [String] = []
   /// Why this snapshot (e.g. the clean restore point).
   public var selection: String = ""
+  /// Catalog writes that failed (a full disk, an I/O error): the drill ran, but this part of
+  /// its evidence is not in the catalog. Nil when everything was recorded.
+  public var notRecorded: [String]?
 
   public init(
     system: String, repository: String, actor: String, host: String, started: Date, ended: Date, sandbox: String,
@@ -101,7 +104,15 @@ public struct DrillRunner: Sendable {
       system: system.name, repository: repoName, actor: context.actor, host: ProcessInfo.processInfo.hostName,
       started: now, ended: now, sandbox: sandbox, rtoSeconds: system.rto.value)
     var job = JobRecord(kind: "drill", system: system.name, repository: repoName, started: report.started)
-    job.id = try? context.catalog.start(job)
+    // The catalog is the evidence of the drill: a write it cannot make is reported, not skipped.
+    func recorded<T>(_ what: String, _ body: () throws -> T) -> T? {
+      do { return try body() } catch {
+        report.notRecorded = (report.notRecorded ?? []) + ["catalog: cannot record \(what): \(error)"]
+        return nil
+      }
+    }
+    let jobID = recorded("the drill's start") { try context.catalog.start(job) }
+    job.id = jobID
     let clock = ContinuousClock()
     func timed<T>(_ phase: String, _ body: () async throws -> T) async rethrows -> T {
       let t0 = clock.now
@@ -195,13 +206,15 @@ public struct DrillRunner: Sendable {
     if report.verdict == .failed { job.errors = report.reasons }
     if report.verdict == .passedOverRTO { job.warnings = report.reasons }
     job.details = (try? JSONEncoder.drill.encode(report)).map { String(decoding: $0, as: UTF8.self) }
-    try? context.catalog.finish(job)
-    try? context.catalog.audit(
-      kind: "drill", subject: system.name,
-      details: [
-        "verdict": report.verdict.rawValue, "repository": repoName, "snapshot": report.snapshot ?? "",
-        "recovery_seconds": String(format: "%.3f", report.recoverySeconds), "reason": report.reasons.first ?? "",
-      ], actor: context.actor, time: report.ended)
+    _ = recorded("the drill's result") { try context.catalog.finish(job) }
+    let details = [
+      "verdict": report.verdict.rawValue, "repository": repoName, "snapshot": report.snapshot ?? "",
+      "recovery_seconds": String(format: "%.3f", report.recoverySeconds), "reason": report.reasons.first ?? "",
+    ]
+    let ended = report.ended
+    _ = recorded("the drill in the audit log") {
+      try context.catalog.audit(kind: "drill", subject: system.name, details: details, actor: context.actor, time: ended)
+    }
     return report
   }
 

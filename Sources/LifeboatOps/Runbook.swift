@@ -98,15 +98,23 @@ public struct RunbookExecution: Sendable, Codable {
 
   public var results: [Result] = []
   public var totalSeconds: Double = 0
+  /// Catalog writes that failed, the drills' included: that evidence is not in the catalog.
+  /// Nil when everything was recorded.
+  public var notRecorded: [String]?
   public var failed: Bool { results.contains { $0.verdict == "failed" || $0.verdict == "skipped" } }
 
   public static func run(_ runbook: Runbook, context: RunContext, sandboxRoot: String? = nil) async -> RunbookExecution {
     var out = RunbookExecution()
     let start = Date()
     var failed = Set<String>()
-    try? context.catalog.audit(
-      kind: "runbook-start", subject: context.plan.organization, details: ["mode": "drill", "systems": "\(runbook.steps.count)"],
-      actor: context.actor, time: context.clock.now())
+    func recorded(_ what: String, _ body: () throws -> Void) {
+      do { try body() } catch { out.notRecorded = (out.notRecorded ?? []) + ["catalog: cannot record \(what): \(error)"] }
+    }
+    recorded("the runbook's start in the audit log") {
+      try context.catalog.audit(
+        kind: "runbook-start", subject: context.plan.organization,
+        details: ["mode": "drill", "systems": "\(runbook.steps.count)"], actor: context.actor, time: context.clock.now())
+    }
     for step in runbook.steps {
       guard let system = context.plan.system(named: step.system) else { continue }
       if let blocker = step.dependsOn.first(where: failed.contains) {
@@ -124,6 +132,7 @@ public struct RunbookExecution: Sendable, Codable {
       let report = await drill.run()
       let elapsed = Date().timeIntervalSince(start)
       if report.verdict == .failed { failed.insert(step.system) }
+      if let n = report.notRecorded { out.notRecorded = (out.notRecorded ?? []) + n.map { "\(step.system): \($0)" } }
       out.results.append(
         Result(
           system: step.system, verdict: report.verdict.rawValue, seconds: Date().timeIntervalSince(t0),
@@ -131,12 +140,14 @@ public struct RunbookExecution: Sendable, Codable {
           reason: report.reasons.first ?? ""))
     }
     out.totalSeconds = Date().timeIntervalSince(start)
-    try? context.catalog.audit(
-      kind: "runbook-end", subject: context.plan.organization,
-      details: [
-        "mode": "drill", "failed": out.results.filter { $0.verdict == "failed" || $0.verdict == "skipped" }.map(\.system).joined(separator: ","),
-        "seconds": String(format: "%.3f", out.totalSeconds),
-      ], actor: context.actor, time: context.clock.now())
+    let details = [
+      "mode": "drill", "failed": out.results.filter { $0.verdict == "failed" || $0.verdict == "skipped" }.map(\.system).joined(separator: ","),
+      "seconds": String(format: "%.3f", out.totalSeconds),
+    ]
+    recorded("the runbook's end in the audit log") {
+      try context.catalog.audit(
+        kind: "runbook-end", subject: context.plan.organization, details: details, actor: context.actor, time: context.clock.now())
+    }
     return out
   }
 }

@@ -7,6 +7,48 @@ import LifeboatTesting
 import Testing
 
 @Suite struct DrillTests {
+  @Test func aDrillOrRunbookWhoseEvidenceCannotBeRecordedSaysSo() async throws {
+    let f = try await OpsFixture()
+    defer { f.remove() }
+    let src = f.dir.sub("sis")
+    try FixtureTree.build(at: src, seed: 14, options: { var o = FixtureTree.Options(); o.files = 5; return o }())
+    let plan = try f.writePlan(
+      """
+        - name: SIS
+          rto: 1h
+          sources: [{ path: \(src) }]
+          copies: [onsite]
+          drill: { checks: ["test -d {restored}\(src)"] }
+      """)
+    let context = try f.context(plan)
+    let sis = try #require(plan.systems.first)
+    #expect(await SystemRunner(context: context, system: sis).run().outcome == .success)
+    try await context.catalog.refuseJobAndAuditWrites()
+
+    // The drill itself still runs and passes; what the catalog could not keep is named.
+    let report = await DrillRunner(context: context, system: sis).run()
+    #expect(report.verdict == .passed, "\(report.reasons)")
+    let missing = report.notRecorded ?? []
+    #expect(missing.count == 2, "\(missing)")
+    #expect(missing.contains { $0.hasPrefix("catalog: cannot record the drill's start:") }, "\(missing)")
+    #expect(missing.contains { $0.hasPrefix("catalog: cannot record the drill in the audit log:") }, "\(missing)")
+    #expect(try context.catalog.jobs(system: sis.name).filter { $0.kind == "drill" }.isEmpty)
+
+    // A runbook collects its own and its drills'.
+    let result = await RunbookExecution.run(try Runbook.make(plan, now: Date()), context: context, sandboxRoot: f.dir.path)
+    let all = result.notRecorded ?? []
+    #expect(!result.failed)
+    #expect(all.contains { $0.hasPrefix("catalog: cannot record the runbook's start in the audit log:") }, "\(all)")
+    #expect(all.contains { $0.hasPrefix("catalog: cannot record the runbook's end in the audit log:") }, "\(all)")
+    #expect(all.contains { $0.hasPrefix("SIS: catalog: cannot record the drill's start:") }, "\(all)")
+
+    // A report with everything recorded has no such field in its JSON (the evidence files
+    // and the golden reports stay as they were).
+    let json = String(decoding: try JSONEncoder().encode(DrillReport(
+      system: "x", repository: "r", actor: "a", host: "h", started: Date(), ended: Date(), sandbox: "/s", rtoSeconds: 1)), as: UTF8.self)
+    #expect(!json.contains("notRecorded"))
+  }
+
   @Test func aDrillRestoresVerifiesChecksTimesAndKeepsTheEvidence() async throws {
     let f = try await OpsFixture()
     defer { f.remove() }

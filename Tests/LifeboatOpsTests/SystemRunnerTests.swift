@@ -26,13 +26,7 @@ import Testing
       """)
     let context = try f.context(plan)
     let system = try #require(plan.systems.first)
-    // From now on SQLite refuses every write of a job or an audit event, as on a full disk.
-    try await context.catalog.db.write { db in
-      for (table, op) in [("jobs", "INSERT"), ("jobs", "UPDATE"), ("audit", "INSERT")] {
-        try db.execute(
-          sql: "CREATE TRIGGER refuse_\(table)_\(op) BEFORE \(op) ON \(table) BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
-      }
-    }
+    try await context.catalog.refuseJobAndAuditWrites()
     let report = await SystemRunner(context: context, system: system).run()
 
     // Protection comes first: the backup is made.
@@ -173,5 +167,18 @@ import Testing
     history = try context.catalog.jobs()
     let hourly = PlanStatus.status(plan.systems[0], history: history, now: clock.now())
     #expect(hourly.rpoState == .breached, "a day without backups breaks a 2h RPO")
+  }
+}
+
+extension Catalog {
+  /// From now on SQLite refuses every write of a job or an audit event, as on a full disk:
+  /// triggers that abort the statement, in the real database.
+  func refuseJobAndAuditWrites() async throws {
+    try await db.write { db in
+      for (table, op) in [("jobs", "INSERT"), ("jobs", "UPDATE"), ("audit", "INSERT")] {
+        try db.execute(
+          sql: "CREATE TRIGGER refuse_\(table)_\(op) BEFORE \(op) ON \(table) BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+      }
+    }
   }
 }

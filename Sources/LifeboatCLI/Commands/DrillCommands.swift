@@ -45,6 +45,9 @@ struct DrillCommand: AsyncParsableCommand {
     Self.print(r, output: out)
     if let problem = await ServerReporting.push(plan: plan, catalog: context.catalog) { out.warn(problem) }
     try out.emit(r)
+    for e in r.notRecorded ?? [] { out.line("error: \(e)") }
+    // A drill whose evidence could not be kept did not prove anything on record.
+    if r.notRecorded != nil && r.verdict != .failed { throw PartialSuccess(code: ExitStatus.fatal) }
     switch r.verdict {
     case .passed: return
     case .passedOverRTO: throw PartialSuccess(code: ExitStatus.partial)
@@ -120,6 +123,7 @@ struct RunbookRun: AsyncParsableCommand {
     }
     out.line(String(format: "runbook finished in %.1f s", result.totalSeconds))
     try out.emit(result)
-    if result.failed { throw PartialSuccess(code: ExitStatus.fatal) }
+    for e in result.notRecorded ?? [] { out.line("error: \(e)") }
+    if result.failed || result.notRecorded != nil { throw PartialSuccess(code: ExitStatus.fatal) }
   }
 }
