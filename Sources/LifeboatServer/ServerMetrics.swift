@@ -25,7 +25,7 @@ final class ServerMetrics: Sendable {
   func exposition(console: Console, principal: Principal, now: Date) throws -> String {
     let r = PrometheusCollectorRegistry()
     func gauge(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Double) {
-      r.makeGauge(name: name, labels: labels, help: help).set(to: value)
+      r.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels).set(to: value)
     }
     for tenant in try console.tenants() where principal.mayAccess(tenant: tenant.id) {
       let sizes = try TenantView.repositorySizes(console, tenant.id)
@@ -63,7 +63,8 @@ final class ServerMetrics: Sendable {
       }
       for (k, n) in counts.sorted(by: { $0.key < $1.key }) {
         let parts = k.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
-        r.makeCounter(name: "lifeboat_jobs_total", labels: [t, ("system", parts[0]), ("kind", parts[1]), ("outcome", parts[2])])
+        let jobs = MetricNameDescriptor(metricName: "lifeboat_jobs", unitName: "total", helpText: "Jobs recorded, by system, kind and outcome")
+        r.makeCounter(descriptor: jobs, labels: [t, ("system", parts[0]), ("kind", parts[1]), ("outcome", parts[2])])
           .increment(by: Int64(n))
       }
       for repo in sizes {
