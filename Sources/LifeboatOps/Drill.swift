@@ -104,14 +104,8 @@ public struct DrillRunner: Sendable {
       system: system.name, repository: repoName, actor: context.actor, host: ProcessInfo.processInfo.hostName,
       started: now, ended: now, sandbox: sandbox, rtoSeconds: system.rto.value)
     var job = JobRecord(kind: "drill", system: system.name, repository: repoName, started: report.started)
-    // The catalog is the evidence of the drill: a write it cannot make is reported, not skipped.
-    func recorded<T>(_ what: String, _ body: () throws -> T) -> T? {
-      do { return try body() } catch {
-        report.notRecorded = (report.notRecorded ?? []) + ["catalog: cannot record \(what): \(error)"]
-        return nil
-      }
-    }
-    let jobID = recorded("the drill's start") { try context.catalog.start(job) }
+    var notRecorded: [String] = []
+    let jobID = recordInCatalog("the drill's start", into: &notRecorded) { try context.catalog.start(job) }
     job.id = jobID
     let clock = ContinuousClock()
     func timed<T>(_ phase: String, _ body: () async throws -> T) async rethrows -> T {
@@ -206,15 +200,16 @@ public struct DrillRunner: Sendable {
     if report.verdict == .failed { job.errors = report.reasons }
     if report.verdict == .passedOverRTO { job.warnings = report.reasons }
     job.details = (try? JSONEncoder.drill.encode(report)).map { String(decoding: $0, as: UTF8.self) }
-    _ = recorded("the drill's result") { try context.catalog.finish(job) }
+    recordInCatalog("the drill's result", into: &notRecorded) { try context.catalog.finish(job) }
     let details = [
       "verdict": report.verdict.rawValue, "repository": repoName, "snapshot": report.snapshot ?? "",
       "recovery_seconds": String(format: "%.3f", report.recoverySeconds), "reason": report.reasons.first ?? "",
     ]
     let ended = report.ended
-    _ = recorded("the drill in the audit log") {
+    recordInCatalog("the drill in the audit log", into: &notRecorded) {
       try context.catalog.audit(kind: "drill", subject: system.name, details: details, actor: context.actor, time: ended)
     }
+    report.notRecorded = notRecorded.isEmpty ? nil : notRecorded
     return report
   }
 

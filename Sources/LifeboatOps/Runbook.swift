@@ -107,10 +107,8 @@ public struct RunbookExecution: Sendable, Codable {
     var out = RunbookExecution()
     let start = Date()
     var failed = Set<String>()
-    func recorded(_ what: String, _ body: () throws -> Void) {
-      do { try body() } catch { out.notRecorded = (out.notRecorded ?? []) + ["catalog: cannot record \(what): \(error)"] }
-    }
-    recorded("the runbook's start in the audit log") {
+    var notRecorded: [String] = []
+    recordInCatalog("the runbook's start in the audit log", into: &notRecorded) {
       try context.catalog.audit(
         kind: "runbook-start", subject: context.plan.organization,
         details: ["mode": "drill", "systems": "\(runbook.steps.count)"], actor: context.actor, time: context.clock.now())
@@ -132,7 +130,7 @@ public struct RunbookExecution: Sendable, Codable {
       let report = await drill.run()
       let elapsed = Date().timeIntervalSince(start)
       if report.verdict == .failed { failed.insert(step.system) }
-      if let n = report.notRecorded { out.notRecorded = (out.notRecorded ?? []) + n.map { "\(step.system): \($0)" } }
+      notRecorded += (report.notRecorded ?? []).map { "\(step.system): \($0)" }
       out.results.append(
         Result(
           system: step.system, verdict: report.verdict.rawValue, seconds: Date().timeIntervalSince(t0),
@@ -144,10 +142,11 @@ public struct RunbookExecution: Sendable, Codable {
       "mode": "drill", "failed": out.results.filter { $0.verdict == "failed" || $0.verdict == "skipped" }.map(\.system).joined(separator: ","),
       "seconds": String(format: "%.3f", out.totalSeconds),
     ]
-    recorded("the runbook's end in the audit log") {
+    recordInCatalog("the runbook's end in the audit log", into: &notRecorded) {
       try context.catalog.audit(
         kind: "runbook-end", subject: context.plan.organization, details: details, actor: context.actor, time: context.clock.now())
     }
+    out.notRecorded = notRecorded.isEmpty ? nil : notRecorded
     return out
   }
 }

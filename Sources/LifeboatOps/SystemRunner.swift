@@ -122,18 +122,10 @@ public struct SystemRunner: Sendable {
     var snapshotID: ID?
     let copies = system.copies.value
     let primary = copies.first ?? ""
-    // The catalog is the evidence of protection: a job or an event it cannot record (a full
-    // disk, an I/O error) is an error of the run, reported like any other, never skipped.
-    func recorded<T>(_ what: String, _ body: () throws -> T) -> T? {
-      do { return try body() } catch {
-        errors.append("catalog: cannot record \(what): \(error)")
-        return nil
-      }
-    }
 
     // 1. Backup into the first repository (after the before hook).
     var backup = JobRecord(kind: "backup", system: system.name, repository: primary, started: now)
-    let backupID = recorded("the backup's start") { try catalog.start(backup) }
+    let backupID = recordInCatalog("the backup's start", into: &errors) { try catalog.start(backup) }
     backup.id = backupID
     do {
       if let hook = system.hooks.before {
@@ -144,7 +136,7 @@ public struct SystemRunner: Sendable {
       snapshotID = result.snapshotID
       if let signals = await signals(repo, result) {
         backup.details = (try? JSONEncoder.drill.encode(signals)).map { String(decoding: $0, as: UTF8.self) }
-        if signals.suspicious, let problem = alert(signals, snapshot: result.snapshotID) { errors.append(problem) }
+        if signals.suspicious { alert(signals, snapshot: result.snapshotID, problems: &errors) }
       }
       backup.snapshot = result.snapshotID.hex
       backup.bytes = Int64(result.snapshot.summary?.totalBytesProcessed ?? 0)
@@ -165,14 +157,14 @@ public struct SystemRunner: Sendable {
       errors.append("backup to \(primary): \(error)")
     }
     backup.ended = now
-    _ = recorded("how the backup ended") { try catalog.finish(backup) }
+    recordInCatalog("how the backup ended", into: &errors) { try catalog.finish(backup) }
     jobs.append(backup)
 
     // 2. Copies to every other repository, and 3. retention in each.
     if backup.succeeded, !Task.isCancelled {
       for name in copies.dropFirst() {
         var copy = JobRecord(kind: "copy", system: system.name, repository: name, started: now)
-        let copyID = recorded("the start of the copy to \(name)") { try catalog.start(copy) }
+        let copyID = recordInCatalog("the start of the copy to \(name)", into: &errors) { try catalog.start(copy) }
         copy.id = copyID
         do {
           let (count, bytes) = try await copyInto(name, from: primary)
@@ -186,21 +178,21 @@ public struct SystemRunner: Sendable {
           errors.append("copy to \(name): \(error)")
         }
         copy.ended = now
-        _ = recorded("how the copy to \(name) ended") { try catalog.finish(copy) }
+        recordInCatalog("how the copy to \(name) ended", into: &errors) { try catalog.finish(copy) }
         jobs.append(copy)
       }
       // A Lifeboat server's repositories are append-only for clients: their retention runs on
       // the server, under the provider's policy and quarantine.
       for name in copies where !Task.isCancelled && !RESTBackend.isREST(context.plan.repositories[name]?.url ?? "") {
         var forget = JobRecord(kind: "forget", system: system.name, repository: name, started: now)
-        let forgetID = recorded("the start of retention in \(name)") { try catalog.start(forget) }
+        let forgetID = recordInCatalog("the start of retention in \(name)", into: &errors) { try catalog.start(forget) }
         forget.id = forgetID
         do {
           let removed = try await applyRetention(name)
           forget.files = Int64(removed.count)
           forget.outcome = .success
           if !removed.isEmpty {
-            _ = recorded("the snapshots retention removed from \(name)") {
+            recordInCatalog("the snapshots retention removed from \(name)", into: &errors) {
               try catalog.audit(
               kind: "forget", subject: "\(system.name) @ \(name)",
                 details: ["removed": removed.joined(separator: ","), "policy": "\(system.retention.source)"],
@@ -213,7 +205,7 @@ public struct SystemRunner: Sendable {
           errors.append("retention in \(name): \(error)")
         }
         forget.ended = now
-        _ = recorded("how retention in \(name) ended") { try catalog.finish(forget) }
+        recordInCatalog("how retention in \(name) ended", into: &errors) { try catalog.finish(forget) }
         jobs.append(forget)
       }
     }
@@ -234,7 +226,7 @@ public struct SystemRunner: Sendable {
       "outcome": outcome.rawValue, "snapshot": snapshotID?.hex ?? "", "repositories": copies.joined(separator: ","),
       "errors": errors.joined(separator: " | "),
     ]
-    _ = recorded("the run in the audit log") {
+    recordInCatalog("the run in the audit log", into: &errors) {
       try catalog.audit(kind: "run", subject: system.name, details: details, actor: context.actor, time: now)
     }
     return SystemRunReport(
@@ -261,16 +253,13 @@ public struct SystemRunner: Sendable {
   }
 
   /// A suspicious snapshot: an audit event, and the alert hook (which runs even when the
-  /// event cannot be recorded). Returns why the event was not recorded, or nil.
-  func alert(_ signals: BackupSignals, snapshot: ID) -> String? {
-    var problem: String?
-    do {
+  /// event cannot be recorded; that goes to `problems`).
+  func alert(_ signals: BackupSignals, snapshot: ID, problems: inout [String]) {
+    recordInCatalog("the suspicious snapshot in the audit log", into: &problems) {
       try catalog.audit(
         kind: "suspicious", subject: system.name,
         details: ["snapshot": snapshot.hex, "reasons": signals.reasons.joined(separator: "; ")],
         actor: context.actor, time: now)
-    } catch {
-      problem = "catalog: cannot record the suspicious snapshot in the audit log: \(error)"
     }
     if let hook = system.hooks.onAlert {
       var env = hookEnvironment(nil)
@@ -279,7 +268,6 @@ public struct SystemRunner: Sendable {
       env["LIFEBOAT_REASONS"] = signals.reasons.joined(separator: "; ")
       try? Hook.run(hook, label: "alert hook", environment: env)
     }
-    return problem
   }
 
   func hookEnvironment(_ error: String?) -> [String: String] {

@@ -2,12 +2,12 @@
   import Glibc
 #endif
 
-/// The loop around `pread`/`pwrite` that every full read or write of a range needs.
-enum SystemIO {
-  /// Calls `step(done)` (one pread or pwrite of what is left after `done` bytes) until `count`
+/// The loop around `pread`, `pwrite` or `write` that every full read or write needs.
+public enum SystemIO {
+  /// Calls `step(done)` (one call for what is left after `done` bytes) until `count`
   /// bytes have moved. Retries `EINTR`; returns 0, the `errno` of a failed call, or `EIO` when
   /// a call moves nothing (the file ended early).
-  static func transferAll(_ count: Int, _ step: (_ done: Int) -> Int) -> Int32 {
+  public static func transferAll(_ count: Int, _ step: (_ done: Int) -> Int) -> Int32 {
     var done = 0
     while done < count {
       let n = step(done)

@@ -47,7 +47,7 @@ struct DrillCommand: AsyncParsableCommand {
     try out.emit(r)
     for e in r.notRecorded ?? [] { out.line("error: \(e)") }
     // A drill whose evidence could not be kept did not prove anything on record.
-    if r.notRecorded != nil && r.verdict != .failed { throw PartialSuccess(code: ExitStatus.fatal) }
+    if r.notRecorded != nil { throw PartialSuccess(code: ExitStatus.fatal) }
     switch r.verdict {
     case .passed: return
     case .passedOverRTO: throw PartialSuccess(code: ExitStatus.partial)

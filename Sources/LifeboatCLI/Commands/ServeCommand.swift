@@ -6,6 +6,7 @@ import LifeboatOps
 import LifeboatPlan
 import LifeboatRemote
 import LifeboatServer
+import LifeboatStorage
 import Logging
 
 struct ServeCommand: AsyncParsableCommand, ManagesOwnSignals {
@@ -68,13 +69,16 @@ struct ServeCommand: AsyncParsableCommand, ManagesOwnSignals {
     if let token = try server.bootstrapAdmin() {
       // The server keeps only the token's hash: a token that could not be written to its file
       // is printed instead, or nobody could ever sign in.
-      let problem = adminTokenFile.flatMap { Self.writeSecret(Data((token + "\n").utf8), to: $0) }
-      if let file = adminTokenFile, problem == nil {
-        FileHandle.standardOutput.write(Data("first start: created the admin token in \(file) (keep it safe)\n".utf8))
-      } else {
-        if let file = adminTokenFile, let problem {
+      var written = false
+      if let file = adminTokenFile {
+        if let problem = Self.writeSecret(Data((token + "\n").utf8), to: file) {
           FileHandle.standardError.write(Data("error: cannot write the admin token to \(file): \(problem); it is printed below instead\n".utf8))
+        } else {
+          FileHandle.standardOutput.write(Data("first start: created the admin token in \(file) (keep it safe)\n".utf8))
+          written = true
         }
+      }
+      if !written {
         FileHandle.standardOutput.write(Data(
           "first start: the admin token is\n\n    \(token)\n\nIt is shown only this once; the server keeps only its hash.\n".utf8))
       }
@@ -96,16 +100,10 @@ struct ServeCommand: AsyncParsableCommand, ManagesOwnSignals {
     guard fd >= 0 else { return String(cString: strerror(errno)) }
     defer { close(fd) }
     guard fchmod(fd, 0o600) == 0 else { return String(cString: strerror(errno)) }
-    let failure = data.withUnsafeBytes { raw -> Int32 in
-      var done = 0
-      while done < raw.count {
-        let n = write(fd, raw.baseAddress! + done, raw.count - done)
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { return n == 0 ? EIO : errno }
-        done += n
-      }
-      return fsync(fd) == 0 ? 0 : errno
+    var failure = data.withUnsafeBytes { raw in
+      SystemIO.transferAll(raw.count) { done in write(fd, raw.baseAddress! + done, raw.count - done) }
     }
+    if failure == 0 && fsync(fd) != 0 { failure = errno }
     return failure == 0 ? nil : String(cString: strerror(failure))
   }
 }
