@@ -31,6 +31,14 @@ struct GlobalOptions: ParsableArguments {
         + "as arguments, where other users could read them."))
   var passwordFile: String?
 
+  @Option(
+    help: ArgumentHelp(
+      "Try this key file first (its ID or a prefix of it).",
+      discussion: "Defaults to $LIFEBOAT_KEY_HINT. Without it, the key file that opened the repository last on this "
+        + "machine is tried first (remembered in $LIFEBOAT_CACHE_DIR, else ~/.cache/lifeboat; LIFEBOAT_CACHE_DIR=off "
+        + "remembers nothing), then the others, cheapest first."))
+  var keyHint: String?
+
   @Flag(name: .long, help: "Print machine-readable JSON on standard output.")
   var json = false
 
@@ -50,6 +58,13 @@ struct GlobalOptions: ParsableArguments {
   var retryLock: String?
 
   var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+  /// Every command checks its global options, also those it does not use on this run.
+  func validate() throws {
+    if let text = retryLock, DurationText.parse(text) == nil {
+      throw ValidationError("--retry-lock takes a duration such as 30s, 10m or 1h, not '\(text)'")
+    }
+  }
 
   func repositoryLocation() throws -> String {
     guard let r = repo ?? environment["LIFEBOAT_REPOSITORY"], !r.isEmpty else {
@@ -95,7 +110,14 @@ struct GlobalOptions: ParsableArguments {
   func openRepository() async throws -> Repository {
     let backend = try backend()
     let password = try password()
-    return try await Repository.open(backend: backend, password: password)
+    return try await open(backend, password: password)
+  }
+
+  /// Opens a repository on `backend` with the key hint and this machine's key memory.
+  func open(_ backend: any Backend, password: String) async throws -> Repository {
+    try await Repository.open(
+      backend: backend, password: password, keyHint: keyHint ?? environment["LIFEBOAT_KEY_HINT"],
+      memory: KeyMemory.fromEnvironment(environment))
   }
 
   var output: Output { Output(json: json, quiet: quiet) }
@@ -122,15 +144,12 @@ struct GlobalOptions: ParsableArguments {
     _ body: (RepositoryLock) async throws -> T
   ) async throws -> T {
     let lock = try await acquireLock(repo, exclusive: exclusive, command: command)
-    LockRegistry.add(lock, localRoot: (repo.backend as? LocalBackend)?.root)
     do {
       let r = try await lock.whileHeld { try await body(lock) }
       await lock.release()
-      LockRegistry.remove(lock)
       return r
     } catch {
       await lock.release()
-      LockRegistry.remove(lock)
       throw error
     }
   }

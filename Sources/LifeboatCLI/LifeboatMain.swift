@@ -2,6 +2,7 @@ import ArgumentParser
 import CLifeboatSystem
 import Dispatch
 import Foundation
+import LifeboatRepository
 import LifeboatCore
 import Synchronization
 
@@ -72,7 +73,7 @@ enum Interrupts {
       let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
       src.setEventHandler {
         FileHandle.standardError.write(Data("\ninterrupted; removing lock\n".utf8))
-        LockRegistry.releaseAllSync()
+        HeldLocks.releaseAll()
         exit(ExitStatus.interrupted)
       }
       src.resume()

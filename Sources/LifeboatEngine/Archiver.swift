@@ -52,6 +52,8 @@ public struct BackupResult: Sendable {
   /// Sources that could not be read (exit code 3).
   public var errors: [String]
   public var changedWhileReading: [String]
+  /// Entries the excludes left out (each excluded directory counts once, not its contents).
+  public var excluded = 0
 }
 
 /// Backup pipeline: scan → read (parallel workers) → trees → flush → snapshot.
@@ -111,6 +113,7 @@ public final class Archiver: Sendable {
   final class Run: @unchecked Sendable {
     var queue = JobQueue()
     var errors: [String] = []
+    var excluded = 0
     var summary: Snapshot.Summary
     var rootDevice: UInt64?
     init(start: Date) { summary = Snapshot.Summary(backupStart: start, backupEnd: start) }
@@ -119,12 +122,14 @@ public final class Archiver: Sendable {
   // MARK: run
 
   /// Runs the backup. On failure nothing is committed (no snapshot) and the saver's unsaved
-  /// blobs are released; what was uploaded and indexed stays for the next run to reuse.
+  /// blobs are released; the packs that were uploaded are indexed (`BlobSaver.salvageIndex`)
+  /// and stay for the next run to reuse.
   public func run() async throws -> BackupResult {
     do {
       return try await runUnchecked()
     } catch {
       saver.discard()
+      await saver.salvageIndex()
       throw error
     }
   }
@@ -204,7 +209,7 @@ public final class Archiver: Sendable {
     let id = try await repository.saveSnapshot(snapshot)
     return BackupResult(
       snapshotID: id, snapshot: snapshot, errors: run.errors,
-      changedWhileReading: run.summary.changedWhileReading)
+      changedWhileReading: run.summary.changedWhileReading, excluded: run.excluded)
   }
 
   /// The snapshot's `paths`: the sources, and `/FILENAME` for each command.
@@ -316,7 +321,10 @@ public final class Archiver: Sendable {
     name: [UInt8], path: [UInt8], into dir: ScanDir, parentNode: Node?, run: Run, isArgument: Bool
   ) async throws {
     try Task.checkCancellation()
-    if !isArgument && excluder.excludes(path: path, name: name) { return }
+    if !isArgument && excluder.excludes(path: path, name: name) {
+      run.excluded += 1
+      return
+    }
     let st: Glibc.stat
     switch FS.lstat(path) {
     case .success(let s): st = s

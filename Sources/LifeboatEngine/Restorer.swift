@@ -35,12 +35,22 @@ public struct RestoreResult: Sendable {
   public var bytes: UInt64 = 0
   /// Files that could not be restored intact (damaged or missing data); they were removed.
   public var damagedFiles: [String] = []
+  /// Files the target refused (no space, permissions, I/O): nothing is wrong with their data
+  /// in the repository; they were removed and a restore to a target with room writes them.
+  public var unwrittenFiles: [String] = []
+  /// The target ran out of space (ENOSPC or EDQUOT) during the restore.
+  public var targetFull = false
+  /// Sockets in the snapshot, which are recorded but not recreated (like restic and tar): a
+  /// socket is made by the program that listens on it.
+  public var socketsSkipped = 0
   /// Other failures (metadata, special files, unreadable trees).
   public var errors: [String] = []
   public var verifiedFiles = 0
   public var verifyFailures: [String] = []
 
-  public var isComplete: Bool { damagedFiles.isEmpty && errors.isEmpty && verifyFailures.isEmpty }
+  public var isComplete: Bool {
+    damagedFiles.isEmpty && unwrittenFiles.isEmpty && errors.isEmpty && verifyFailures.isEmpty
+  }
 }
 
 /// Restore pipeline: plan → create → fill (parallel, pack by pack) → metadata → verify.
@@ -105,6 +115,7 @@ public final class Restorer: Sendable {
     // by the worker that opens their blob, through one descriptor. The rest (empty files and
     // files of several blobs) get size and metadata once all contents are written.
     var damaged = Set<Int>()
+    var unwritten = Set<Int>()
     if !fresh {
       // Restoring over existing files: start from empty ones, or old bytes would survive
       // wherever the snapshot has holes.
@@ -116,8 +127,9 @@ public final class Restorer: Sendable {
           fd = FS.withCPath(f.target) { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600) }
         }
         if fd < 0 {
+          if errno == ENOSPC || errno == EDQUOT { result.targetFull = true }
           result.errors.append("\(PathBytes.display(f.target)): create: \(FS.errorText(errno))")
-          damaged.insert(i)
+          unwritten.insert(i)
         } else {
           close(fd)
         }
@@ -128,14 +140,21 @@ public final class Restorer: Sendable {
       $0.filesTotal = plan.files.count
       $0.bytesTotal = plan.files.reduce(0) { $0 + $1.node.size }
     }
-    let fill = try await fillContents(plan, skipping: damaged)
+    let fill = try await fillContents(plan, skipping: unwritten)
     damaged.formUnion(fill.damaged)
+    unwritten.formUnion(fill.unwritten.subtracting(damaged))
+    if fill.targetFull { result.targetFull = true }
     result.errors.append(contentsOf: fill.errors)
 
     for i in damaged.sorted() {
       _ = FS.withCPath(plan.files[i].target) { unlink($0) }
       result.damagedFiles.append(plan.files[i].display)
     }
+    for i in unwritten.sorted() {
+      _ = FS.withCPath(plan.files[i].target) { unlink($0) }
+      result.unwrittenFiles.append(plan.files[i].display)
+    }
+    damaged.formUnion(unwritten)
     for (i, f) in plan.files.enumerated() where !damaged.contains(i) {
       result.files += 1
       result.bytes += f.node.size
@@ -159,6 +178,10 @@ public final class Restorer: Sendable {
       }
     }
     for o in plan.others {
+      if o.node.kind == .socket {
+        result.socketsSkipped += 1
+        continue
+      }
       if !fresh { _ = FS.withCPath(o.target) { unlink($0) } }  // replace what is there
       if createSpecial(o.target, o.node, &result.errors) {
         result.otherNodes += 1
@@ -297,9 +320,17 @@ public final class Restorer: Sendable {
   }
 
   struct FillOutcome: Sendable {
+    /// Files whose data is damaged or missing in the repository.
     var damaged: Set<Int> = []
+    /// Files the target would not take (open or write failed).
+    var unwritten: Set<Int> = []
+    var targetFull = false
     var errors: [String] = []
   }
+
+  /// A file a pack could not fill: why, and the target's errno when the target refused it
+  /// (nil when the data itself is unreadable or damaged).
+  typealias Unfilled = (file: Int, message: String, targetErrno: Int32?)
 
   func fillContents(_ plan: Plan, skipping: Set<Int>) async throws -> FillOutcome {
     // Group placements by pack. The lookup table of blobs seen is only needed while grouping:
@@ -343,7 +374,14 @@ public final class Restorer: Sendable {
             workspace.shrink()
             if !r.bad.isEmpty || !r.errors.isEmpty {
               outcome.withLock { o in
-                for (fi, msg) in r.bad where o.damaged.insert(fi).inserted { o.errors.append(msg) }
+                for b in r.bad {
+                  if let e = b.targetErrno {
+                    if e == ENOSPC || e == EDQUOT { o.targetFull = true }
+                    if !o.damaged.contains(b.file), o.unwritten.insert(b.file).inserted { o.errors.append(b.message) }
+                  } else if o.damaged.insert(b.file).inserted {
+                    o.errors.append(b.message)
+                  }
+                }
                 o.errors.append(contentsOf: r.errors)
               }
             }
@@ -360,8 +398,8 @@ public final class Restorer: Sendable {
   func restorePack(
     _ packID: ID, _ blobs: [(entry: PackEntry, places: [Placement])], files: [FilePlan],
     workspace: Workspace
-  ) async -> (bad: [(Int, String)], errors: [String]) {
-    var bad = [(Int, String)]()
+  ) async -> (bad: [Unfilled], errors: [String]) {
+    var bad = [Unfilled]()
     var errors = [String]()
     let sorted = blobs.sorted { $0.entry.offset < $1.entry.offset }
     // Read the needed blobs in segments of at most 4 MiB on remote storage, 2 MiB on a local
@@ -390,8 +428,8 @@ public final class Restorer: Sendable {
   func restoreSegment(
     _ packID: ID, _ sorted: [(entry: PackEntry, places: [Placement])], files: [FilePlan],
     workspace: Workspace
-  ) async -> (bad: [(Int, String)], errors: [String]) {
-    var bad = [(Int, String)]()
+  ) async -> (bad: [Unfilled], errors: [String]) {
+    var bad = [Unfilled]()
     var errors = [String]()
     let start = Int(sorted.first!.entry.offset)
     let end = sorted.map { Int($0.entry.offset) + Int($0.entry.length) }.max()!
@@ -400,7 +438,7 @@ public final class Restorer: Sendable {
       try await repository.backend.read(Handle(.pack, packID.hex), offset: start, into: data)
     } catch {
       for b in sorted {
-        for p in b.places { bad.append((p.file, "\(files[p.file].display): pack \(packID.short) unreadable: \(error)")) }
+        for p in b.places { bad.append((p.file, "\(files[p.file].display): pack \(packID.short) unreadable: \(error)", nil)) }
       }
       return (bad, errors)
     }
@@ -416,7 +454,7 @@ public final class Restorer: Sendable {
           keys: repository.keys, decompressor: workspace.decompressor, into: plain)
       } catch {
         for p in b.places {
-          bad.append((p.file, "\(files[p.file].display): damaged data in pack \(packID.short): \(error)"))
+          bad.append((p.file, "\(files[p.file].display): damaged data in pack \(packID.short): \(error)", nil))
         }
         continue
       }
@@ -429,7 +467,8 @@ public final class Restorer: Sendable {
         if runs.isEmpty && !single { continue }
         let fd = FS.withCPath(f.target) { open($0, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600) }
         guard fd >= 0 else {
-          bad.append((p.file, "\(f.display): open: \(FS.errorText(errno))"))
+          let e = errno
+          bad.append((p.file, "\(f.display): open: \(FS.errorText(e))", e))
           continue
         }
         // Large runs bypass the page cache (DirectIO) through a second descriptor.
@@ -445,7 +484,7 @@ public final class Restorer: Sendable {
         if direct >= 0 { close(direct) }
         if failed != 0 {
           close(fd)
-          bad.append((p.file, "\(f.display): write: \(FS.errorText(failed))"))
+          bad.append((p.file, "\(f.display): write: \(FS.errorText(failed))", failed))
           continue
         }
         if single {

@@ -23,23 +23,54 @@ public enum KeyDerivation: Sendable, Equatable, Codable {
     }
   }
 
-  func derive(password: [UInt8], salt: [UInt8]) throws -> SymmetricKey {
+  /// The most a client will spend on one key file (docs/design.md §4): 8× the default's work
+  /// and at most 256 MiB of memory. Key files are not authenticated until they open, so
+  /// whoever can add one could otherwise make every open of the repository slow; one above
+  /// the limit is reported and never tried.
+  public static let maximumScryptWork = 1 << 23
+  public static let maximumScryptMemory = 256 << 20
+  public static let maximumPBKDF2Rounds = 4_800_000
+
+  /// Why Lifeboat will not attempt this derivation, or nil when it is within the limits.
+  public var limitProblem: String? {
     switch self {
     case .scrypt(let logN, let r, let p):
-      // Bounded so that a planted key file cannot make every open allocate gigabytes:
-      // scrypt needs 128·r·N bytes, here at most 1 GiB.
-      guard (10...20).contains(logN), (1...16).contains(r), (1...4).contains(p),
-        128 * r << logN <= 1 << 30
-      else {
-        throw LifeboatError.corrupt("key file: scrypt parameters out of range")
+      guard (10...24).contains(logN), (1...64).contains(r), (1...64).contains(p) else {
+        return "scrypt parameters logN=\(logN), r=\(r), p=\(p) are out of range"
       }
+      let memory = 128 * r << logN
+      let work = (r * p) << logN
+      if memory > Self.maximumScryptMemory || work > Self.maximumScryptWork {
+        return "its scrypt cost (N=2^\(logN), r=\(r), p=\(p): \(memory >> 20) MiB, \(work / (1 << 20))× the work of 2^20) "
+          + "is above what Lifeboat attempts (\(Self.maximumScryptMemory >> 20) MiB, 8× the default's work)"
+      }
+      return nil
+    case .pbkdf2(let rounds):
+      guard rounds >= 1_000 else { return "PBKDF2 with \(rounds) rounds is below the minimum of 1,000" }
+      if rounds > Self.maximumPBKDF2Rounds {
+        return "PBKDF2 with \(rounds) rounds is above what Lifeboat attempts (\(Self.maximumPBKDF2Rounds))"
+      }
+      return nil
+    }
+  }
+
+  /// About how long one derivation takes on the reference machine, in milliseconds: the order
+  /// in which key files are tried (cheapest first).
+  public var estimatedMilliseconds: Double {
+    switch self {
+    case .scrypt(let logN, let r, let p): Double((r * p) << min(logN, 40)) / 4_766
+    case .pbkdf2(let rounds): Double(rounds) / 8_955
+    }
+  }
+
+  func derive(password: [UInt8], salt: [UInt8]) throws -> SymmetricKey {
+    if let problem = limitProblem { throw LifeboatError.corrupt("key file: \(problem)") }
+    switch self {
+    case .scrypt(let logN, let r, let p):
       return try KDF.Scrypt.deriveKey(
         from: password, salt: salt, outputByteCount: 32, rounds: 1 << logN, blockSize: r,
         parallelism: p)
     case .pbkdf2(let rounds):
-      guard (1_000...10_000_000).contains(rounds) else {
-        throw LifeboatError.corrupt("key file: PBKDF2 rounds out of range")
-      }
       return try KDF.Insecure.PBKDF2.deriveKey(
         from: password, salt: salt, using: .sha256, outputByteCount: 32,
         unsafeUncheckedRounds: rounds)
@@ -54,6 +85,9 @@ public enum KeyDerivation: Sendable, Equatable, Codable {
 /// "hostname":…,"username":…,"data":"<b64 envelope>"}`; `data` is an `Envelope` (purpose
 /// `key-file`) whose plaintext is the 64-byte master secret.
 public struct KeyFile: Codable, Sendable {
+  /// A key file is a few hundred bytes; anything larger is not read.
+  public static let maximumSize = 16 << 10
+
   public var version: Int
   public var kdf: String
   public var logN: Int?

@@ -77,7 +77,8 @@ public struct RunContext: Sendable {
     } catch let e as PlanError {
       throw LifeboatError(.usage, "repository \(name): \(e.message)", hint: e.hint)
     }
-    let repo = try await Repository.open(backend: backend, password: password, clock: clock)
+    let repo = try await Repository.open(
+      backend: backend, password: password, clock: clock, memory: KeyMemory.fromEnvironment(environment))
     if let days = target.immutableDays, repo.immutability == nil {
       throw LifeboatError(
         .usage, "the plan says repository \(name) is immutable for \(days) days, but it was not created so",

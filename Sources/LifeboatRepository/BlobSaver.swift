@@ -162,6 +162,24 @@ public final class BlobSaver: BlobSaving {
     if let packer { repository.index.release(packer.entries.map(\.id)) }
   }
 
+  /// After a failed run: writes the index entries of packs that were uploaded but not yet
+  /// indexed, so the next backup reuses them instead of uploading their blobs again. An index
+  /// file is a few kilobytes, so this usually succeeds where a 16 MiB pack did not fit; when
+  /// it fails too, the packs stay unindexed until `prune` removes them.
+  @discardableResult
+  public func salvageIndex() async -> Bool {
+    let rest = state.withLock { s in
+      defer { s.unindexed.removeAll() }
+      return s.unindexed
+    }
+    do {
+      try await writeIndex(rest)
+      return true
+    } catch {
+      return false
+    }
+  }
+
   /// Uploads every partly filled pack and writes the remaining index entries. After it
   /// returns, every blob saved so far is durable and indexed.
   public func flush() async throws {

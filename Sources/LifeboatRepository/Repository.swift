@@ -85,6 +85,18 @@ public final class Repository: Sendable {
         hint: "choose another location, or use the existing repository")
     }
     if let local = backend as? LocalBackend {
+      // Never scatter a repository among someone's files: a directory that holds anything
+      // but a repository's own folders (or a file system's lost+found) is refused.
+      let layout = Set(ObjectType.allCases.filter { $0 != .config }.map(\.rawValue) + ["lost+found"])
+      let present = (try? FileManager.default.contentsOfDirectory(atPath: local.root)) ?? []
+      let foreign = present.filter { !layout.contains($0) }.sorted()
+      if !foreign.isEmpty {
+        throw LifeboatError(
+          .usage,
+          "\(local.root) is not empty and holds no repository (it has \(foreign.prefix(3).joined(separator: ", "))"
+            + (foreign.count > 3 ? " and \(foreign.count - 3) more" : "") + ")",
+          hint: "choose a new or empty directory for the repository")
+      }
       try storageSync { try local.createLayout() }
     }
     let keys = try RepositoryKeys.generate()
@@ -115,9 +127,15 @@ public final class Repository: Sendable {
     return Repository(backend: backend, keys: keys, config: config, keyID: keyID, clock: clock)
   }
 
-  /// Opens a repository with a password; tries every key file.
+  /// Opens a repository with a password.
+  ///
+  /// Key files are tried in the order `keyOrder` gives: the one named by `keyHint` (a name or
+  /// a prefix of one), then the one `memory` says opened this location last, then the rest
+  /// cheapest first. A key file that is damaged, or whose KDF costs more than Lifeboat
+  /// attempts (`KeyDerivation.limitProblem`), is never tried; the error names it.
   public static func open(
-    backend: any Backend, password: String, clock: any WallClock = SystemClock()
+    backend: any Backend, password: String, clock: any WallClock = SystemClock(),
+    keyHint: String? = nil, memory: KeyMemory? = nil
   ) async throws -> Repository {
     let sealedConfig: [UInt8]
     do {
@@ -133,24 +151,106 @@ public final class Repository: Sendable {
     guard !keyInfos.isEmpty else {
       throw LifeboatError.corrupt("the repository has no key files")
     }
-    for info in keyInfos.sorted(by: { $0.name < $1.name }) {
+    var candidates: [KeyCandidate] = []
+    var unusable: [(name: String, problem: String)] = []
+    for info in keyInfos {
+      guard info.size <= KeyFile.maximumSize else {
+        unusable.append((info.name, "\(info.size) bytes, larger than any key file"))
+        continue
+      }
       let bytes: [UInt8]
       do {
         bytes = try await backend.load(Handle(.key, info.name))
-      } catch {
+      } catch let e as StorageError where e.isNotFound {
+        continue  // removed since the listing
+      } catch let e as StorageError {
+        throw e.asLifeboatError
+      }
+      guard StorageHash.id(bytes).hex == info.name else {
+        unusable.append((info.name, "damaged: its content does not match its name"))
         continue
       }
-      guard StorageHash.id(bytes).hex == info.name, let file = try? KeyFile.decode(bytes),
-        let secret = try? file.open(password: password)
-      else { continue }
+      guard let file = try? KeyFile.decode(bytes), file.version == 1, file.salt.count == 32 else {
+        unusable.append((info.name, "damaged: it does not decode as a key file"))
+        continue
+      }
+      guard let derivation = file.derivation else {
+        unusable.append((info.name, "uses an unknown key derivation '\(file.kdf)'"))
+        continue
+      }
+      if let problem = derivation.limitProblem {
+        unusable.append((info.name, "not tried: " + problem))
+        continue
+      }
+      candidates.append(KeyCandidate(name: info.name, file: file, cost: derivation.estimatedMilliseconds))
+    }
+    let remembered = memory?.remembered(for: backend.location)
+    for c in keyOrder(candidates, hint: keyHint, remembered: remembered) {
+      guard let secret = try? c.file.open(password: password) else { continue }
       let keys = try RepositoryKeys(masterSecret: secret)
       let config = try RepositoryConfig.open(sealedConfig, keys: keys)
+      if c.name != remembered { memory?.remember(c.name, for: backend.location) }
       return Repository(
-        backend: backend, keys: keys, config: config, keyID: info.name, clock: clock)
+        backend: backend, keys: keys, config: config, keyID: c.name, clock: clock)
     }
-    throw LifeboatError(
-      .wrongPassword, "wrong password: no key file of \(backend.location) opens with it",
-      hint: "check LIFEBOAT_PASSWORD / --password-file; nothing was changed")
+    let listed = unusable.sorted { $0.name < $1.name }.map { "\($0.name.prefix(8)) (\($0.problem))" }
+      .joined(separator: "; ")
+    if candidates.isEmpty {
+      throw LifeboatError(
+        .corrupt, "no usable key file in \(backend.location): \(listed)",
+        hint: "the password cannot be checked without an intact key file; put the key file back from a copy "
+          + "of the repository (keys/NAME), or from the backup of keys/ that `lifeboat key list` names")
+    }
+    var message = "wrong password: no key file of \(backend.location) opens with it"
+    var hint = "check LIFEBOAT_PASSWORD / --password-file; nothing was changed"
+    if !unusable.isEmpty {
+      message += " (\(candidates.count) tried; \(unusable.count) not usable: \(listed))"
+      hint = "the \(candidates.count) intact key file(s) still open the repository with their own passwords; "
+        + "remove a damaged or planted key file with `lifeboat key remove ID` once you are in; " + hint
+    }
+    throw LifeboatError(.wrongPassword, message, hint: hint)
+  }
+
+  /// Why `bytes` cannot be a key file a client would try (it does not decode, or its KDF is
+  /// outside the limits), or nil. The append-only server refuses such uploads.
+  public static func keyFileProblem(_ bytes: [UInt8]) -> String? {
+    guard bytes.count <= KeyFile.maximumSize else { return "a key file is at most \(KeyFile.maximumSize) bytes" }
+    guard let file = try? KeyFile.decode(bytes), file.version == 1, file.salt.count == 32 else {
+      return "the body does not decode as a key file"
+    }
+    guard let derivation = file.derivation else { return "unknown key derivation '\(file.kdf)'" }
+    return derivation.limitProblem
+  }
+
+  /// A key file that may be tried, with its estimated cost in milliseconds.
+  public struct KeyCandidate: Sendable {
+    public var name: String
+    public var file: KeyFile
+    public var cost: Double
+
+    public init(name: String, file: KeyFile, cost: Double) {
+      self.name = name
+      self.file = file
+      self.cost = cost
+    }
+  }
+
+  /// The order key files are tried in: the one `hint` names (a full name or a prefix), then the
+  /// one that opened the repository last time, then the others cheapest first (by name on a
+  /// tie). A planted key file can then cost at most its own (capped) derivation, and only when
+  /// the password is not the one used before.
+  public static func keyOrder(_ candidates: [KeyCandidate], hint: String?, remembered: String?) -> [KeyCandidate] {
+    func rank(_ c: KeyCandidate) -> Int {
+      if let hint, !hint.isEmpty, c.name.hasPrefix(hint.lowercased()) { return 0 }
+      if c.name == remembered { return 1 }
+      return 2
+    }
+    return candidates.sorted { a, b in
+      let (ra, rb) = (rank(a), rank(b))
+      if ra != rb { return ra < rb }
+      if a.cost != b.cost { return a.cost < b.cost }
+      return a.name < b.name
+    }
   }
 
   /// Writes a new key file for the master secret; returns its name.

@@ -92,12 +92,24 @@ public final class RepositoryLock: Sendable {
     guard let (old, info) = due else { return }
     let bytes = try info.encoded()
     let name = StorageHash.id(bytes).hex
-    try await Repository.storage { try await backend.save(Handle(.lock, name), data: bytes) }
+    try HeldLocks.willWrite(name, on: backend)
+    do {
+      defer { HeldLocks.didWrite(name) }
+      try await Repository.storage { try await backend.save(Handle(.lock, name), data: bytes) }
+    } catch {
+      await HeldLocks.remove(name, from: backend)
+      throw error
+    }
     state.withLock { s in
       s.name = name
       s.info = info
     }
-    try? await backend.remove(Handle(.lock, old))
+    do {
+      try await backend.remove(Handle(.lock, old))
+      HeldLocks.didRemove(old)
+    } catch {
+      // Left registered: an interrupt still removes it; a stale lock otherwise expires.
+    }
   }
 
   /// Runs `body` while a child task refreshes the lock every 30 seconds (when due), so long
@@ -125,7 +137,13 @@ public final class RepositoryLock: Sendable {
       s.released = true
       return s.name
     }
-    if let name { try? await backend.remove(Handle(.lock, name)) }
+    guard let name else { return }
+    do {
+      try await backend.remove(Handle(.lock, name))
+      HeldLocks.didRemove(name)
+    } catch {
+      // Still registered, so an interrupt removes it; otherwise it goes stale.
+    }
   }
 }
 
@@ -190,10 +208,24 @@ extension Repository {
       pid: getpid(), command: command, created: now, refreshed: now)
     let bytes = try info.encoded()
     let name = StorageHash.id(bytes).hex
-    try await Self.storage { try await backend.save(Handle(.lock, name), data: bytes) }
-    let after = try await conflicts(except: name)
+    // Registered before it exists, so an interrupt at any instant from here removes it.
+    try HeldLocks.willWrite(name, on: backend)
+    do {
+      defer { HeldLocks.didWrite(name) }
+      try await Self.storage { try await backend.save(Handle(.lock, name), data: bytes) }
+    } catch {
+      await HeldLocks.remove(name, from: backend)
+      throw error
+    }
+    let after: [String]
+    do {
+      after = try await conflicts(except: name)
+    } catch {
+      await HeldLocks.remove(name, from: backend)
+      throw error
+    }
     if !after.isEmpty {
-      try? await backend.remove(Handle(.lock, name))
+      await HeldLocks.remove(name, from: backend)
       throw fail(after)
     }
     return RepositoryLock(backend: backend, clock: clock, name: name, info: info)

@@ -150,8 +150,9 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
     case .noSpace:
       LifeboatError(
         .noSpace, "no space left on the repository's storage (\(description))",
-        hint: "free space or move the repository; nothing already stored was changed, and "
-          + "the next backup reuses the packs that were saved")
+        hint: "free space or move the repository; nothing already stored was changed. The packs a "
+          + "failed backup uploaded are indexed when the index still fits, and the next backup reuses them; "
+          + "`lifeboat check` names any left unindexed and `lifeboat prune` removes them")
     case .permissionDenied:
       LifeboatError(.storage, "permission denied: \(description)",
         hint: hint ?? "check the repository's ownership and permissions")

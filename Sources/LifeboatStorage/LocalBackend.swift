@@ -57,7 +57,7 @@ public struct LocalBackend: Backend {
   static func error(_ code: Int32, _ h: Handle?, _ what: String) -> StorageError {
     let msg = "\(what): \(String(cString: strerror(code)))"
     switch code {
-    case ENOENT: return StorageError(.notFound, h, msg)
+    case ENOENT, ENOTDIR: return StorageError(.notFound, h, msg)
     case ENOSPC, EDQUOT: return StorageError(.noSpace, h, msg)
     case EACCES, EPERM: return StorageError(.permissionDenied, h, msg)
     case EROFS: return StorageError(.readOnly, h, msg)

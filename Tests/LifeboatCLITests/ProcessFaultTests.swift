@@ -74,7 +74,11 @@ import Testing
     try makeData(src, seed: 52, files: 40, size: 4 << 20)
     #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)
     let p = try f.spawn(["backup", src])
-    usleep(400_000)
+    // Interrupt once the lock is taken (not after a guessed delay).
+    for _ in 0..<2_000 where p.isRunning {
+      if !((try? FileManager.default.contentsOfDirectory(atPath: f.repo + "/locks")) ?? []).isEmpty { break }
+      usleep(5_000)
+    }
     guard p.isRunning else {
       Issue.record("backup finished before it could be interrupted")
       return
@@ -153,12 +157,53 @@ import Testing
     // No snapshot, no half-written objects, and the repository checks clean.
     #expect(try await LocalBackend(path: mnt + "/repo").list(.snapshot).isEmpty)
     #expect(await LifeboatMain.main(["check", "--read-data"] + repoArgs) == 0)
+    // What the hint says is true: every pack the failed backup stored is indexed, so the next
+    // backup reuses it instead of uploading it again.
+    let stored = try await LocalBackend(path: mnt + "/repo").list(.pack).map(\.name)
+    #expect(!stored.isEmpty, "some packs fitted before the disk was full")
+    let reopened = try await Repository.open(backend: LocalBackend(path: mnt + "/repo"), password: "cli-test-password")
+    try await reopened.loadIndex()
+    let indexed = Set(reopened.index.packIDs.map(\.hex))
+    #expect(stored.allSatisfy { indexed.contains($0) }, "\(stored.filter { !indexed.contains($0) }.count) of \(stored.count) packs unindexed")
+    #expect(err.contains("indexed when the index still fits"), "\(err)")
     // The administrator frees space; the same backup now succeeds, reusing what was stored.
     unlink(filler)
     #expect(await LifeboatMain.main(["backup", src] + repoArgs) == 0)
     #expect(await LifeboatMain.main(["check", "--read-data"] + repoArgs) == 0)
     #expect(await LifeboatMain.main(["restore", "latest", "--target", f.dir.sub("r")] + repoArgs) == 0)
     #expect(TreeComparison.differences(src, f.dir.sub("r") + src) == [])
+  }
+
+  /// A restore onto a full disk says the target is full and that nothing in the repository is
+  /// wrong; it never calls the data damaged or sends the user to `check`.
+  @Test func aRestoreOntoAFullTargetSaysSoAndBlamesNothingInTheRepository() async throws {
+    guard requireRoot() else { return }
+    let f = try CLIFixture()
+    defer { f.remove() }
+    let mnt = f.dir.sub("small-target")
+    try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+    let mount = Process()
+    mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+    mount.arguments = ["-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt]
+    try mount.run()
+    mount.waitUntilExit()
+    #expect(mount.terminationStatus == 0, "mount tmpfs failed")
+    defer {
+      let u = Process()
+      u.executableURL = URL(fileURLWithPath: "/bin/umount")
+      u.arguments = [mnt]
+      try? u.run()
+      u.waitUntilExit()
+    }
+    let src = f.dir.sub("src")
+    try makeData(src, seed: 55, files: 6, size: 3 << 20)  // 18 MiB onto 8 MiB
+    #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)
+    #expect(await f.run(["backup", src]) == 0)
+    let r = try f.runProcess(["restore", "latest", "--target", mnt + "/r"])
+    #expect(r.code == ExitStatus.fatal, "\(r.output)")
+    #expect(r.output.contains("is full") && r.output.contains("Nothing in the repository is wrong"), "\(r.output)")
+    #expect(!r.output.contains("damaged") && !r.output.contains("lifeboat check"), "\(r.output)")
+    #expect(await f.run(["check", "--read-data"]) == 0, "and indeed the repository is fine")
   }
 
   @Test func retryLockWaitsForTheLockToBeReleased() async throws {

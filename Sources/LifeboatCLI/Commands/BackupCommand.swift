@@ -15,7 +15,7 @@ struct BackupCommand: AsyncParsableCommand {
         lifeboat backup --stdin-from-command "pg_dump -Fc sis" --stdin-filename sis.dump
       A failing command fails the backup and no snapshot is saved.
 
-      Exit code 3 means the snapshot was saved but some sources could not be read; they are listed as warnings and in the snapshot's summary.
+      Exit code 3 means the snapshot was saved but some sources could not be read, or the excludes left nothing to back up; each is listed as a warning (and unreadable sources in the snapshot's summary).
       """)
 
   @OptionGroup var global: GlobalOptions
@@ -99,10 +99,19 @@ struct BackupCommand: AsyncParsableCommand {
       out.line("Processed \(s.totalFilesProcessed) files, \(Format.bytes(s.totalBytesProcessed)) in \(Format.duration(secs))")
     }
     out.line("snapshot \(result.snapshotID.short) saved")
+    // The excludes left nothing: a scheduled job must not read this as a good backup.
+    let nothingSelected = (s?.totalFilesProcessed ?? 0) == 0 && result.excluded > 0 && options.stdin == nil
+    var warnings = result.errors
+    if nothingSelected {
+      let w = "nothing was selected: the excludes (\(patterns.joined(separator: ", "))) left out all \(result.excluded) entries "
+        + "below \(paths.joined(separator: ", ")); the snapshot holds only the directories given"
+      out.warn(w)
+      warnings.append(w)
+    }
     try out.emit(
       Result(
         snapshot: result.snapshotID.hex, parent: result.snapshot.parent?.hex, summary: s,
-        warnings: result.errors))
-    if !result.errors.isEmpty { throw PartialSuccess(code: ExitStatus.partial) }
+        warnings: warnings))
+    if !result.errors.isEmpty || nothingSelected { throw PartialSuccess(code: ExitStatus.partial) }
   }
 }

@@ -47,7 +47,7 @@ struct CheckCommand: AsyncParsableCommand {
     let prehasher = options.readData != .none && !backend.isRemote ? PackPrehasher(backend: backend) : nil
     let repo: Repository
     do {
-      repo = try await Repository.open(backend: backend, password: password)
+      repo = try await global.open(backend, password: password)
     } catch {
       _ = await prehasher?.stop()
       throw error

@@ -42,21 +42,19 @@ struct CopyCommand: AsyncParsableCommand {
 
   func run() async throws {
     let source = try await Repository.open(
-      backend: GlobalOptions.backend(for: fromRepo, environment: ProcessInfo.processInfo.environment), password: try sourcePassword())
+      backend: GlobalOptions.backend(for: fromRepo, environment: ProcessInfo.processInfo.environment), password: try sourcePassword(),
+      memory: KeyMemory.fromEnvironment())
     let destination = try await global.openRepository()
     let out = global.output
     let sourceLock = try await global.acquireLock(source, exclusive: false, command: "copy (source)")
-    LockRegistry.add(sourceLock, localRoot: (source.backend as? LocalBackend)?.root)
     let result: Result
     do {
       result = try await copyAll(source: source, destination: destination, output: out)
     } catch {
       await sourceLock.release()
-      LockRegistry.remove(sourceLock)
       throw error
     }
     await sourceLock.release()
-    LockRegistry.remove(sourceLock)
     out.line("\(result.copied.count) snapshots copied, \(result.skipped.count) already present; \(Format.bytes(result.bytes_added)) of new data")
     try out.emit(result)
   }

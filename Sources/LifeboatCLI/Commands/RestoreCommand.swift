@@ -55,6 +55,9 @@ struct RestoreCommand: AsyncParsableCommand {
     var bytes: UInt64
     var seconds: Double
     var damaged_files: [String]
+    var unwritten_files: [String]
+    var target_full: Bool
+    var sockets_not_recreated: Int
     var errors: [String]
     var verified_files: Int?
     var verify_failures: [String]?
@@ -102,21 +105,37 @@ struct RestoreCommand: AsyncParsableCommand {
       return (id, snap, r, Date().timeIntervalSince(start))
     }
     _ = snap
-    for e in result.errors { out.warn(e) }
+    // A full target fails every remaining file the same way: show the first few, then count.
+    let shown = result.targetFull ? 10 : Int.max
+    for e in result.errors.prefix(shown) { out.warn(e) }
+    if result.errors.count > shown { out.warn("… and \(result.errors.count - shown) more errors like these") }
     for d in result.damagedFiles { out.warn("\(d): not restored (damaged data)") }
     for v in result.verifyFailures { out.warn("verify: \(v)") }
     out.line(
       "restored snapshot \(id.short) to \(target): \(result.files) files, \(result.directories) directories, "
         + "\(result.otherNodes) other, \(Format.bytes(result.bytes)) in \(Format.duration(seconds))")
     if verify { out.line("verified \(result.verifiedFiles) files: \(result.verifyFailures.isEmpty ? "all identical to the snapshot" : "\(result.verifyFailures.count) differ")") }
+    if result.socketsSkipped > 0 {
+      out.line("\(result.socketsSkipped) sockets were not recreated: a program creates its socket when it starts")
+    }
     if !result.damagedFiles.isEmpty {
-      out.line("\(result.damagedFiles.count) files could not be restored; run `lifeboat check --read-data` for details")
+      out.line("\(result.damagedFiles.count) files could not be restored because their data is damaged or missing; run `lifeboat check --read-data` for details")
+    }
+    if !result.unwrittenFiles.isEmpty {
+      if result.targetFull {
+        out.line("the restore target \(target) is full: \(result.unwrittenFiles.count) files could not be written and were removed. "
+          + "Nothing in the repository is wrong: free space on the target (the snapshot's files need \(Format.bytes(snap.summary?.totalBytesProcessed ?? result.bytes))) and restore again")
+      } else {
+        out.line("\(result.unwrittenFiles.count) files could not be written to \(target) (see the errors above) and were removed; "
+          + "their data in the repository is intact")
+      }
     }
     try out.emit(
       Result(
         snapshot: id.hex, target: target, files: result.files, directories: result.directories,
         other: result.otherNodes, bytes: result.bytes, seconds: seconds,
-        damaged_files: result.damagedFiles, errors: result.errors,
+        damaged_files: result.damagedFiles, unwritten_files: result.unwrittenFiles, target_full: result.targetFull,
+        sockets_not_recreated: result.socketsSkipped, errors: result.errors,
         verified_files: verify ? result.verifiedFiles : nil,
         verify_failures: verify ? result.verifyFailures : nil))
     if !result.isComplete { throw PartialSuccess(code: ExitStatus.fatal) }
