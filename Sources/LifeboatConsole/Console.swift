@@ -130,6 +130,35 @@ public final class Console: Sendable {
         hint: "check --data and its permissions")
     }
     audit = try Catalog(path: dataDirectory + "/audit.sqlite")
+    try tightenPermissions()
+  }
+
+  /// Makes the server's state private whatever the umask (docs/server.md "Files"): the data
+  /// directory, `tenants/` and each tenant's directory 0700; every SQLite file (with its WAL
+  /// and shared-memory files) and plan 0600. Run at start and whenever a tenant's files are
+  /// created; the data directory being 0700 already keeps everything below it from other users.
+  public func tightenPermissions() throws {
+    let fm = FileManager.default
+    func set(_ path: String, _ mode: Int) throws {
+      guard let attrs = try? fm.attributesOfItem(atPath: path) else { return }
+      if (attrs[.posixPermissions] as? Int).map({ $0 & 0o7777 }) != mode {
+        try fm.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+      }
+    }
+    func files(in dir: String) throws {
+      for n in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] where n.contains(".sqlite") || n == "plan.yaml" {
+        try set(dir + "/" + n, 0o600)
+      }
+    }
+    try set(dataDirectory, 0o700)
+    try set(dataDirectory + "/tenants", 0o700)
+    try files(in: dataDirectory)
+    for t in (try? fm.contentsOfDirectory(atPath: dataDirectory + "/tenants")) ?? [] {
+      let dir = tenantDirectory(t)
+      try set(dir, 0o700)
+      try files(in: dir)
+      for sub in ["repos", "quarantine"] { try set(dir + "/" + sub, 0o700) }
+    }
   }
 
   static var migrator: DatabaseMigrator {
@@ -245,6 +274,7 @@ public final class Console: Sendable {
   public func catalog(_ tenant: String) throws -> Catalog {
     if let c = catalogs.withLock({ $0[tenant] }) { return c }
     let c = try Catalog(path: tenantDirectory(tenant) + "/catalog.sqlite")
+    try tightenPermissions()
     catalogs.withLock { $0[tenant] = c }
     return c
   }
@@ -253,6 +283,7 @@ public final class Console: Sendable {
   public func storePlan(tenant: String, text: String, actor: String) throws {
     let path = planPath(tenant)
     try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
     try catalog(tenant).recordPlanVersion(file: path, actor: actor, time: clock.now())
   }
 
@@ -306,6 +337,33 @@ public final class Console: Sendable {
       tokenPrefix: r["token_prefix"], created: Date(timeIntervalSince1970: r["created"]),
       expires: (r["expires"] as Double?).map { Date(timeIntervalSince1970: $0) },
       revoked: (r["revoked"] as Double?).map { Date(timeIntervalSince1970: $0) }, createdBy: r["created_by"])
+  }
+
+  /// Why `approver` is not a second pair of eyes for a request made by `requesterID` at
+  /// `requested`, or nil when it is (docs/server.md "Four eyes"). Independent means: another
+  /// token, of another person (principals with the same name are one person), neither created
+  /// by the other directly or down a chain of tokens, in either direction, and existing before
+  /// the request.
+  public func dependence(approver p: Principal, requesterID: Int64, requested: Date) throws -> String? {
+    if p.id == requesterID { return "the request was made with this token" }
+    guard let requester = try principal(id: requesterID) else {
+      return "the requester's token no longer exists, so its independence cannot be shown"
+    }
+    if Self.samePerson(p, requester) {
+      return "this token and the requester's are both named '\(requester.name)': one person's two tokens are one pair of eyes"
+    }
+    if try descends(p, from: requester.id) {
+      return "this token was created by the requester (directly or through tokens it made)"
+    }
+    if try descends(requester, from: p.id) {
+      return "this token created the requester's token (directly or through tokens it made)"
+    }
+    if p.created > requested { return "this token was created after the request" }
+    return nil
+  }
+
+  static func samePerson(_ a: Principal, _ b: Principal) -> Bool {
+    a.name.trimmingCharacters(in: .whitespaces).lowercased() == b.name.trimmingCharacters(in: .whitespaces).lowercased()
   }
 
   /// Whether `p` was created, directly or through principals it created, by `ancestor`.
@@ -431,6 +489,15 @@ public final class Console: Sendable {
     try repositories(tenant: tenant).first { $0.name == name }
   }
 
+  /// Registers a repository again whose directory was put back from quarantine.
+  public func registerRepository(tenant: String, name: String, actor: String) throws {
+    let now = clock.now()
+    try db.write { db in
+      try db.execute(sql: "INSERT OR IGNORE INTO repositories (tenant, name, created, created_by) VALUES (?, ?, ?, ?)",
+        arguments: [tenant, name, now.timeIntervalSince1970, actor])
+    }
+  }
+
   /// Forgets a repository's registration (after its directory was moved to quarantine).
   func dropRepository(tenant: String, name: String) throws {
     try db.write { db in
@@ -497,16 +564,8 @@ public final class Console: Sendable {
     guard let a = try approval(id: id), p.mayAccess(tenant: a.tenant) else { throw ConsoleError(.notFound, "no approval \(id)") }
     guard p.role == .admin else { throw ConsoleError(.forbidden, "only an admin may decide an approval") }
     guard a.state == .pending else { throw ConsoleError(.conflict, "approval \(id) is \(a.state.rawValue), not pending") }
-    if approve && a.requestedByID == p.id {
-      throw ConsoleError(.forbidden, "the four-eyes rule: approval \(id) was requested by you; a second admin must approve it")
-    }
-    // A second pair of eyes is a different person: not a token the requester made (directly or
-    // through tokens it made), and not one created after the request.
-    if try approve && descends(p, from: a.requestedByID) {
-      throw ConsoleError(.forbidden, "the four-eyes rule: this token was created by the requester of approval \(id); another admin must approve it")
-    }
-    if approve && p.created > a.requested {
-      throw ConsoleError(.forbidden, "the four-eyes rule: this token was created after approval \(id) was requested; an admin who existed before must approve it")
+    if approve, let why = try dependence(approver: p, requesterID: a.requestedByID, requested: a.requested) {
+      throw ConsoleError(.forbidden, "the four-eyes rule: \(why); an admin independent of the requester of approval \(id) must approve it")
     }
     let now = clock.now()
     let state: Approval.State = approve ? .approved : .rejected

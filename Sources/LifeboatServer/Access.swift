@@ -134,11 +134,42 @@ struct AuthMiddleware: RouterMiddleware {
       case .failure(.revoked): context.authProblem = "this token was revoked; ask an admin for a new one"
       case .failure(.unknown): context.authProblem = "the server does not know this token"
       }
-    } else if let cookie = request.cookies[Self.cookie]?.value, let s = try console.session(cookie: cookie) {
-      context.principal = s.principal
-      context.session = s
+    } else if let cookie = request.cookies[Self.cookie]?.value {
+      // The session cookie signs in the dashboard only; the JSON API and the repository
+      // endpoint take bearer tokens, so a page on another site cannot act through a browser
+      // that is signed in (docs/server.md "Sessions and CSRF").
+      if Self.takesSession(request.uri.path) {
+        if let s = try console.session(cookie: cookie) {
+          if request.method != .get && request.method != .head, let problem = Self.crossSite(request) {
+            throw failure(.forbidden, problem, code: "csrf")
+          }
+          context.principal = s.principal
+          context.session = s
+        }
+      } else {
+        context.authProblem = "the API takes bearer tokens only (Authorization: Bearer TOKEN); a dashboard session is not accepted here"
+      }
     }
     return try await next(request, context)
+  }
+
+  /// Dashboard paths: the pages and their forms.
+  static func takesSession(_ path: String) -> Bool { path == "/" || path == "/logout" || path.hasPrefix("/ui/") }
+
+  /// Why a state-changing request with a session cookie looks cross-site, or nil. Browsers
+  /// send `Origin` (and `Sec-Fetch-Site`) on every POST; a mismatch with `Host` is refused
+  /// before any handler runs. Forms also carry the session's CSRF token.
+  static func crossSite(_ request: Request) -> String? {
+    if let site = HTTPField.Name("Sec-Fetch-Site").flatMap({ request.headers[$0] }), site == "cross-site" {
+      return "a cross-site request cannot use the dashboard session"
+    }
+    guard let origin = request.headers[.origin] else { return nil }
+    let host = request.head.authority ?? ""
+    let originHost = origin.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first.map(String.init)
+    if origin == "null" || originHost == nil || originHost!.lowercased() != host.lowercased() {
+      return "the request comes from \(origin), not from this server (\(host)); sign in and use the dashboard's own forms"
+    }
+    return nil
   }
 }
 

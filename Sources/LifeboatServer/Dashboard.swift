@@ -129,8 +129,15 @@ extension LifeboatServer {
     }
   }
 
+  /// Where to go after sign-in: only a path on this server. Browsers drop tabs and newlines
+  /// from a URL and read `\\` as `/`, so `/%09/evil.example` becomes `//evil.example`, another
+  /// host. Anything but a plain absolute path of URL-safe characters is refused.
   static func safeNext(_ s: String?) -> String {
-    guard let s, s.hasPrefix("/"), !s.hasPrefix("//"), !s.contains("\\") else { return "/" }
+    let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/?=&%+:@")
+    guard let s, s.count <= 2048, s.hasPrefix("/"), !s.hasPrefix("//"), s.allSatisfy({ allowed.contains($0) }),
+      let decoded = s.removingPercentEncoding, !decoded.hasPrefix("//"), !decoded.contains("\\"),
+      decoded.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f })
+    else { return "/" }
     return s
   }
 

@@ -10,6 +10,7 @@ import Foundation
 #endif
 import Hummingbird
 import LifeboatConsole
+import LifeboatRepository
 import LifeboatStorage
 
 extension LifeboatServer {
@@ -87,9 +88,13 @@ extension LifeboatServer {
     if maintenance.isBusy(tenant: tenant, repository: name) {
       throw failure(HTTPResponse.Status(code: 423, reasonPhrase: "Locked"), "server maintenance is running on this repository; retry in a minute", code: "maintenance")
     }
-    let buffer = try await body(request, limit: configuration.maxObjectSize)
+    if h.type == .key { try await mayAddKey(context, backend) }
+    let buffer = try await body(request, limit: h.type == .key ? Self.maxKeyFileSize : configuration.maxObjectSize)
     let bytes = Array(buffer.readableBytesView)
     guard !bytes.isEmpty else { throw failure(.badRequest, "an object needs a body; nothing was stored", code: "empty") }
+    if h.type == .key, let problem = Repository.keyFileProblem(bytes) {
+      throw failure(.unprocessableContent, "not a key file Lifeboat would try: \(problem); nothing was stored", code: "bad-key")
+    }
     if h.type != .config {
       let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
       guard digest == h.name else {
@@ -110,7 +115,28 @@ extension LifeboatServer {
     } catch let e as StorageError {
       throw storageFailure(e)
     }
+    if h.type == .key {
+      try console.catalog(tenant).audit(kind: "key-add", subject: name, details: ["key": String(h.name.prefix(16))],
+        actor: context.principal?.actor ?? "unknown", time: console.clock.now())
+    }
     return Self.text("{\"stored\":true}\n", type: "application/json", status: .created)
+  }
+
+  static let maxKeyFileSize = 16 << 10
+
+  /// Who may add a key file (docs/server.md): an admin or operator of the tenant at any time; a
+  /// backup token only to a repository that has no config and no key file yet (its `init`).
+  /// A key file decides who can open the repository, and key files are tried before anything
+  /// in them is authenticated, so an agent's token must not be able to plant one.
+  func mayAddKey(_ context: ServerContext, _ backend: LocalBackend) async throws {
+    guard context.principal?.role == .backup else { return }
+    let hasConfig = (try? await backend.exists(.config)) == true
+    let hasKeys = !((try? await backend.list(.key)) ?? []).isEmpty
+    if hasConfig || hasKeys {
+      throw failure(.forbidden,
+        "backup tokens cannot add key files to a repository that already has one; an operator or admin of the tenant "
+          + "adds keys (`lifeboat key add` with their token)", code: "key-add-forbidden")
+    }
   }
 
   /// Writes a file that must not exist yet (O_EXCL), so two clients racing to create the

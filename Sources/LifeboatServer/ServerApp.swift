@@ -78,12 +78,13 @@ public struct LifeboatServer: Sendable {
   {
     let (router, _) = router()
     let server: HTTPServerBuilder
+    let http1 = HTTP1Channel.Configuration(idleTimeout: .milliseconds(Int64(configuration.idleTimeout * 1000)))
     if let cert = configuration.certificate, let key = configuration.privateKey {
       let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
       let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
-      server = try .tls(.http1(), tlsConfiguration: tls)
+      server = try .tls(.http1(configuration: http1), tlsConfiguration: tls)
     } else {
-      server = .http1()
+      server = .http1(configuration: http1)
     }
     var services: [any Service] = []
     if configuration.maintenanceEvery > 0 {
@@ -91,7 +92,9 @@ public struct LifeboatServer: Sendable {
     }
     return Application(
       router: router, server: server,
-      configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "lifeboat"),
+      configuration: .init(
+        address: .hostname(configuration.host, port: configuration.port), serverName: "lifeboat",
+        availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
       services: services,
       onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
       logger: logger)
@@ -342,8 +345,9 @@ public struct LifeboatServer: Sendable {
       return try Self.json(try await maintenance.run(tenant: tenant.id, repository: name, actor: context.principal!.actor))
     }
     t.add(.post, "/api/v1/tenants/{tenant}/repositories/{repository}/quarantine/restore", .administer,
-      "Put everything quarantined back into the repository") { _, context in
-      let (tenant, name) = try repositoryParameter(context)
+      "Put everything quarantined back into the repository (a deleted repository: the whole repository)") { _, context in
+      let tenant = try tenantParameter(context)
+      let name = try context.parameters.require("repository")
       return try Self.json(["restored": try await maintenance.restoreQuarantine(tenant: tenant.id, repository: name, actor: context.principal!.actor)])
     }
     t.add(.get, "/api/v1/approvals", .read, "Deletion requests and their state") { _, context in

@@ -33,6 +33,11 @@ public struct ServerConfiguration: Sendable {
   /// How often server-side retention, prune and the quarantine purge run (0: only on request).
   public var maintenanceEvery: TimeInterval = 24 * 3600
   public var retention: [ServerRetention] = []
+  /// A connection that has sent no complete request part for this long is closed: a client
+  /// that trickles a request's headers (slow loris) or holds a connection idle gives it up.
+  public var idleTimeout: TimeInterval = 30
+  /// Connections served at once; further ones wait in the listen backlog until one closes.
+  public var maxConnections = 1024
 
   public init() {}
 
@@ -59,7 +64,7 @@ public struct ServerConfiguration: Sendable {
       PlanError("\(file):\(node.mark?.line ?? 0): \(message)", hint: hint)
     }
     guard let map = root.mapping else { throw fail(root, "the configuration must be a mapping of keys") }
-    let known = ["listen", "data", "tls", "max_object_size", "max_request_size", "quarantine_days", "maintenance_every", "retention"]
+    let known = ["listen", "data", "tls", "max_object_size", "max_request_size", "quarantine_days", "maintenance_every", "retention", "idle_timeout", "max_connections"]
     for (k, v) in map {
       guard let key = k.string else { continue }
       switch key {
@@ -91,6 +96,14 @@ public struct ServerConfiguration: Sendable {
           throw fail(v, "maintenance_every must be a duration like 24h or 0 (never by itself)")
         }
         c.maintenanceEvery = d
+      case "idle_timeout":
+        guard let str = v.string, let d = Duration.parse(str), d >= 1, d <= 3600 else {
+          throw fail(v, "idle_timeout must be a duration from 1s to 1h, like 30s")
+        }
+        c.idleTimeout = d
+      case "max_connections":
+        guard let n = v.int, (16...100_000).contains(n) else { throw fail(v, "max_connections must be from 16 to 100000") }
+        c.maxConnections = n
       case "retention":
         guard let seq = v.sequence else { throw fail(v, "retention is a list of { tenant, repository, password, keep }") }
         for item in seq {

@@ -100,7 +100,9 @@ public final class ServerMaintenance: Sendable {
       let b = backend(tenant: tenant, repository: repository)
       if let rule = configuration.retention.first(where: { $0.tenant == tenant && $0.repository == repository }) {
         let password = try rule.password.resolve(environment: environment)
-        let repo = try await Repository.open(backend: b, password: password, clock: console.clock)
+        let repo = try await Repository.open(
+          backend: b, password: password, clock: console.clock,
+          memory: KeyMemory(directory: console.dataDirectory + "/cache"))
         let lock = try await repo.lock(exclusive: true, command: "server maintenance", waitingUpTo: 60, firstDelay: 0.5, maxDelay: 5)
         do {
           try await lock.whileHeld {
@@ -149,10 +151,27 @@ public final class ServerMaintenance: Sendable {
     return result
   }
 
-  /// Copies a repository's quarantined objects back; returns how many.
+  /// Puts quarantined data back; returns how many objects. A repository whose deletion was
+  /// approved is moved back whole (the newest quarantined copy) and registered again; for a
+  /// repository that exists, its quarantined objects are copied back.
   func restoreQuarantine(tenant: String, repository: String, actor: String) async throws -> Int {
-    let n = try await exclusive(tenant: tenant, repository: repository) {
-      try await Quarantine.restore(
+    let n = try await exclusive(tenant: tenant, repository: repository) { () async throws -> Int in
+      if try console.repository(tenant: tenant, name: repository) == nil {
+        guard let moved = deletedRepositories(tenant: tenant).last(where: { $0.repository == repository }) else {
+          throw ConsoleError(.notFound, "no repository '\(repository)' and none in quarantine")
+        }
+        let to = console.repositoryDirectory(tenant: tenant, name: repository)
+        try FileManager.default.createDirectory(
+          atPath: (to as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: moved.path, toPath: to)
+        try console.registerRepository(tenant: tenant, name: repository, actor: actor)
+        var objects = 0
+        for type in ObjectType.allCases where type != .lock && type != .config {
+          objects += try await LocalBackend(path: to).list(type).count
+        }
+        return objects + (FileManager.default.fileExists(atPath: to + "/config") ? 1 : 0)
+      }
+      return try await Quarantine.restore(
         root: console.quarantineDirectory(tenant: tenant) + "/" + repository,
         into: LocalBackend(path: console.repositoryDirectory(tenant: tenant, name: repository)))
     }
@@ -161,9 +180,41 @@ public final class ServerMaintenance: Sendable {
     return n
   }
 
+  /// Repositories moved to quarantine by approved deletions: `_repositories/<name>-<unix time>`,
+  /// oldest first.
+  func deletedRepositories(tenant: String) -> [(repository: String, path: String, moved: Date)] {
+    let dir = console.quarantineDirectory(tenant: tenant) + "/_repositories"
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+    return names.compactMap { n -> (String, String, Date)? in
+      guard let dash = n.lastIndex(of: "-"), let t = Int(n[n.index(after: dash)...]) else { return nil }
+      return (String(n[..<dash]), dir + "/" + n, Date(timeIntervalSince1970: TimeInterval(t)))
+    }.sorted { $0.2 < $1.2 }
+  }
+
+  /// Deletes repositories that have been in quarantine for longer than the window.
+  func purgeDeletedRepositories(tenant: String) throws -> [String] {
+    var purged: [String] = []
+    let now = console.clock.now()
+    for d in deletedRepositories(tenant: tenant)
+    where d.moved.addingTimeInterval(Double(configuration.quarantineDays) * 86400) <= now {
+      try FileManager.default.removeItem(atPath: d.path)
+      purged.append((d.path as NSString).lastPathComponent)
+    }
+    if !purged.isEmpty {
+      try console.catalog(tenant).audit(kind: "quarantine-purge", subject: "_repositories",
+        details: ["purged": purged.joined(separator: ",")], actor: "server", time: now)
+    }
+    return purged
+  }
+
   /// Every stored repository, one after the other.
   func runAll(logger: Logger) async {
     for t in (try? console.tenants()) ?? [] {
+      do {
+        _ = try purgeDeletedRepositories(tenant: t.id)
+      } catch {
+        logger.error("quarantine purge failed", metadata: ["tenant": "\(t.id)", "error": "\(error)"])
+      }
       for r in (try? console.repositories(tenant: t.id)) ?? [] {
         do {
           let res = try await run(tenant: t.id, repository: r.name, actor: "server")

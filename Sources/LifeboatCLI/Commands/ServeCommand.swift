@@ -57,6 +57,9 @@ struct ServeCommand: AsyncParsableCommand, ManagesOwnSignals {
     guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("--log-level: debug, info, warning or error") }
     logger.logLevel = level
 
+    // Everything the server writes (its state, the tenants' repositories) is private to the
+    // server's user, whatever umask it was started with.
+    umask(0o077)
     let console = try Console(dataDirectory: configuration.dataDirectory)
     if let name = newAdminToken {
       let actor = "break-glass by \(ProcessInfo.processInfo.environment["USER"] ?? String(getuid()))@\(ProcessInfo.processInfo.hostName)"
