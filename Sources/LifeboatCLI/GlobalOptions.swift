@@ -114,10 +114,15 @@ struct GlobalOptions: ParsableArguments {
   }
 
   /// Opens a repository on `backend` with the key hint and this machine's key memory.
+  /// A damaged config is said every time until it is repaired.
   func open(_ backend: any Backend, password: String) async throws -> Repository {
-    try await Repository.open(
+    let repo = try await Repository.open(
       backend: backend, password: password, keyHint: keyHint ?? environment["LIFEBOAT_KEY_HINT"],
       memory: KeyMemory.fromEnvironment(environment))
+    if let damage = repo.configDamage {
+      output.warn("\(damage); `lifeboat repair config` writes it back")
+    }
+    return repo
   }
 
   var output: Output { Output(json: json, quiet: quiet) }

@@ -99,6 +99,10 @@ public struct KeyFile: Codable, Sendable {
   public var hostname: String
   public var username: String
   public var data: Data
+  /// A copy of the repository's sealed `config` (docs/design.md §4), so that a damaged or lost
+  /// config can be recovered from any key file: it is authenticated like the config itself.
+  /// Absent in key files written before this field existed.
+  public var config: Data?
 
   public var derivation: KeyDerivation? {
     switch kdf {
@@ -114,7 +118,7 @@ public struct KeyFile: Codable, Sendable {
 
   public static func create(
     masterSecret: [UInt8], password: String, derivation: KeyDerivation, created: Date,
-    hostname: String, username: String
+    hostname: String, username: String, sealedConfig: [UInt8]? = nil
   ) throws -> KeyFile {
     var rng = SystemRandomNumberGenerator()
     let salt = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
@@ -123,6 +127,7 @@ public struct KeyFile: Codable, Sendable {
     var f = KeyFile(
       version: 1, kdf: derivation.name, salt: Data(salt), created: created, hostname: hostname,
       username: username, data: Data(sealed))
+    f.config = sealedConfig.map { Data($0) }
     switch derivation {
     case .scrypt(let logN, let r, let p):
       f.logN = logN

@@ -16,6 +16,9 @@ public final class Repository: Sendable {
   public let clock: any WallClock
   /// The key file that opened the repository.
   public let keyID: String
+  /// Set when the repository's `config` is damaged or missing and the copy kept in the key
+  /// file that opened it is in use: what is wrong. `lifeboat repair config` writes it back.
+  public let configDamage: String?
   private let indexReport = Mutex<IndexLoadReport?>(nil)
   /// zstd decompression contexts for `loadBlob`, reused (creating one costs ~100 µs).
   private let decompressors = Mutex<[ZstdDecompressor]>([])
@@ -23,8 +26,9 @@ public final class Repository: Sendable {
 
   init(
     backend: any Backend, keys: RepositoryKeys, config: RepositoryConfig, keyID: String,
-    clock: any WallClock
+    clock: any WallClock, configDamage: String? = nil
   ) {
+    self.configDamage = configDamage
     self.backend = Self.locking(backend, config: config, clock: clock)
     self.keys = keys
     self.config = config
@@ -120,10 +124,11 @@ public final class Repository: Sendable {
       _ = i
     }
     let backend = locking(backend, config: config, clock: clock)
+    let sealedConfig = try config.sealed(keys: keys)
     let keyID = try await addKey(
-      backend: backend, masterSecret: keys.masterSecret, password: password,
+      backend: backend, masterSecret: keys.masterSecret, sealedConfig: sealedConfig, password: password,
       derivation: derivation, clock: clock, identity: identity)
-    try await storage { try await backend.save(.config, data: try config.sealed(keys: keys)) }
+    try await storage { try await backend.save(.config, data: sealedConfig) }
     return Repository(backend: backend, keys: keys, config: config, keyID: keyID, clock: clock)
   }
 
@@ -137,19 +142,29 @@ public final class Repository: Sendable {
     backend: any Backend, password: String, clock: any WallClock = SystemClock(),
     keyHint: String? = nil, memory: KeyMemory? = nil
   ) async throws -> Repository {
-    let sealedConfig: [UInt8]
+    var sealedConfig: [UInt8]?
     do {
       sealedConfig = try await backend.load(.config)
     } catch let e as StorageError where e.isNotFound {
-      throw LifeboatError(
-        .repositoryNotFound, "no repository at \(backend.location)",
-        hint: "check --repo / LIFEBOAT_REPOSITORY, or create one with `lifeboat init`")
+      sealedConfig = nil
     } catch let e as StorageError {
       throw e.asLifeboatError
     }
-    let keyInfos = try await storage { try await backend.list(.key) }
+    let keyInfos: [ObjectInfo]
+    do {
+      keyInfos = try await storage { try await backend.list(.key) }
+    } catch let e as LifeboatError where sealedConfig == nil && (e.kind == .notFound || e.kind == .repositoryNotFound) {
+      keyInfos = []
+    }
+    guard sealedConfig != nil || !keyInfos.isEmpty else {
+      throw LifeboatError(
+        .repositoryNotFound, "no repository at \(backend.location)",
+        hint: "check --repo / LIFEBOAT_REPOSITORY, or create one with `lifeboat init`")
+    }
     guard !keyInfos.isEmpty else {
-      throw LifeboatError.corrupt("the repository has no key files")
+      throw LifeboatError(
+        .corrupt, "the repository at \(backend.location) has no key files",
+        hint: "nothing can be decrypted without one: put keys/ back from a copy of this repository's files")
     }
     var candidates: [KeyCandidate] = []
     var unusable: [(name: String, problem: String)] = []
@@ -188,10 +203,10 @@ public final class Repository: Sendable {
     for c in keyOrder(candidates, hint: keyHint, remembered: remembered) {
       guard let secret = try? c.file.open(password: password) else { continue }
       let keys = try RepositoryKeys(masterSecret: secret)
-      let config = try RepositoryConfig.open(sealedConfig, keys: keys)
+      let (config, damage) = try openConfig(sealedConfig, copy: c, keys: keys, location: backend.location)
       if c.name != remembered { memory?.remember(c.name, for: backend.location) }
       return Repository(
-        backend: backend, keys: keys, config: config, keyID: c.name, clock: clock)
+        backend: backend, keys: keys, config: config, keyID: c.name, clock: clock, configDamage: damage)
     }
     let listed = unusable.sorted { $0.name < $1.name }.map { "\($0.name.prefix(8)) (\($0.problem))" }
       .joined(separator: "; ")
@@ -209,6 +224,43 @@ public final class Repository: Sendable {
         + "remove a damaged or planted key file with `lifeboat key remove ID` once you are in; " + hint
     }
     throw LifeboatError(.wrongPassword, message, hint: hint)
+  }
+
+  /// The config, or, when it is damaged or missing, the copy kept in the key file that opened
+  /// the repository (authenticated the same way), with what was wrong.
+  static func openConfig(_ sealed: [UInt8]?, copy key: KeyCandidate, keys: RepositoryKeys, location: String) throws
+    -> (RepositoryConfig, String?)
+  {
+    var problem = "the config of \(location) is missing"
+    if let sealed {
+      do {
+        return (try RepositoryConfig.open(sealed, keys: keys), nil)
+      } catch let e as LifeboatError where e.kind == .fatal {
+        throw e  // a newer format: not damage
+      } catch {
+        problem = "the config of \(location) is damaged (\(error))"
+      }
+    }
+    guard let copy = key.file.config, let config = try? RepositoryConfig.open(Array(copy), keys: keys) else {
+      throw LifeboatError(
+        .corrupt, problem + ", and key file \(key.name.prefix(8)) holds no copy of it",
+        hint: "another key file written by this version may hold one: try its password (`--key-hint ID`); "
+          + "otherwise put `config` back from a copy of this repository's files")
+    }
+    return (config, problem + "; using the copy kept in key file \(key.name.prefix(8))")
+  }
+
+  /// Writes the config back from the copy in use (after `configDamage`); returns false when
+  /// the config was intact.
+  @discardableResult
+  public func repairConfig() async throws -> Bool {
+    guard configDamage != nil else { return false }
+    let sealed = try config.sealed(keys: keys)
+    if try await Self.storage({ try await backend.exists(.config) }) {
+      try await Self.storage { try await backend.remove(.config) }
+    }
+    try await Self.storage { try await backend.save(.config, data: sealed) }
+    return true
   }
 
   /// Why `bytes` cannot be a key file a client would try (it does not decode, or its KDF is
@@ -256,12 +308,12 @@ public final class Repository: Sendable {
   /// Writes a new key file for the master secret; returns its name.
   @discardableResult
   static func addKey(
-    backend: any Backend, masterSecret: [UInt8], password: String, derivation: KeyDerivation,
+    backend: any Backend, masterSecret: [UInt8], sealedConfig: [UInt8], password: String, derivation: KeyDerivation,
     clock: any WallClock, identity: Identity
   ) async throws -> String {
     let file = try KeyFile.create(
       masterSecret: masterSecret, password: password, derivation: derivation,
-      created: clock.now(), hostname: identity.hostname, username: identity.username)
+      created: clock.now(), hostname: identity.hostname, username: identity.username, sealedConfig: sealedConfig)
     let bytes = try file.encoded()
     let name = StorageHash.id(bytes).hex
     try await storage { try await backend.save(Handle(.key, name), data: bytes) }
@@ -274,7 +326,7 @@ public final class Repository: Sendable {
     async throws -> String
   {
     try await Self.addKey(
-      backend: backend, masterSecret: keys.masterSecret, password: password,
+      backend: backend, masterSecret: keys.masterSecret, sealedConfig: try config.sealed(keys: keys), password: password,
       derivation: derivation, clock: clock, identity: identity)
   }
 
@@ -385,7 +437,8 @@ public final class Repository: Sendable {
     guard let loc = index.location(of: id) else {
       throw LifeboatError(
         .notFound, "blob \(id.short) is not in the index",
-        hint: "run `lifeboat check` to find out which snapshots are affected")
+        hint: "if an index file is damaged or missing, `lifeboat repair index` rebuilds the index from the packs; "
+          + "`lifeboat check` tells which snapshots are affected")
     }
     let stored = try await Self.storage {
       try await backend.load(
@@ -526,19 +579,32 @@ public final class Repository: Sendable {
   public func findSnapshot(
     _ ref: String, host: String? = nil, paths: [String]? = nil, tags: [String] = []
   ) async throws -> (id: ID, snapshot: Snapshot) {
-    let all = try await listSnapshots().snapshots.filter { s in
+    let list = try await listSnapshots()
+    let all = list.snapshots.filter { s in
       (host == nil || s.snapshot.hostname == host)
         && (paths == nil || s.snapshot.paths == paths!)
         && tags.allSatisfy { s.snapshot.tags.contains($0) }
     }
+    // A snapshot that cannot be read may be the one asked for: say so rather than "no match".
+    let damaged = list.damaged.filter { ref == "latest" || $0.name.hasPrefix(ref.lowercased()) }
+    func damagedNote() -> String {
+      damaged.isEmpty ? "" : "; \(damaged.count) snapshot(s) cannot be read: "
+        + damaged.map { "\($0.name.prefix(8)) (\($0.error))" }.joined(separator: ", ")
+    }
+    let damagedHint = "run `lifeboat check` to see what is damaged; a copy of the repository (`lifeboat copy`) has its own snapshot"
     if ref == "latest" {
       guard let last = all.last else {
-        throw LifeboatError(.notFound, "no snapshot matches", hint: "run `lifeboat snapshots`")
+        throw LifeboatError(
+          damaged.isEmpty ? .notFound : .corrupt, "no snapshot matches" + damagedNote(),
+          hint: damaged.isEmpty ? "run `lifeboat snapshots`" : damagedHint)
       }
       return last
     }
     let matches = all.filter { $0.id.hex.hasPrefix(ref.lowercased()) }
     guard ref.count >= 4, matches.count == 1 else {
+      if matches.isEmpty && !damaged.isEmpty {
+        throw LifeboatError(.corrupt, "snapshot \(ref) cannot be read" + damagedNote(), hint: damagedHint)
+      }
       throw LifeboatError(
         .notFound,
         matches.isEmpty ? "no snapshot \(ref)" : "snapshot prefix \(ref) is ambiguous",

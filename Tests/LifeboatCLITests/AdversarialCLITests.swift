@@ -34,6 +34,29 @@ import Testing
     #expect(await f.run(["backup", src, "--exclude", "*.tmp"]) == 0, "an ordinary exclude is fine")
   }
 
+  /// A damaged config: every command still works from the key file's copy and says so, check
+  /// fails until `repair config` writes it back.
+  @Test func aDamagedConfigIsRepaired() async throws {
+    let f = try CLIFixture()
+    defer { f.remove() }
+    let src = f.dir.sub("src")
+    try FixtureTree.build(at: src, seed: 62)
+    #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)
+    #expect(await f.run(["backup", src]) == 0)
+    var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: f.repo + "/config")))
+    bytes[bytes.count / 2] ^= 0x40
+    try FileManager.default.removeItem(atPath: f.repo + "/config")
+    try FixtureTree.write(f.repo + "/config", bytes)
+    var r = try f.runProcess(["restore", "latest", "--target", f.dir.sub("r")])
+    #expect(r.code == 0 && r.output.contains("config") && r.output.contains("repair config"), "\(r.output)")
+    #expect(TreeComparison.differences(src, f.dir.sub("r") + src) == [])
+    #expect(try f.runProcess(["check"]).code == ExitStatus.fatal, "check reports the damage")
+    r = try f.runProcess(["repair", "config"])
+    #expect(r.code == 0 && r.output.contains("wrote the config back"), "\(r.output)")
+    r = try f.runProcess(["check", "--read-data"])
+    #expect(r.code == 0 && !r.output.contains("repair config"), "\(r.output)")
+  }
+
   /// Sockets are recorded but not recreated; the restore says so and still exits 0.
   @Test func socketsAreNotRecreatedAndTheRestoreSaysSo() async throws {
     let f = try CLIFixture()

@@ -120,6 +120,50 @@ import Testing
   }
 }
 
+/// A damaged or lost config is not the end of a repository: every key file keeps a copy.
+@Suite struct ConfigRedundancyTests {
+  @Test func aDamagedOrMissingConfigIsRecoveredFromTheKeyFile() async throws {
+    for damage in ["flip", "delete"] {
+      let backend = MemoryBackend()
+      let original = try await Repository.initialize(backend: backend, password: "pw", derivation: fastKDF)
+      var bytes = try await backend.load(.config)
+      try await backend.remove(.config)
+      if damage == "flip" {
+        bytes[bytes.count / 2] ^= 1
+        try await backend.save(.config, data: bytes)
+      }
+      let repo = try await Repository.open(backend: backend, password: "pw")
+      #expect(repo.config == original.config, "\(damage): the copy is the config")
+      #expect(repo.configDamage?.contains(damage == "flip" ? "damaged" : "missing") == true, "\(repo.configDamage ?? "")")
+      #expect(try await repo.repairConfig())
+      let again = try await Repository.open(backend: backend, password: "pw")
+      #expect(again.configDamage == nil && again.config == original.config)
+      #expect(try await again.repairConfig() == false, "nothing to do on an intact config")
+    }
+  }
+
+  /// A repository whose key files predate the copy says exactly that.
+  @Test func withoutACopyTheErrorSaysSo() async throws {
+    let backend = MemoryBackend()
+    let repo = try await Repository.initialize(backend: backend, password: "pw", derivation: fastKDF)
+    var file = try KeyFile.decode(try await backend.load(Handle(.key, repo.keyID)))
+    file.config = nil
+    let old = try file.encoded()
+    try await backend.remove(Handle(.key, repo.keyID))
+    try await backend.save(Handle(.key, StorageHash.id(old).hex), data: old)
+    var bytes = try await backend.load(.config)
+    bytes[3] ^= 1
+    try await backend.remove(.config)
+    try await backend.save(.config, data: bytes)
+    do {
+      _ = try await Repository.open(backend: backend, password: "pw")
+      Issue.record("opened with a damaged config and no copy")
+    } catch let e as LifeboatError {
+      #expect(e.kind == .corrupt && e.message.contains("config") && e.message.contains("holds no copy"), "\(e.message)")
+    }
+  }
+}
+
 /// A backend that, before and after every write or removal of a lock file, checks that each
 /// lock file on storage is registered in `HeldLocks`: an interrupt at that instant would
 /// remove them all.
@@ -156,6 +200,17 @@ final class LockInvariantBackend: Backend, @unchecked Sendable {
 }
 
 @Suite struct LockInterruptTests {
+  /// Lock files are read from storage (other clients', possibly hostile): mutated ones decode
+  /// or throw, never crash (issue #19).
+  @Test func mutatedLockFilesDecodeOrThrow() throws {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+    let seed = try LockInfo(exclusive: true, hostname: "h", username: "u", pid: 42, command: "prune", created: now, refreshed: now).encoded()
+    var rng = SeededRandom(seed: 914)
+    var decoded = 0
+    for m in Mutator.mutations(of: seed, count: 2000, rng: &rng) where (try? LockInfo.decode(m)) != nil { decoded += 1 }
+    #expect(decoded < 2000, "most damage is detected")
+  }
+
   /// Every step of taking, refreshing (under a new name) and releasing a lock, and of failing to
   /// take one, keeps the invariant, so an interrupt at any of them leaves no lock behind.
   @Test func anInterruptAtAnyStepOfLockingFindsEveryLockFile() async throws {

@@ -58,6 +58,9 @@ struct CheckCommand: AsyncParsableCommand {
       let checker = Checker(repository: repo, options: options)
       var report = try await out.withProgress(checker.progress) { try await checker.run() }
       try await Self.checkLocks(repo, into: &report)
+      if let damage = repo.configDamage {
+        report.errors.append(.init(kind: "config", object: "config", detail: damage + "; run `lifeboat repair config`"))
+      }
       return report
     }
     for n in report.notes { out.line("note: \(n.object): \(n.detail)") }

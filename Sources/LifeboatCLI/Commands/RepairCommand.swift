@@ -7,7 +7,26 @@ struct RepairCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "repair",
     abstract: "Repair repository metadata.",
-    subcommands: [RepairIndex.self])
+    subcommands: [RepairIndex.self, RepairConfig.self])
+
+  struct RepairConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "config",
+      abstract: "Write a damaged or missing config back from the copy kept in the key files.",
+      discussion: """
+        Every key file written by this version keeps an authenticated copy of the repository's config. When `config` is damaged or missing, Lifeboat opens the repository with that copy (and says so); this command writes it back as `config`. Holds the exclusive lock. On an append-only server the config cannot be replaced: the provider restores it.
+        """)
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+      let repo = try await global.openRepository()
+      let repaired = try await global.withLock(repo, exclusive: true, command: "repair config") { _ in
+        try await repo.repairConfig()
+      }
+      global.output.line(repaired ? "wrote the config back from key file \(repo.keyID.prefix(8))" : "the config is intact: nothing to do")
+      global.audit("repair-config", subject: "config", details: ["repaired": String(repaired), "key": String(repo.keyID.prefix(16))])
+    }
+  }
 
   struct RepairIndex: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
