@@ -26,9 +26,14 @@ final class TreeCache: Sendable {
 
   func get(_ id: ID) -> Tree? { state.withLock { $0.trees[id] } }
 
+  /// Trees of at most this many nodes stay cached even for walks that read each tree once.
+  static let smallTree = 2
+  /// Entries at most (trees of no nodes count no nodes).
+  static let treeCapacity = 200_000
+
   func put(_ id: ID, _ tree: Tree) {
     state.withLock { s in
-      if s.nodes + tree.nodes.count > Self.nodeCapacity {
+      if s.nodes + tree.nodes.count > Self.nodeCapacity || s.trees.count >= Self.treeCapacity {
         s.trees.removeAll()
         s.nodes = 0
       }
