@@ -9,7 +9,11 @@ if [ "${1:-}" = "--smoke" ]; then
   [ -x "$bin" ] || bin=.build/debug/lifeboat
   [ -x "$bin" ] || swift build
   python3 bench/bench.py --smoke --bin "$bin" "${@:2}"
-  exec python3 bench/server_load.py --smoke --bin "$bin"
+  python3 bench/server_load.py --smoke --bin "$bin"
+  status=0
+  bench/s3.sh --smoke || status=$?
+  scripts/s3-server.sh stop >/dev/null
+  exit $status
 fi
 # Peers: restic and borg from Debian, and borg 1.4 from PyPI where it builds (it needs the
 # headers below); bench.py then measures borg 1.4 instead of Debian's 1.2.
@@ -26,4 +30,16 @@ if [ ! -x "$venv/bin/borg" ]; then
 fi
 [ -x "$venv/bin/borg" ] && export BENCH_BORG="$venv/bin/borg"
 make -s release
-exec python3 bench/bench.py "$@"
+python3 bench/bench.py "$@"
+# Restores from S3 and from a Lifeboat server, beside the local disk and restic on the same S3,
+# into docs/BENCHMARKS.md: a regression on a remote path shows in the table.
+if [ $# -eq 0 ]; then
+  BENCH_REMOTE_OUT=/tmp/lifeboat-bench-remote.md bench/s3.sh /usr/share 3
+  python3 - docs/BENCHMARKS.md /tmp/lifeboat-bench-remote.md <<'PY'
+import re, sys
+doc, table = open(sys.argv[1]).read(), open(sys.argv[2]).read().strip()
+doc = re.sub(r"<!-- remote:begin -->.*<!-- remote:end -->",
+             lambda m: "<!-- remote:begin -->\n" + table + "\n<!-- remote:end -->", doc, flags=re.S)
+open(sys.argv[1], "w").write(doc)
+PY
+fi

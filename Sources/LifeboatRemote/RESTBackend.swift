@@ -59,6 +59,43 @@ enum RemoteHTTP {
     return c
   }
 
+  /// A ranged GET whose body goes straight into `buffer` when the server answers 206 (or 200
+  /// from offset 0) with exactly its size; otherwise the response, for the caller to report.
+  static func get(url: String, token: String, offset: Int, into buffer: UnsafeMutableRawBufferPointer, handle: Handle)
+    async throws -> Response?
+  {
+    var request = HTTPClientRequest(url: url)
+    request.headers.add(name: "Authorization", value: "Bearer \(token)")
+    request.headers.add(name: "User-Agent", value: "lifeboat")
+    request.headers.add(name: "Range", value: "bytes=\(offset)-\(offset + buffer.count - 1)")
+    do {
+      let response = try await shared().execute(request, timeout: .seconds(300))
+      let status = Int(response.status.code)
+      guard status == 206 || (status == 200 && offset == 0) else {
+        var body = [UInt8]()
+        for try await chunk in response.body where body.count < 64 << 10 { body.append(contentsOf: chunk.readableBytesView) }
+        return Response(status: status, headers: response.headers, body: body)
+      }
+      var filled = 0
+      for try await chunk in response.body {
+        guard filled + chunk.readableBytes <= buffer.count else {
+          throw StorageError(.io, handle, "the server sent more than the \(buffer.count) bytes asked for")
+        }
+        chunk.withUnsafeReadableBytes { src in
+          UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<filled + src.count]).copyMemory(from: src)
+        }
+        filled += chunk.readableBytes
+      }
+      guard filled == buffer.count else { throw StorageError(.io, handle, "short read: \(filled) of \(buffer.count) bytes") }
+      return nil
+    } catch let e as StorageError {
+      throw e
+    } catch {
+      throw StorageError(.io, handle, "cannot reach the Lifeboat server at \(url): \(error)",
+        hint: "check the URL and that `lifeboat serve` runs there")
+    }
+  }
+
   struct Response: Sendable {
     var status: Int
     var headers: HTTPHeaders
@@ -190,6 +227,14 @@ public struct RESTBackend: Backend {
       throw StorageError(.io, handle, "short read: \(r.body.count) of \(length) bytes")
     }
     return r.body
+  }
+
+  /// Reads a range straight into the caller's buffer (restore and check reuse one per worker).
+  public func read(_ handle: Handle, offset: Int, into buffer: UnsafeMutableRawBufferPointer) async throws {
+    guard buffer.count > 0 else { return }
+    if let r = try await RemoteHTTP.get(url: objectURL(handle), token: endpoint.token, offset: offset, into: buffer, handle: handle) {
+      throw failure(r, handle, "read \(handle)")
+    }
   }
 
   public func stat(_ handle: Handle) async throws -> ObjectInfo {

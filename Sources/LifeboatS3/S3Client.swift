@@ -62,6 +62,74 @@ final class S3Client: Sendable {
     self.http = S3HTTP.client(connections: options.connections, connectTimeout: options.connectTimeout)
   }
 
+  /// A GET whose body goes straight into `buffer` (which it must fill exactly), retried like
+  /// `send`: restore and check read most of their bytes this way, without an intermediate
+  /// array per request.
+  func get(key: String, offset: Int, into buffer: UnsafeMutableRawBufferPointer, handle: Handle) async throws {
+    let extra = [("range", "bytes=\(offset)-\(offset + buffer.count - 1)")]
+    let path = location.path(key: key)
+    let url = location.url(path: path, query: "")
+    let hash = SigV4Signer.emptyPayloadHash
+    // The buffer outlives every attempt; only one attempt writes at a time.
+    nonisolated(unsafe) let target = buffer
+    try await options.retry.run { _ in
+      let now = Date().addingTimeInterval(options.clockOffset)
+      var headers: [(String, String)] = [
+        ("host", location.hostHeader), ("x-amz-date", SigV4Signer.amzDate(now)), ("x-amz-content-sha256", hash),
+      ]
+      if let token = signer.credentials.sessionToken { headers.append(("x-amz-security-token", token)) }
+      headers += extra
+      let signature = signer.sign(method: "GET", path: path, query: [], headers: headers, payloadHash: hash, date: now)
+      var request = HTTPClientRequest(url: url)
+      request.method = .GET
+      for (name, value) in headers where name != "host" { request.headers.add(name: name, value: value) }
+      request.headers.add(name: "Authorization", value: signature.authorization)
+      let response: HTTPClientResponse
+      var filled = 0
+      var errorBody: [UInt8] = []
+      do {
+        response = try await http.execute(request, timeout: S3HTTP.timeAmount(options.requestTimeout))
+        let ok = response.status.code == 206 || response.status.code == 200
+        // A server that ignored the range sends the whole object: skip to the range.
+        var skip = response.status.code == 200 ? offset : 0
+        for try await var chunk in response.body {
+          if skip > 0 {
+            let n = min(skip, chunk.readableBytes)
+            chunk.moveReaderIndex(forwardBy: n)
+            skip -= n
+            if chunk.readableBytes == 0 { continue }
+          }
+          if ok && response.status.code == 200 && filled + chunk.readableBytes > target.count {
+            chunk = chunk.getSlice(at: chunk.readerIndex, length: target.count - filled) ?? chunk
+          }
+          if ok {
+            guard filled + chunk.readableBytes <= target.count else {
+              throw StorageError(.invalid, handle, "the server sent more than the \(target.count) bytes asked for")
+            }
+            chunk.withUnsafeReadableBytes { src in
+              UnsafeMutableRawBufferPointer(rebasing: target[filled..<filled + src.count]).copyMemory(from: src)
+            }
+            filled += chunk.readableBytes
+          } else if errorBody.count < 64 << 10 {
+            errorBody.append(contentsOf: chunk.readableBytesView)
+          }
+        }
+      } catch let e as StorageError {
+        throw e
+      } catch {
+        throw Self.transportError(error, handle: handle, location: location)
+      }
+      let status = Int(response.status.code)
+      guard status == 206 || status == 200 else {
+        let result = S3Response(status: status, headers: response.headers, body: errorBody)
+        throw classify(status: status, error: S3ErrorBody(errorBody), response: result, handle: handle)
+      }
+      guard filled == target.count else {
+        throw StorageError(.invalid, handle, "short read: wanted \(target.count) bytes, got \(filled)")
+      }
+    }
+  }
+
   /// Sends one request, retrying transient failures (network, 5xx, throttling).
   /// `payloadHash` is the hex SHA-256 of `body` when the caller knows it already.
   func send(

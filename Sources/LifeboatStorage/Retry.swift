@@ -78,6 +78,11 @@ public struct RetryingBackend: Backend {
   public func load(_ handle: Handle, offset: Int, length: Int?) async throws -> [UInt8] {
     try await policy.run { _ in try await inner.load(handle, offset: offset, length: length) }
   }
+  /// Each attempt fills the whole buffer again, so a retry after a partial read is harmless.
+  public func read(_ handle: Handle, offset: Int, into buffer: UnsafeMutableRawBufferPointer) async throws {
+    nonisolated(unsafe) let target = buffer
+    try await policy.run { _ in try await inner.read(handle, offset: offset, into: target) }
+  }
   public func stat(_ handle: Handle) async throws -> ObjectInfo {
     try await policy.run { _ in try await inner.stat(handle) }
   }
