@@ -125,6 +125,7 @@ public final class Checker: Sendable {
 
     // Data.
     var damagedBlobs = Set<ID>()
+    var lostInPack = [ID: Set<ID>]()
     let toRead: [ID]
     switch options.readData {
     case .none: toRead = []
@@ -143,7 +144,7 @@ public final class Checker: Sendable {
       report.packsRead = toRead.count
       for (pack, problems, blobs) in results where !problems.isEmpty {
         badPacks.insert(pack)
-        damagedBlobs.formUnion(blobs)
+        lostInPack[pack, default: []].formUnion(blobs)
         for p in problems {
           report.errors.append(.init(kind: "pack", object: "data/\(pack.hex)", detail: p))
         }
@@ -151,7 +152,26 @@ public final class Checker: Sendable {
     }
     // The readers' buffers are free now; give them back.
     lifeboat_release_free_memory()
-    for p in badPacks { damagedBlobs.formUnion(indexed[p]?.map(\.id) ?? []) }
+    for p in badPacks where lostInPack[p] == nil { lostInPack[p] = Set(indexed[p]?.map(\.id) ?? []) }
+    // A tree pack and its mirror hold the same blobs: a blob is lost only when both copies are.
+    var alternate = [ID: ID]()
+    for (m, p) in repository.index.mirrors {
+      alternate[m] = p
+      alternate[p] = m
+    }
+    for (pack, blobs) in lostInPack {
+      guard let other = alternate[pack] else {
+        damagedBlobs.formUnion(blobs)
+        continue
+      }
+      if let otherLost = lostInPack[other] {
+        damagedBlobs.formUnion(blobs.intersection(otherLost))
+      } else {
+        report.notes.append(
+          .init(kind: "pack", object: "data/\(pack.hex)",
+            detail: "its mirror data/\(other.hex) holds the same trees intact: no snapshot loses anything"))
+      }
+    }
     report.damagedPacks = badPacks.map(\.hex).sorted()
 
     progress.update { $0.phase = "checking snapshots" }

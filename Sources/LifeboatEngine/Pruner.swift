@@ -85,9 +85,12 @@ public final class Pruner: Sendable {
       report.bytesBefore += UInt64(s.size)
       if let id = ID(hex: s.name), byPack[id] != nil { sizes[id] = UInt64(s.size) } else { unindexed.append(s.name) }
     }
+    // Mirrors of tree packs (docs/design.md §7) follow their pack: kept with it, dropped with
+    // it, never counted on their own. A missing mirror only leaves the index.
+    let mirrorOf = repository.index.mirrors
     // A blob is indexed at one location only; if that pack were missing, its other copies
     // would sit in packs that look unindexed and would be deleted. Refuse instead.
-    if let missing = byPack.keys.first(where: { sizes[$0] == nil }) {
+    if let missing = byPack.keys.first(where: { sizes[$0] == nil && mirrorOf[$0] == nil }) {
       throw LifeboatError(
         .corrupt, "refusing to prune: indexed pack \(missing.short) is missing from storage",
         hint: "run `lifeboat check` to see what is affected")
@@ -96,7 +99,7 @@ public final class Pruner: Sendable {
     var partial = [(pack: ID, unused: UInt64, entries: [PackEntry])]()
     var keptUnused: UInt64 = 0
     var keptTotal: UInt64 = 0
-    for (pack, entries) in byPack {
+    for (pack, entries) in byPack where mirrorOf[pack] == nil {
       guard let size = sizes[pack] else { continue }  // indexed but missing: check reports it
       let usedEntries = entries.filter { used.contains($0.id) }
       if usedEntries.isEmpty {
@@ -117,6 +120,9 @@ public final class Pruner: Sendable {
       keptUnused -= p.unused
     }
     report.unusedBytesAfter = keptUnused
+    let primariesDropped = Set(unusedPacks).union(repack.map(\.pack))
+    let mirrorsDropped = mirrorOf.filter { primariesDropped.contains($0.value) && sizes[$0.key] != nil }.map(\.key)
+    unusedPacks += mirrorsDropped
     report.packsDeleted = unusedPacks.count
     report.packsRepacked = repack.count
     report.unindexedPacksDeleted = unindexed.count
@@ -130,13 +136,20 @@ public final class Pruner: Sendable {
     let dropped = Set(unusedPacks).union(repack.map(\.pack))
     var newPacks = [IndexFile.Pack]()
     var builder = PackBuilder(capacity: repository.config.packSize + (9 << 20))
+    // Trees get packs of their own, each written with a mirror, as a backup writes them.
+    var treeBuilder = PackBuilder(capacity: 1 << 20)
     let decompressor = ZstdDecompressor()
-    func flushPack() async throws {
-      guard !builder.isEmpty else { return }
-      let (id, bytes, entries) = builder.finish(keys: repository.keys)
+    func flush(_ b: inout PackBuilder) async throws {
+      guard !b.isEmpty else { return }
+      let (id, bytes, entries) = b.finish(keys: repository.keys)
       try await Repository.storage { try await repository.backend.save(Handle(.pack, id.hex), data: bytes) }
       newPacks.append(IndexFile.Pack(id: id, entries: entries))
-      builder.reset()
+      if entries.first?.type == .tree {
+        let mirror = PackFormat.mirror(of: bytes, entries: entries, keys: repository.keys)
+        try await Repository.storage { try await repository.backend.save(Handle(.pack, mirror.id.hex), data: mirror.bytes) }
+        newPacks.append(IndexFile.Pack(id: mirror.id, entries: entries))
+      }
+      b.reset()
     }
     for p in repack {
       let data = try await Repository.storage { try await repository.backend.load(Handle(.pack, p.pack.hex)) }
@@ -151,11 +164,17 @@ public final class Pruner: Sendable {
         _ = try stored.withUnsafeBytes {
           try PackFormat.openBlob($0, entry: e, keys: repository.keys, decompressor: decompressor)
         }
-        _ = builder.add(id: e.id, type: e.type, sealed: stored, compressed: e.compressed, rawLength: Int(e.rawLength))
-        if builder.count >= repository.config.packSize { try await flushPack() }
+        if e.type == .tree {
+          _ = treeBuilder.add(id: e.id, type: e.type, sealed: stored, compressed: e.compressed, rawLength: Int(e.rawLength))
+          if treeBuilder.count >= repository.config.packSize { try await flush(&treeBuilder) }
+        } else {
+          _ = builder.add(id: e.id, type: e.type, sealed: stored, compressed: e.compressed, rawLength: Int(e.rawLength))
+          if builder.count >= repository.config.packSize { try await flush(&builder) }
+        }
       }
     }
-    try await flushPack()
+    try await flush(&builder)
+    try await flush(&treeBuilder)
     report.packsWritten = newPacks.count
 
     // 3. New index: every kept pack with all its entries, plus the new packs. The supersedes

@@ -185,6 +185,23 @@ public enum PackFormat {
   }
 }
 
+extension PackFormat {
+  /// A second pack object holding the same blobs as `pack` at the same offsets: the blob bytes
+  /// are shared, the header is sealed again (fresh salt), so the bytes and the name differ
+  /// (docs/design.md §7, mirrors of tree packs).
+  public static func mirror(of pack: [UInt8], entries: [PackEntry], keys: RepositoryKeys) -> (id: ID, bytes: [UInt8]) {
+    let dataEnd = entries.map { Int($0.offset) + Int($0.length) }.max() ?? 0
+    let header = Envelope.seal(encodeHeader(entries), key: keys.metadataKey, purpose: .packHeader)
+    var bytes = [UInt8]()
+    bytes.reserveCapacity(dataEnd + header.count + 4)
+    bytes.append(contentsOf: pack[0..<dataEnd])
+    bytes.append(contentsOf: header)
+    withUnsafeBytes(of: UInt32(header.count).littleEndian) { bytes.append(contentsOf: $0) }
+    let id = bytes.withUnsafeBytes { StorageHash.id($0) }
+    return (id, bytes)
+  }
+}
+
 /// Accumulates sealed blobs into one pack. Not thread-safe; owned by one worker at a time.
 public struct PackBuilder: Sendable {
   public private(set) var bytes: [UInt8] = []

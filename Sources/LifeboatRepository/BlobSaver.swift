@@ -16,8 +16,9 @@ public protocol BlobSaving: Sendable {
 /// leaves indexed packs that the next backup reuses; the caller writes the snapshot only after
 /// `flush` returns. Thread-safe: several workers share one saver, each bringing its own
 /// compressor. Hashing, compression and encryption happen outside the lock (`prepare`); under
-/// it a sealed blob is only appended to the one open pack, and the worker that fills a pack
-/// uploads it while the others start the next one.
+/// it a sealed blob is only appended to the open pack of its type (one for data, one for
+/// trees), and the worker that fills a pack uploads it while the others start the next one.
+/// A pack of trees is uploaded twice, as itself and as a mirror (docs/design.md §7).
 public final class BlobSaver: BlobSaving {
   public struct Result: Sendable {
     public var id: ID
@@ -38,8 +39,11 @@ public final class BlobSaver: BlobSaving {
   private let indexEvery: Int
   private let onPackSaved: @Sendable () async throws -> Void
   private struct State {
-    /// The pack blobs are being added to.
+    /// The pack data blobs are being added to.
     var current: PackBuilder?
+    /// The pack tree blobs are being added to: trees get packs of their own, and each is
+    /// written twice (a mirror), so no single pack's loss leaves a snapshot without its map.
+    var currentTrees: PackBuilder?
     var unindexed: [IndexFile.Pack] = []
     var stats = Statistics()
   }
@@ -92,6 +96,15 @@ public final class BlobSaver: BlobSaving {
     // never reallocated (and copied) while it fills.
     let maxBlob = repository.config.chunker.maxSize + Envelope.overhead + (1 << 20)
     let full: PackBuilder? = state.withLock { s in
+      if p.type == .tree {
+        // Trees are small: their buffer starts small and grows.
+        if s.currentTrees == nil { s.currentTrees = PackBuilder(capacity: 1 << 20) }
+        _ = s.currentTrees!.add(
+          id: p.id, type: p.type, sealed: p.sealed, compressed: p.compressed, rawLength: p.rawLength)
+        guard s.currentTrees!.count >= packSize else { return nil }
+        defer { s.currentTrees = nil }
+        return s.currentTrees
+      }
       if s.current == nil {
         s.current = PackBuilder(capacity: packSize + maxBlob)
       }
@@ -124,20 +137,29 @@ public final class BlobSaver: BlobSaving {
 
   private func upload(_ packer: inout PackBuilder) async throws {
     let (id, bytes, entries) = packer.finish(keys: repository.keys)
+    // A pack of trees goes to storage twice, as two objects (docs/design.md §7).
+    let mirror = entries.first?.type == .tree ? PackFormat.mirror(of: bytes, entries: entries, keys: repository.keys) : nil
     do {
       try await Repository.storage {
         try await repository.backend.save(Handle(.pack, id.hex), data: bytes)
+      }
+      if let mirror {
+        try await Repository.storage {
+          try await repository.backend.save(Handle(.pack, mirror.id.hex), data: mirror.bytes)
+        }
       }
     } catch {
       repository.index.release(entries.map(\.id))
       throw error
     }
     repository.index.add(pack: id, entries: entries)
+    if let mirror { repository.index.add(pack: mirror.id, entries: entries) }
     let batch: [IndexFile.Pack]? = state.withLock { s in
-      s.stats.packs += 1
+      s.stats.packs += mirror == nil ? 1 : 2
       s.stats.blobs += entries.count
-      s.stats.storedBytes += UInt64(bytes.count)
+      s.stats.storedBytes += UInt64(bytes.count + (mirror?.bytes.count ?? 0))
       s.unindexed.append(IndexFile.Pack(id: id, entries: entries))
+      if let mirror { s.unindexed.append(IndexFile.Pack(id: mirror.id, entries: entries)) }
       guard s.unindexed.count >= indexEvery else { return nil }
       defer { s.unindexed.removeAll() }
       return s.unindexed
@@ -155,11 +177,14 @@ public final class BlobSaver: BlobSaving {
   /// Drops the blobs packed but not uploaded (after a failed run), releasing their claims in
   /// the index so that a later run in this process stores them.
   public func discard() {
-    let packer = state.withLock { s in
-      defer { s.current = nil }
-      return s.current
+    let packers = state.withLock { s in
+      defer {
+        s.current = nil
+        s.currentTrees = nil
+      }
+      return [s.current, s.currentTrees].compactMap { $0 }
     }
-    if let packer { repository.index.release(packer.entries.map(\.id)) }
+    for packer in packers { repository.index.release(packer.entries.map(\.id)) }
   }
 
   /// After a failed run: writes the index entries of packs that were uploaded but not yet
@@ -183,11 +208,14 @@ public final class BlobSaver: BlobSaving {
   /// Uploads every partly filled pack and writes the remaining index entries. After it
   /// returns, every blob saved so far is durable and indexed.
   public func flush() async throws {
-    let packer = state.withLock { s in
-      defer { s.current = nil }
-      return s.current
+    let packers = state.withLock { s in
+      defer {
+        s.current = nil
+        s.currentTrees = nil
+      }
+      return [s.current, s.currentTrees].compactMap { $0 }
     }
-    if var p = packer, !p.isEmpty {
+    for var p in packers where !p.isEmpty {
       try await upload(&p)
     }
     // The buffers are released here: after a flush the saver holds no memory.

@@ -60,6 +60,9 @@ public final class MasterIndex: Sendable {
     var packs: [ID] = []
     var packNumbers: [ID: UInt32] = [:]
     var packSizes: [UInt64] = []
+    /// Mirrors (docs/design.md §7): a pack whose every entry is already indexed at the same
+    /// offset and length in one other pack is that pack's mirror. Both directions, by number.
+    var alternates: [UInt32: UInt32] = [:]
   }
 
   private let state = Mutex(State())
@@ -82,12 +85,25 @@ public final class MasterIndex: Sendable {
         s.packSizes.append(0)
       }
       var size: UInt64 = 0
+      // Which single other pack holds every entry at the same place, if one does.
+      var twin: UInt32? = nil
+      var isMirror = !entries.isEmpty
       for e in entries {
         size = max(size, UInt64(e.offset) + UInt64(e.length))
         s.reserved.remove(e.id)
-        if Self.find(e.id, in: s.sorted) == nil && s.pending[e.id] == nil {
+        if let existing = Self.lookup(e.id, s) {
+          if isMirror {
+            let same = existing.offset == e.offset && existing.length == e.length && UInt32(existing.pack) != number
+            if same && (twin == nil || twin == UInt32(existing.pack)) { twin = UInt32(existing.pack) } else { isMirror = false }
+          }
+        } else {
+          isMirror = false
           s.pending[e.id] = IndexEntry(e, pack: number)
         }
+      }
+      if isMirror, let twin {
+        s.alternates[twin] = number
+        s.alternates[number] = twin
       }
       s.packSizes[Int(number)] = max(s.packSizes[Int(number)], size)
       if s.pending.count > max(4096, s.sorted.count / 8) { Self.merge(&s) }
@@ -182,16 +198,41 @@ public final class MasterIndex: Sendable {
 
   public var packIDs: [ID] { state.withLock { $0.packs } }
 
+  /// The other copy of a pack: its mirror, or the pack it mirrors.
+  public func alternate(of pack: ID) -> ID? {
+    state.withLock { s in s.packNumbers[pack].flatMap { s.alternates[$0] }.map { s.packs[Int($0)] } }
+  }
+
+  /// Mirror packs, each with the pack whose entries it repeats (the one `location(of:)` names).
+  public var mirrors: [ID: ID] {
+    state.withLock { s in
+      var out = [ID: ID]()
+      for (a, b) in s.alternates where Self.owns(b, s) == false && Self.owns(a, s) { out[s.packs[Int(b)]] = s.packs[Int(a)] }
+      return out
+    }
+  }
+
+  /// Whether pack number `n` is the one the index locates its blobs in (not a mirror).
+  private static func owns(_ n: UInt32, _ s: State) -> Bool {
+    guard let twin = s.alternates[n] else { return true }
+    // The pack added first owns the entries; its number is the smaller.
+    return n < twin
+  }
+
   public func packSize(_ id: ID) -> UInt64? {
     state.withLock { s in s.packNumbers[id].map { s.packSizes[Int($0)] } }
   }
 
-  /// Every blob of every pack, grouped by pack.
+  /// Every blob of every pack, grouped by pack; a mirror pack is listed with the entries of the
+  /// pack it mirrors.
   public func entriesByPack() -> [ID: [PackEntry]] {
     state.withLock { s in
       var out = [ID: [PackEntry]]()
       for e in s.sorted { out[s.packs[e.pack], default: []].append(e.packEntry) }
       for e in s.pending.values { out[s.packs[e.pack], default: []].append(e.packEntry) }
+      for (a, b) in s.alternates where Self.owns(a, s) {
+        if let entries = out[s.packs[Int(a)]] { out[s.packs[Int(b)]] = entries }
+      }
       return out
     }
   }

@@ -440,16 +440,27 @@ public final class Repository: Sendable {
         hint: "if an index file is damaged or missing, `lifeboat repair index` rebuilds the index from the packs; "
           + "`lifeboat check` tells which snapshots are affected")
     }
+    do {
+      return try await loadBlob(id, at: loc.entry, in: loc.pack, using: d)
+    } catch {
+      // A tree pack has a mirror (docs/design.md §7): the same blob at the same place.
+      guard let mirror = index.alternate(of: loc.pack),
+        let blob = try? await loadBlob(id, at: loc.entry, in: mirror, using: d)
+      else { throw error }
+      return blob
+    }
+  }
+
+  private func loadBlob(_ id: ID, at entry: PackEntry, in pack: ID, using d: ZstdDecompressor) async throws -> [UInt8] {
     let stored = try await Self.storage {
-      try await backend.load(
-        Handle(.pack, loc.pack.hex), offset: Int(loc.entry.offset), length: Int(loc.entry.length))
+      try await backend.load(Handle(.pack, pack.hex), offset: Int(entry.offset), length: Int(entry.length))
     }
     do {
       return try stored.withUnsafeBytes {
-        try PackFormat.openBlob($0, entry: loc.entry, keys: keys, decompressor: d)
+        try PackFormat.openBlob($0, entry: entry, keys: keys, decompressor: d)
       }
     } catch let e as LifeboatError {
-      throw LifeboatError.corrupt("blob \(id.short) in pack \(loc.pack.short): \(e.message)")
+      throw LifeboatError.corrupt("blob \(id.short) in pack \(pack.short): \(e.message)")
     }
   }
 

@@ -25,13 +25,24 @@ import Testing
       .filter { $0.split(separator: "/").last.map { $0.count == 64 } == true }.sorted().map { repo + "/" + dir + "/" + $0 }
   }
 
+  static func bySize(_ repo: String) throws -> [String] {
+    try objects(repo, "data").sorted {
+      ((try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0, $0)
+        < ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0, $1)
+    }
+  }
+
   static let cases: [Case] = {
     var out: [Case] = []
     for d in [Damage.flip, .delete] { out.append(Case(object: "config", damage: d) { [$0 + "/config"] }) }
     for d in [Damage.flip, .delete] { out.append(Case(object: "key file (the only one)", damage: d) { try objects($0, "keys") }) }
     for d in [Damage.flip, .delete] { out.append(Case(object: "snapshot", damage: d) { try objects($0, "snapshots") }) }
     for d in Damage.allCases { out.append(Case(object: "index file", damage: d) { try objects($0, "index") }) }
-    for d in Damage.allCases { out.append(Case(object: "pack (data and trees)", damage: d) { try objects($0, "data") }) }
+    // Data and trees are in packs of their own; each tree pack is stored twice (a mirror).
+    // The data pack is the largest; the tree pack and its mirror are the two smallest, of one size.
+    for d in Damage.allCases { out.append(Case(object: "pack of data", damage: d) { try bySize($0).suffix(1) }) }
+    for d in Damage.allCases { out.append(Case(object: "pack of trees (one copy)", damage: d) { try Array(bySize($0).prefix(1)) }) }
+    out.append(Case(object: "pack of trees (both copies)", damage: .flip) { try Array(bySize($0).prefix(2)) })
     out.append(Case(object: "lock file", damage: .garbage) { _ in [] })
     return out
   }()
@@ -50,7 +61,7 @@ import Testing
       var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
       chmod(path, 0o600)
       switch c.damage {
-      case .flip: bytes[bytes.count / 3] ^= 0x10
+      case .flip: bytes[bytes.count / 4] ^= 0x10
       case .truncate: bytes = Array(bytes.prefix(bytes.count / 2))
       case .delete: try FileManager.default.removeItem(atPath: path); continue
       case .garbage: bytes = Array("garbage".utf8)

@@ -175,9 +175,13 @@ import Testing
     }
   }
 
-  /// Under umask 022 the server's state is still private (0700 directories, 0600 files).
+  /// Under umask 022 (and 077) the server's state is private (0700 directories, 0600 files).
   @Test func theServerStateIsPrivateWhateverTheUmask() throws {
-    let old = umask(0o022)
+    for mask: mode_t in [0o022, 0o077] { try Self.checkModes(umask: mask) }
+  }
+
+  static func checkModes(umask mask: mode_t) throws {
+    let old = umask(mask)
     defer { umask(old) }
     let dir = TemporaryDirectory("lifeboat-modes")
     defer { dir.remove() }

@@ -28,6 +28,8 @@ struct StatsCommand: AsyncParsableCommand {
     var stored_blobs: UInt64
     var packs: Int
     var repository_size: UInt64
+    /// Bytes of the mirrors of tree packs (docs/design.md §7): what the redundancy costs.
+    var tree_mirror_bytes: UInt64
     var dedup_ratio: Double
     var compression_ratio: Double
     var index_bytes_per_blob: Double
@@ -56,6 +58,8 @@ struct StatsCommand: AsyncParsableCommand {
     }
     let t = repo.index.totals()
     let packs = try await repo.backend.list(.pack)
+    let mirrors = Set(repo.index.mirrors.keys.map(\.hex))
+    let mirrorBytes = packs.filter { mirrors.contains($0.name) }.reduce(UInt64(0)) { $0 + UInt64($1.size) }
     var repoSize: UInt64 = 0
     for type in [ObjectType.pack, .index, .snapshot, .key] {
       repoSize += try await repo.backend.list(type).reduce(0) { $0 + UInt64($1.size) }
@@ -63,7 +67,7 @@ struct StatsCommand: AsyncParsableCommand {
     let r = Result(
       snapshots: snaps.count, files: files, restore_size: restoreSize, data_blobs: t.dataBlobs,
       tree_blobs: t.treeBlobs, raw_data: t.rawBytes, stored_blobs: t.storedBytes,
-      packs: packs.count, repository_size: repoSize,
+      packs: packs.count, repository_size: repoSize, tree_mirror_bytes: mirrorBytes,
       dedup_ratio: t.rawBytes > 0 ? Double(restoreSize) / Double(t.rawBytes) : 0,
       compression_ratio: t.storedBytes > 0 ? Double(t.rawBytes) / Double(t.storedBytes) : 0,
       index_bytes_per_blob: repo.index.memoryBytesPerBlob())
@@ -75,6 +79,8 @@ struct StatsCommand: AsyncParsableCommand {
     out.line("raw data:           \(Format.bytes(r.raw_data))")
     out.line("stored:             \(Format.bytes(r.stored_blobs)) in \(r.packs) packs")
     out.line("repository size:    \(Format.bytes(r.repository_size))")
+    out.line("tree mirrors:       \(Format.bytes(r.tree_mirror_bytes))"
+      + (r.repository_size > 0 ? String(format: " (%.2f %% of the repository)", Double(r.tree_mirror_bytes) * 100 / Double(r.repository_size)) : ""))
     out.line("dedup ratio:        \(String(format: "%.2f", r.dedup_ratio))x")
     out.line("compression ratio:  \(String(format: "%.2f", r.compression_ratio))x")
     out.line("index memory:       \(String(format: "%.1f", r.index_bytes_per_blob)) bytes per blob")
