@@ -13,13 +13,53 @@ import CLifeboatSystem
 enum FS {
   /// O_NOATIME (Linux): reading for a backup does not change access times.
   static let noAtime: Int32 = 0o1000000
+  /// O_PATH (Linux, not exported to Swift): a descriptor that only names a directory.
+  static let oPath: Int32 = 0o10000000
 
+  /// Calls `body` with a C path for `path`. A path of PATH_MAX bytes or more, which the kernel
+  /// refuses (ENAMETOOLONG), is reached through its parent directory instead: the parent is
+  /// opened one component at a time (`openat`, never following a symbolic link), and `body`
+  /// gets `/proc/self/fd/N/NAME`, which every path-based call resolves. So backup and restore
+  /// handle trees of any depth.
   static func withCPath<T>(_ path: [UInt8], _ body: (UnsafePointer<CChar>) throws -> T) rethrows -> T {
-    var z = path
+    if path.count >= Int(PATH_MAX) - 1, let (dirfd, name) = openParent(path) {
+      defer {
+        let saved = errno
+        close(dirfd)
+        errno = saved
+      }
+      return try withRawCString(Array("/proc/self/fd/\(dirfd)/".utf8) + name, body)
+    }
+    return try withRawCString(path, body)
+  }
+
+  /// `bytes` as a C string, as they are (symbolic link contents, which are not resolved).
+  static func withRawCString<T>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) throws -> T) rethrows -> T {
+    var z = bytes
     z.append(0)
     return try z.withUnsafeBufferPointer { buf in
       try buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: z.count) { try body($0) }
     }
+  }
+
+  /// Opens the directory holding `path` (O_PATH) by walking its components; returns it with
+  /// the last component, or nil when a component cannot be opened (errno tells why).
+  static func openParent(_ path: [UInt8]) -> (Int32, [UInt8])? {
+    var parts = path.split(separator: 47, omittingEmptySubsequences: true).map(Array.init)
+    guard let name = parts.popLast() else { return nil }
+    var fd = withRawCString(path.first == 47 ? [47] : [46]) { open($0, oPath | O_DIRECTORY | O_CLOEXEC) }
+    guard fd >= 0 else { return nil }
+    for part in parts where part != [46] {
+      let next = withRawCString(part) { openat(fd, $0, oPath | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+      let saved = errno
+      close(fd)
+      guard next >= 0 else {
+        errno = saved
+        return nil
+      }
+      fd = next
+    }
+    return (fd, name)
   }
 
   static func errorText(_ code: Int32) -> String { String(cString: strerror(code)) }

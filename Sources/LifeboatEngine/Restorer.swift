@@ -552,7 +552,7 @@ public final class Restorer: Sendable {
     let rc: Int32
     switch node.kind {
     case .symlink:
-      rc = FS.withCPath(node.linkTarget) { t in FS.withCPath(path) { symlink(t, $0) } }
+      rc = FS.withRawCString(node.linkTarget) { t in FS.withCPath(path) { symlink(t, $0) } }
     case .fifo:
       rc = FS.withCPath(path) { mkfifo($0, mode_t(node.mode)) }
     case .blockDevice, .characterDevice:

@@ -8,7 +8,7 @@
 // removes it again. Tests check the invariant at every step (`LockInterruptTests`).
 
 public import Foundation
-public import LifeboatStorage
+import LifeboatStorage
 import Synchronization
 
 public enum HeldLocks {

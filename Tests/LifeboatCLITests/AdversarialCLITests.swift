@@ -57,6 +57,59 @@ import Testing
     #expect(r.code == 0 && !r.output.contains("repair config"), "\(r.output)")
   }
 
+  /// A tree deeper than PATH_MAX (4,096 bytes) is backed up and restored, not skipped.
+  @Test func pathsLongerThanPathMaxAreBackedUpAndRestored() async throws {
+    let f = try CLIFixture()
+    defer {
+      // FileManager cannot remove what it cannot name; rm walks with openat.
+      _ = try? Subprocess.run(["rm", "-rf", f.dir.path])
+      f.remove()
+    }
+    let src = f.dir.sub("src")
+    try FileManager.default.createDirectory(atPath: src, withIntermediateDirectories: true)
+    // 24 levels of 200-byte names: about 4,850 bytes below src.
+    var fd = open(src, O_RDONLY | O_DIRECTORY)
+    #expect(fd >= 0)
+    let level = String(repeating: "d", count: 200)
+    for i in 0..<24 {
+      let name = level + String(format: "%02d", i)
+      #expect(mkdirat(fd, name, 0o755) == 0)
+      let next = openat(fd, name, O_RDONLY | O_DIRECTORY)
+      close(fd)
+      fd = next
+    }
+    let content = Array("found at the bottom\n".utf8)
+    let file = openat(fd, "deep.txt", O_WRONLY | O_CREAT, 0o644)
+    #expect(write(file, content, content.count) == content.count)
+    close(file)
+    #expect(symlinkat("deep.txt", fd, "link") == 0)
+    close(fd)
+    #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)
+    let backup = try f.runProcess(["backup", src])
+    #expect(backup.code == 0, "nothing skipped: \(backup.output)")
+    let r = try f.runProcess(["restore", "latest", "--target", f.dir.sub("r"), "--verify"])
+    #expect(r.code == 0 && r.output.contains("all identical"), "\(r.output)")
+    let found = try f.runProcess(["find", "deep.txt"])
+    #expect(found.output.contains("deep.txt"), "\(found.output)")
+    // Read the restored file back through the same chain of directories.
+    var dir = open(f.dir.sub("r") + src, O_RDONLY | O_DIRECTORY)
+    for i in 0..<24 {
+      let next = openat(dir, level + String(format: "%02d", i), O_RDONLY | O_DIRECTORY)
+      close(dir)
+      dir = next
+    }
+    #expect(dir >= 0)
+    var buf = [UInt8](repeating: 0, count: 100)
+    let rfd = openat(dir, "deep.txt", O_RDONLY)
+    let n = read(rfd, &buf, 100)
+    close(rfd)
+    #expect(Array(buf.prefix(max(n, 0))) == content)
+    var target = [UInt8](repeating: 0, count: 64)
+    let ln = readlinkat(dir, "link", &target, 64)
+    #expect(Array(target.prefix(max(ln, 0))) == Array("deep.txt".utf8))
+    close(dir)
+  }
+
   /// Sockets are recorded but not recreated; the restore says so and still exits 0.
   @Test func socketsAreNotRecreatedAndTheRestoreSaysSo() async throws {
     let f = try CLIFixture()
