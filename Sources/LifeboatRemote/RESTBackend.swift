@@ -248,11 +248,23 @@ public struct RESTBackend: Backend {
   public func list(_ type: ObjectType) async throws -> [ObjectInfo] {
     let r = try await RemoteHTTP.send(.GET, url: "\(endpoint.base)\(path)/\(type.rawValue)/", token: endpoint.token)
     guard r.status == 200 else { throw failure(r, nil, "list \(type.rawValue)") }
+    return try Self.decodeList(r.body, type: type)
+  }
+
+  /// A server's list of objects: JSON `[{name, size}]`. Names must be object names (64
+  /// lower-case hex digits) and sizes not negative: a name from the server becomes part of the
+  /// next request's URL.
+  static func decodeList(_ body: [UInt8], type: ObjectType) throws -> [ObjectInfo] {
+    let listed: [Listed]
     do {
-      return try JSONDecoder().decode([Listed].self, from: Data(r.body)).map { ObjectInfo(name: $0.name, size: $0.size) }
+      listed = try JSONDecoder().decode([Listed].self, from: Data(body))
     } catch {
       throw StorageError(.io, nil, "the server's list of \(type.rawValue) did not decode: \(error)")
     }
+    for l in listed where l.size < 0 || l.name.utf8.count != 64 || !l.name.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) {
+      throw StorageError(.io, nil, "the server's list of \(type.rawValue) holds an invalid entry (\(l.name.prefix(80)), \(l.size) bytes)")
+    }
+    return listed.map { ObjectInfo(name: $0.name, size: $0.size) }
   }
 
   public func remove(_ handle: Handle) async throws {
