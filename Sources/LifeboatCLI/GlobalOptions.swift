@@ -148,30 +148,24 @@ struct GlobalOptions: ParsableArguments {
     _ repo: Repository, exclusive: Bool, command: String,
     _ body: (RepositoryLock) async throws -> T
   ) async throws -> T {
-    let lock = try await acquireLock(repo, exclusive: exclusive, command: command)
-    do {
-      let r = try await lock.whileHeld { try await body(lock) }
-      await lock.release()
-      return r
-    } catch {
-      await lock.release()
-      throw error
+    try await repo.withLock(exclusive: exclusive, command: command, waiting: try lockWaiting()) { delay in
+      if !quiet && !json {
+        FileHandle.standardError.write(Data("repository locked, retrying in \(Int(delay)) s\n".utf8))
+      }
+    } _: { lock in
+      try await body(lock)
     }
   }
 }
 
 extension GlobalOptions {
-  /// Takes the lock, retrying with backoff (1 s doubling to 15 s) for up to `--retry-lock`.
-  func acquireLock(_ repo: Repository, exclusive: Bool, command: String) async throws -> RepositoryLock {
-    guard let text = retryLock else { return try await repo.lock(exclusive: exclusive, command: command) }
+  /// `--retry-lock`: retry with backoff (1 s doubling to 15 s) for up to that long.
+  func lockWaiting() throws -> LockWaiting {
+    guard let text = retryLock else { return .none }
     guard let budget = DurationText.parse(text) else {
       throw LifeboatError(.usage, "--retry-lock takes a duration such as 30s, 10m or 1h, not \(text)")
     }
-    return try await repo.lock(exclusive: exclusive, command: command, waitingUpTo: budget) { delay in
-      if !quiet && !json {
-        FileHandle.standardError.write(Data("repository locked, retrying in \(Int(delay)) s\n".utf8))
-      }
-    }
+    return LockWaiting(budget: budget)
   }
 }
 

@@ -138,14 +138,8 @@ public struct DrillRunner: Sendable {
       var restoreOptions = RestoreOptions(target: sandbox)
       restoreOptions.verify = true
       let restored = try await timed("restore") {
-        let lock = try await LockWait.acquire(repo, exclusive: false, command: "drill \(system.name)")
-        do {
-          let r = try await lock.whileHeld { try await Restorer(repository: repo, options: restoreOptions).run(snapshot: snap) }
-          await lock.release()
-          return r
-        } catch {
-          await lock.release()
-          throw error
+        try await repo.withLock(exclusive: false, command: "drill \(system.name)", waiting: .planJob) { _ in
+          try await Restorer(repository: repo, options: restoreOptions).run(snapshot: snap)
         }
       }
       report.files = restored.files

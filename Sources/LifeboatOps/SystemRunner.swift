@@ -294,18 +294,10 @@ public struct SystemRunner: Sendable {
     options.excludes = excludes
     options.commands = commands
     options.tags = ["plan", "tier:\(system.tier.value.rawValue)"]
-    let lock = try await LockWait.acquire(repo, exclusive: false, command: "backup \(system.name)")
-    do {
-      let result = try await lock.whileHeld {
-        try await repo.loadIndex()
-        let saver = BlobSaver(repository: repo, onPackSaved: { try await lock.refreshIfDue() })
-        return try await Archiver(repository: repo, saver: saver, options: options).run()
-      }
-      await lock.release()
-      return result
-    } catch {
-      await lock.release()
-      throw error
+    return try await repo.withLock(exclusive: false, command: "backup \(system.name)", waiting: .planJob) { lock in
+      try await repo.loadIndex()
+      let saver = BlobSaver(repository: repo, onPackSaved: { try await lock.refreshIfDue() })
+      return try await Archiver(repository: repo, saver: saver, options: options).run()
     }
   }
 
@@ -313,72 +305,50 @@ public struct SystemRunner: Sendable {
   func copyInto(_ name: String, from primary: String) async throws -> (Int, UInt64) {
     let source = try await context.open(primary)
     let destination = try await context.open(name)
-    let lock = try await LockWait.acquire(destination, exclusive: false, command: "copy \(system.name)")
-    do {
-      let r = try await lock.whileHeld { () -> (Int, UInt64) in
-        try await source.loadIndex()
-        try await destination.loadIndex()
-        let mine = try await source.listSnapshots().snapshots.filter { $0.snapshot.hostname == system.snapshotHost }
-        let existing = try await destination.listSnapshots().snapshots
-        let saver = BlobSaver(repository: destination, onPackSaved: { try await lock.refreshIfDue() })
-        let copier = SnapshotCopier(source: source, destination: destination, saver: saver)
-        var converted: [Snapshot] = []
-        for (id, snap) in mine {
-          let original = snap.original ?? id
-          if existing.contains(where: { $0.snapshot.original == original || $0.id == original }) { continue }
-          converted.append(try await copier.copy(id, snap))
-        }
-        try await saver.flush()
-        for s in converted { _ = try await destination.saveSnapshot(s) }
-        return (converted.count, copier.bytesCopied)
+    return try await destination.withLock(exclusive: false, command: "copy \(system.name)", waiting: .planJob) {
+      lock -> (Int, UInt64) in
+      try await source.loadIndex()
+      try await destination.loadIndex()
+      let mine = try await source.listSnapshots().snapshots.filter { $0.snapshot.hostname == system.snapshotHost }
+      let existing = try await destination.listSnapshots().snapshots
+      let saver = BlobSaver(repository: destination, onPackSaved: { try await lock.refreshIfDue() })
+      let copier = SnapshotCopier(source: source, destination: destination, saver: saver)
+      var converted: [Snapshot] = []
+      for (id, snap) in mine {
+        let original = snap.original ?? id
+        if existing.contains(where: { $0.snapshot.original == original || $0.id == original }) { continue }
+        converted.append(try await copier.copy(id, snap))
       }
-      await lock.release()
-      return r
-    } catch {
-      await lock.release()
-      throw error
+      try await saver.flush()
+      for s in converted { _ = try await destination.saveSnapshot(s) }
+      return (converted.count, copier.bytesCopied)
     }
   }
 
   /// Applies the system's retention to its snapshots in one repository; returns removed ids.
   func applyRetention(_ name: String) async throws -> [String] {
     let repo = try await context.open(name)
-    let lock = try await LockWait.acquire(repo, exclusive: true, command: "forget \(system.name)")
-    do {
-      let removed = try await lock.whileHeld { () -> [String] in
-        let list = try await repo.listSnapshots()
-        let mine = list.snapshots.filter { $0.snapshot.hostname == system.snapshotHost }
-        var decisions = Retention.apply(
-          system.retention.value, to: mine, grouping: RetentionGrouping(host: true, paths: false, tags: false),
-          timeZone: .current)
-        // Never remove the last snapshot taken before a suspicious one: it is the clean point.
-        let suspicious = try CleanPoint.suspiciousTimes(system: system.name, catalog: catalog)
-        let protected = CleanPoint.protected(mine, suspicious: suspicious)
-        for i in decisions.indices where !decisions[i].keep && protected.contains(decisions[i].id) {
-          decisions[i].keep = true
-          decisions[i].reasons.append("last snapshot before a suspicious one (the clean restore point)")
-        }
-        var removed: [String] = []
-        for d in decisions where !d.keep {
-          try await Repository.storage { try await repo.backend.remove(Handle(.snapshot, d.id.hex)) }
-          removed.append(d.id.hex)
-        }
-        return removed
+    return try await repo.withLock(exclusive: true, command: "forget \(system.name)", waiting: .planJob) {
+      _ -> [String] in
+      let list = try await repo.listSnapshots()
+      let mine = list.snapshots.filter { $0.snapshot.hostname == system.snapshotHost }
+      var decisions = Retention.apply(
+        system.retention.value, to: mine, grouping: RetentionGrouping(host: true, paths: false, tags: false),
+        timeZone: .current)
+      // Never remove the last snapshot taken before a suspicious one: it is the clean point.
+      let suspicious = try CleanPoint.suspiciousTimes(system: system.name, catalog: catalog)
+      let protected = CleanPoint.protected(mine, suspicious: suspicious)
+      for i in decisions.indices where !decisions[i].keep && protected.contains(decisions[i].id) {
+        decisions[i].keep = true
+        decisions[i].reasons.append("last snapshot before a suspicious one (the clean restore point)")
       }
-      await lock.release()
+      var removed: [String] = []
+      for d in decisions where !d.keep {
+        try await Repository.storage { try await repo.backend.remove(Handle(.snapshot, d.id.hex)) }
+        removed.append(d.id.hex)
+      }
       return removed
-    } catch {
-      await lock.release()
-      throw error
     }
-  }
-}
-
-/// Several systems share repositories: a job waits for a conflicting lock (another system's
-/// retention, a prune) instead of failing, from 0.2 s doubling to 5 s, for up to 15 minutes.
-enum LockWait {
-  static func acquire(_ repo: Repository, exclusive: Bool, command: String) async throws -> RepositoryLock {
-    try await repo.lock(exclusive: exclusive, command: command, waitingUpTo: 900, firstDelay: 0.2, maxDelay: 5)
   }
 }
 

@@ -247,6 +247,50 @@ extension Repository {
   }
 }
 
+/// How long to wait for a conflicting lock to go away before failing (exit 11).
+public struct LockWaiting: Sendable {
+  public var budget: TimeInterval
+  public var firstDelay: Double
+  public var maxDelay: Double
+
+  public init(budget: TimeInterval, firstDelay: Double = 1, maxDelay: Double = 15) {
+    self.budget = budget
+    self.firstDelay = firstDelay
+    self.maxDelay = maxDelay
+  }
+
+  /// Fail at once when the lock is held (the command line without --retry-lock).
+  public static let none = LockWaiting(budget: 0)
+  /// A plan's jobs share repositories: wait from 0.2 s doubling to 5 s, for up to 15 minutes.
+  public static let planJob = LockWaiting(budget: 900, firstDelay: 0.2, maxDelay: 5)
+}
+
+extension Repository {
+  /// The one way to hold a lock: takes it (waiting as `waiting` allows), runs `body` while a
+  /// child task refreshes it, and always releases it — on return, on a throw, and when the
+  /// task is cancelled (the removal then runs outside the cancelled task). The lock file is
+  /// registered for an interrupt before it is written (`HeldLocks`).
+  public func withLock<T>(
+    exclusive: Bool, command: String, waiting: LockWaiting = .none, onWait: (Double) -> Void = { _ in },
+    _ body: (RepositoryLock) async throws -> T
+  ) async throws -> T {
+    let lock =
+      waiting.budget > 0
+      ? try await self.lock(
+        exclusive: exclusive, command: command, waitingUpTo: waiting.budget, firstDelay: waiting.firstDelay,
+        maxDelay: waiting.maxDelay, onWait: onWait)
+      : try await self.lock(exclusive: exclusive, command: command)
+    let result: Result<T, any Error>
+    do {
+      result = .success(try await lock.whileHeld { try await body(lock) })
+    } catch {
+      result = .failure(error)
+    }
+    await Task { await lock.release() }.value
+    return try result.get()
+  }
+}
+
 extension Repository {
   /// Takes the lock, waiting for a conflicting one to go away: retries with a delay that
   /// starts at `firstDelay` and doubles up to `maxDelay`, for at most `budget` seconds, then

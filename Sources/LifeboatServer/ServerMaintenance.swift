@@ -103,9 +103,9 @@ public final class ServerMaintenance: Sendable {
         let repo = try await Repository.open(
           backend: b, password: password, clock: console.clock,
           memory: KeyMemory(directory: console.dataDirectory + "/cache"))
-        let lock = try await repo.lock(exclusive: true, command: "server maintenance", waitingUpTo: 60, firstDelay: 0.5, maxDelay: 5)
-        do {
-          try await lock.whileHeld {
+        try await repo.withLock(
+          exclusive: true, command: "server maintenance", waiting: LockWaiting(budget: 60, firstDelay: 0.5, maxDelay: 5)
+        ) { _ in
             let list = try await repo.listSnapshots()
             var decisions = Retention.apply(
               rule.policy, to: list.snapshots, grouping: RetentionGrouping(host: true, paths: false, tags: false),
@@ -129,11 +129,6 @@ public final class ServerMaintenance: Sendable {
             let report = try await Pruner(repository: repo, options: PruneOptions()).run()
             result.packsRemoved = report.packsDeleted + report.unindexedPacksDeleted
             result.bytesFreed = Int64(report.bytesFreed)
-          }
-          await lock.release()
-        } catch {
-          await lock.release()
-          throw error
         }
       } else {
         result.notes.append("no retention configured for this repository: nothing removed")

@@ -211,6 +211,38 @@ final class LockInvariantBackend: Backend, @unchecked Sendable {
     #expect(decoded < 2000, "most damage is detected")
   }
 
+  /// withLock always releases: after a return, a throw and a cancellation.
+  @Test func theScopedLockIsReleasedOnReturnThrowAndCancellation() async throws {
+    struct Boom: Error {}
+    let backend = LockInvariantBackend(MemoryBackend())
+    let repo = try await Repository.initialize(backend: backend, password: "pw", derivation: fastKDF)
+    let value = try await repo.withLock(exclusive: true, command: "test") { (lock: RepositoryLock) async throws -> Int in
+      #expect(try await backend.inner.list(.lock).map(\.name) == [lock.name])
+      return 7
+    }
+    #expect(value == 7)
+    #expect(try await backend.inner.list(.lock).isEmpty)
+    await #expect(throws: Boom.self) { try await repo.withLock(exclusive: false, command: "test") { _ in throw Boom() } }
+    #expect(try await backend.inner.list(.lock).isEmpty)
+    let held = AsyncStream<Void>.makeStream()
+    let task = Task {
+      try await repo.withLock(exclusive: false, command: "test") { _ in
+        held.continuation.yield()
+        try await Task.sleep(for: .seconds(3600))
+      }
+    }
+    for await _ in held.stream { break }
+    #expect(try await backend.inner.list(.lock).count == 1)
+    task.cancel()
+    await #expect(throws: CancellationError.self) { try await task.value }
+    #expect(try await backend.inner.list(.lock).isEmpty, "released although the task was cancelled")
+    // A conflicting lock fails at once without waiting, and with a budget it waits.
+    _ = try await repo.withLock(exclusive: true, command: "holder") { _ in
+      await #expect(throws: LifeboatError.self) { try await repo.withLock(exclusive: false, command: "second") { _ in } }
+    }
+    #expect(backend.violations.withLock { $0 }.isEmpty)
+  }
+
   /// Every step of taking, refreshing (under a new name) and releasing a lock, and of failing to
   /// take one, keeps the invariant, so an interrupt at any of them leaves no lock behind.
   @Test func anInterruptAtAnyStepOfLockingFindsEveryLockFile() async throws {

@@ -46,15 +46,9 @@ struct CopyCommand: AsyncParsableCommand {
       memory: KeyMemory.fromEnvironment())
     let destination = try await global.openRepository()
     let out = global.output
-    let sourceLock = try await global.acquireLock(source, exclusive: false, command: "copy (source)")
-    let result: Result
-    do {
-      result = try await copyAll(source: source, destination: destination, output: out)
-    } catch {
-      await sourceLock.release()
-      throw error
+    let result = try await global.withLock(source, exclusive: false, command: "copy (source)") { _ in
+      try await copyAll(source: source, destination: destination, output: out)
     }
-    await sourceLock.release()
     out.line("\(result.copied.count) snapshots copied, \(result.skipped.count) already present; \(Format.bytes(result.bytes_added)) of new data")
     try out.emit(result)
   }
