@@ -92,11 +92,7 @@ import Testing
   /// blocking the two threads of Swift's cooperative pool starved in-process servers of other
   /// tests (a dashboard test timed out).
   @Test func theCorruptionMatrixInTheDesignDocumentIsWhatHappens() async throws {
-    let rows = try await withCheckedThrowingContinuation { (c: CheckedContinuation<[String], any Error>) in
-      DispatchQueue.global().async {
-        do { c.resume(returning: try Self.observe()) } catch { c.resume(throwing: error) }
-      }
-    }
+    let rows = try await offThePool { try Self.observe() }
     try Self.compare(rows)
   }
 

@@ -109,9 +109,12 @@ import Testing
     try await f.app().test(.live) { client in
       let port = try #require(client.port)
       // The real server, in Chromium: a visitor without a session lands on the sign-in form.
-      let dom = try Chromium.run(chromium, ["--dump-dom", "http://127.0.0.1:\(port)/"], width: 1280, height: 900)
+      // Chromium asks this process's server: wait for it off the cooperative pool, which serves.
+      let dom = try await offThePool { try Chromium.run(chromium, ["--dump-dom", "http://127.0.0.1:\(port)/"], width: 1280, height: 900) }
       #expect(dom.contains("name=\"token\"") && dom.contains("Sign in"), "\(dom.prefix(400))")
-      _ = try Chromium.run(chromium, ["--screenshot=\(Self.artifacts)/login.png", "http://127.0.0.1:\(port)/login"], width: 1280, height: 700)
+      _ = try await offThePool {
+        try Chromium.run(chromium, ["--screenshot=\(Self.artifacts)/login.png", "http://127.0.0.1:\(port)/login"], width: 1280, height: 700)
+      }
 
       let cookie = try await client.execute(uri: "/login", method: .post, headers: Self.formType,
         body: Self.form([("token", f.tokens["admin"]!)])) { r in String((r.headers[.setCookie] ?? "").prefix { $0 != ";" }) }
