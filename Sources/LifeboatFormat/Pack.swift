@@ -188,7 +188,7 @@ public enum PackFormat {
 extension PackFormat {
   /// A second pack object holding the same blobs as `pack` at the same offsets: the blob bytes
   /// are shared, the header is sealed again (fresh salt), so the bytes and the name differ
-  /// (docs/design.md §7, mirrors of tree packs).
+  /// (docs/design.md §7, mirrors of tree packs; docs/adr/0006-tree-mirrors.md).
   public static func mirror(of pack: [UInt8], entries: [PackEntry], keys: RepositoryKeys) -> (id: ID, bytes: [UInt8]) {
     let dataEnd = entries.map { Int($0.offset) + Int($0.length) }.max() ?? 0
     let header = Envelope.seal(encodeHeader(entries), key: keys.metadataKey, purpose: .packHeader)
