@@ -22,6 +22,14 @@ public struct ServerEndpoint: Sendable {
     self.token = token
   }
 
+  /// POSTs a JSON body to a path of the server's API; returns the status and the error
+  /// message the server gave (empty on success).
+  public func postJSON(_ path: String, body: [UInt8]) async throws -> (status: Int, message: String) {
+    let r = try await RemoteHTTP.send(
+      .POST, url: base + path, token: token, headers: [("Content-Type", "application/json")], body: body)
+    return (r.status, r.status < 300 ? "" : r.message)
+  }
+
   /// The token from `LIFEBOAT_SERVER_TOKEN` or the file `LIFEBOAT_SERVER_TOKEN_FILE` names.
   public static func token(environment: [String: String]) throws -> String {
     if let t = environment["LIFEBOAT_SERVER_TOKEN"], !t.isEmpty { return t }

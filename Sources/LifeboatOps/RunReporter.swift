@@ -4,8 +4,7 @@
 import Foundation
 public import LifeboatCatalog
 import LifeboatCore
-import AsyncHTTPClient
-import NIOHTTP1
+public import LifeboatRemote
 
 /// Pushes finished jobs above a watermark kept in a small state file next to the catalog.
 /// Safe to repeat: the server stores each (source, job id) once.
@@ -33,12 +32,10 @@ public struct RunReporter: Sendable {
     for batch in stride(from: 0, to: finished.count, by: batchSize) {
       let slice = Array(finished.dropFirst(batch).prefix(batchSize))
       let body = try JSONEncoder.drill.encode(RunBatch(source: source, jobs: slice))
-      let r = try await RemoteHTTP.send(
-        .POST, url: "\(endpoint.base)/api/v1/tenants/\(tenant)/runs", token: endpoint.token,
-        headers: [("Content-Type", "application/json")], body: Array(body))
-      guard r.status == 200 || r.status == 201 else {
-        throw LifeboatError(.fatal, "the server at \(endpoint.base) refused the run report: HTTP \(r.status) \(r.message)",
-          hint: r.status == 401 || r.status == 403 ? "check the plan's server token and tenant" : nil)
+      let (status, message) = try await endpoint.postJSON("/api/v1/tenants/\(tenant)/runs", body: Array(body))
+      guard status == 200 || status == 201 else {
+        throw LifeboatError(.fatal, "the server at \(endpoint.base) refused the run report: HTTP \(status) \(message)",
+          hint: status == 401 || status == 403 ? "check the plan's server token and tenant" : nil)
       }
       sent += slice.count
       if let last = slice.last?.id {
