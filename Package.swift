@@ -96,7 +96,7 @@ let package = Package(
     .target(
       name: "LifeboatRemote",
       dependencies: [
-        "LifeboatCore", "LifeboatStorage", "LifeboatCatalog",
+        "LifeboatCore", "LifeboatStorage",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
