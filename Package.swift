@@ -94,6 +94,13 @@ let package = Package(
       ],
       swiftSettings: strict),
     .target(
+      name: "LifeboatDemo",
+      dependencies: [
+        "LifeboatCore", "LifeboatPlan", "LifeboatCatalog", "LifeboatEngine", "LifeboatRepository",
+        "LifeboatStorage", "LifeboatS3", "LifeboatPolicy", "LifeboatFormat", "LifeboatOps",
+      ],
+      swiftSettings: strict),
+    .target(
       name: "LifeboatRemote",
       dependencies: [
         "LifeboatCore", "LifeboatStorage",
@@ -153,7 +160,7 @@ let package = Package(
       dependencies: [
         "LifeboatCore", "LifeboatFormat", "LifeboatStorage", "LifeboatRepository",
         "LifeboatEngine", "LifeboatPolicy", "LifeboatS3", "LifeboatPlan", "LifeboatCatalog", "LifeboatOps",
-        "LifeboatReport", "LifeboatServer", "LifeboatRemote", "LifeboatConsole", "CLifeboatSystem",
+        "LifeboatDemo", "LifeboatReport", "LifeboatServer", "LifeboatRemote", "LifeboatConsole", "CLifeboatSystem",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -190,7 +197,7 @@ let package = Package(
     .testTarget(
       name: "LifeboatOpsTests",
       dependencies: [
-        "LifeboatOps", "LifeboatPlan", "LifeboatCatalog", "LifeboatRepository", "LifeboatStorage",
+        "LifeboatOps", "LifeboatDemo", "LifeboatPlan", "LifeboatCatalog", "LifeboatRepository", "LifeboatStorage",
         "LifeboatFormat", "LifeboatEngine", "LifeboatReport", "LifeboatTesting",
         .product(name: "GRDB", package: "GRDB.swift"),
       ],

@@ -353,8 +353,8 @@ public struct SystemRunner: Sendable {
 }
 
 /// A `/bin/sh -c` process with extra environment variables: hooks, drill checks, demo steps.
-enum Shell {
-  static func process(_ command: String, environment: [String: String] = [:]) -> Process {
+public enum Shell {
+  public static func process(_ command: String, environment: [String: String] = [:]) -> Process {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/bin/sh")
     p.arguments = ["-c", command]

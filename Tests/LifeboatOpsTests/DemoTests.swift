@@ -1,6 +1,7 @@
 import Foundation
 import LifeboatCatalog
 import LifeboatOps
+import LifeboatDemo
 import LifeboatPlan
 import LifeboatReport
 import LifeboatTesting

@@ -3,6 +3,7 @@ import Foundation
 import LifeboatCatalog
 import LifeboatCore
 import LifeboatOps
+import LifeboatDemo
 import LifeboatPlan
 import LifeboatReport
 

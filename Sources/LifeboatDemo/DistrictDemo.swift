@@ -9,6 +9,7 @@ import LifeboatCatalog
 public import LifeboatCore
 import LifeboatEngine
 import LifeboatFormat
+import LifeboatOps
 public import LifeboatPlan
 import LifeboatPolicy
 import LifeboatRepository
