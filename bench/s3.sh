@@ -19,7 +19,7 @@ if [ "${1:-}" = "--smoke" ]; then
 fi
 corpus=${1:-/usr/share}
 runs=${2:-3}
-scripts/install-deps.sh time curl radosgw ceph-mon ceph-osd
+scripts/install-deps.sh time bc curl radosgw ceph-mon ceph-osd
 command -v aws >/dev/null || python3 -m pip install --quiet awscli
 if [ $smoke = 1 ]; then
   bin=.build/release/lifeboat
