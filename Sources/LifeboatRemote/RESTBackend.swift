@@ -72,9 +72,7 @@ enum RemoteHTTP {
   static func get(url: String, token: String, offset: Int, into buffer: UnsafeMutableRawBufferPointer, handle: Handle)
     async throws -> Response?
   {
-    var request = HTTPClientRequest(url: url)
-    request.headers.add(name: "Authorization", value: "Bearer \(token)")
-    request.headers.add(name: "User-Agent", value: "lifeboat")
+    var request = Self.request(.GET, url: url, token: token)
     request.headers.add(name: "Range", value: "bytes=\(offset)-\(offset + buffer.count - 1)")
     do {
       let response = try await shared().execute(request, timeout: .seconds(300))
@@ -104,6 +102,15 @@ enum RemoteHTTP {
     }
   }
 
+  /// A request to the server with the token and the user agent every request carries.
+  static func request(_ method: HTTPMethod, url: String, token: String) -> HTTPClientRequest {
+    var request = HTTPClientRequest(url: url)
+    request.method = method
+    request.headers.add(name: "Authorization", value: "Bearer \(token)")
+    request.headers.add(name: "User-Agent", value: "lifeboat")
+    return request
+  }
+
   struct Response: Sendable {
     var status: Int
     var headers: HTTPHeaders
@@ -122,10 +129,7 @@ enum RemoteHTTP {
     _ method: HTTPMethod, url: String, token: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
     handle: Handle? = nil, timeout: Duration = .seconds(300)
   ) async throws -> Response {
-    var request = HTTPClientRequest(url: url)
-    request.method = method
-    request.headers.add(name: "Authorization", value: "Bearer \(token)")
-    request.headers.add(name: "User-Agent", value: "lifeboat")
+    var request = Self.request(method, url: url, token: token)
     for (n, v) in headers { request.headers.add(name: n, value: v) }
     if let body {
       request.body = .bytes(body)

@@ -185,19 +185,13 @@ public final class Repository: Sendable {
         unusable.append((info.name, "damaged: its content does not match its name"))
         continue
       }
-      guard let file = try? KeyFile.decode(bytes), file.version == 1, file.salt.count == 32 else {
-        unusable.append((info.name, "damaged: it does not decode as a key file"))
-        continue
+      switch Self.examineKeyFile(bytes) {
+      case .usable(let file, let derivation):
+        candidates.append(KeyCandidate(name: info.name, file: file, cost: derivation.estimatedMilliseconds))
+      case .tooLarge, .undecodable: unusable.append((info.name, "damaged: it does not decode as a key file"))
+      case .unknownDerivation(let kdf): unusable.append((info.name, "uses an unknown key derivation '\(kdf)'"))
+      case .tooCostly(let problem): unusable.append((info.name, "not tried: " + problem))
       }
-      guard let derivation = file.derivation else {
-        unusable.append((info.name, "uses an unknown key derivation '\(file.kdf)'"))
-        continue
-      }
-      if let problem = derivation.limitProblem {
-        unusable.append((info.name, "not tried: " + problem))
-        continue
-      }
-      candidates.append(KeyCandidate(name: info.name, file: file, cost: derivation.estimatedMilliseconds))
     }
     let remembered = memory?.remembered(for: backend.location)
     for c in keyOrder(candidates, hint: keyHint, remembered: remembered) {
@@ -266,12 +260,30 @@ public final class Repository: Sendable {
   /// Why `bytes` cannot be a key file a client would try (it does not decode, or its KDF is
   /// outside the limits), or nil. The append-only server refuses such uploads.
   public static func keyFileProblem(_ bytes: [UInt8]) -> String? {
-    guard bytes.count <= KeyFile.maximumSize else { return "a key file is at most \(KeyFile.maximumSize) bytes" }
-    guard let file = try? KeyFile.decode(bytes), file.version == 1, file.salt.count == 32 else {
-      return "the body does not decode as a key file"
+    switch examineKeyFile(bytes) {
+    case .usable: nil
+    case .tooLarge: "a key file is at most \(KeyFile.maximumSize) bytes"
+    case .undecodable: "the body does not decode as a key file"
+    case .unknownDerivation(let kdf): "unknown key derivation '\(kdf)'"
+    case .tooCostly(let problem): problem
     }
-    guard let derivation = file.derivation else { return "unknown key derivation '\(file.kdf)'" }
-    return derivation.limitProblem
+  }
+
+  /// What a client makes of a key file's bytes before trying a password on it; the one rule
+  /// behind `open` and the server's check of uploads.
+  enum KeyFileVerdict {
+    case usable(KeyFile, KeyDerivation)
+    case tooLarge, undecodable
+    case unknownDerivation(String)
+    case tooCostly(String)
+  }
+
+  static func examineKeyFile(_ bytes: [UInt8]) -> KeyFileVerdict {
+    guard bytes.count <= KeyFile.maximumSize else { return .tooLarge }
+    guard let file = try? KeyFile.decode(bytes), file.version == 1, file.salt.count == 32 else { return .undecodable }
+    guard let derivation = file.derivation else { return .unknownDerivation(file.kdf) }
+    if let problem = derivation.limitProblem { return .tooCostly(problem) }
+    return .usable(file, derivation)
   }
 
   /// A key file that may be tried, with its estimated cost in milliseconds.

@@ -2,6 +2,7 @@
 // failure turned into a StorageError that says what happened and what to do.
 
 import AsyncHTTPClient
+import LifeboatCore
 public import Foundation
 public import LifeboatStorage
 import NIOCore
@@ -54,12 +55,39 @@ final class S3Client: Sendable {
   let signer: SigV4Signer
   let options: S3Options
   let http: HTTPClient
+  /// The time requests are signed with (plus `options.clockOffset`).
+  let clock: any WallClock
 
-  init(location: S3Location, credentials: S3Credentials, region: String, options: S3Options) {
+  init(
+    location: S3Location, credentials: S3Credentials, region: String, options: S3Options,
+    clock: any WallClock = SystemClock()
+  ) {
     self.location = location
     self.signer = SigV4Signer(credentials: credentials, region: region)
     self.options = options
+    self.clock = clock
     self.http = S3HTTP.client(connections: options.connections, connectTimeout: options.connectTimeout)
+  }
+
+  /// A request signed now (SigV4): the date, payload hash and session token headers, `extra`,
+  /// and the Authorization header. Each attempt of a retried request is signed anew.
+  func signedRequest(
+    _ method: HTTPMethod, path: String, query: [(String, String)], url: String, headers extra: [(String, String)],
+    payloadHash hash: String
+  ) -> HTTPClientRequest {
+    let now = clock.now().addingTimeInterval(options.clockOffset)
+    var headers: [(String, String)] = [
+      ("host", location.hostHeader), ("x-amz-date", SigV4Signer.amzDate(now)), ("x-amz-content-sha256", hash),
+    ]
+    if let token = signer.credentials.sessionToken { headers.append(("x-amz-security-token", token)) }
+    headers += extra
+    let signature = signer.sign(
+      method: method.rawValue, path: path, query: query, headers: headers, payloadHash: hash, date: now)
+    var request = HTTPClientRequest(url: url)
+    request.method = method
+    for (name, value) in headers where name != "host" { request.headers.add(name: name, value: value) }
+    request.headers.add(name: "Authorization", value: signature.authorization)
+    return request
   }
 
   /// A GET whose body goes straight into `buffer` (which it must fill exactly), retried like
@@ -73,17 +101,7 @@ final class S3Client: Sendable {
     // The buffer outlives every attempt; only one attempt writes at a time.
     nonisolated(unsafe) let target = buffer
     try await options.retry.run { _ in
-      let now = Date().addingTimeInterval(options.clockOffset)
-      var headers: [(String, String)] = [
-        ("host", location.hostHeader), ("x-amz-date", SigV4Signer.amzDate(now)), ("x-amz-content-sha256", hash),
-      ]
-      if let token = signer.credentials.sessionToken { headers.append(("x-amz-security-token", token)) }
-      headers += extra
-      let signature = signer.sign(method: "GET", path: path, query: [], headers: headers, payloadHash: hash, date: now)
-      var request = HTTPClientRequest(url: url)
-      request.method = .GET
-      for (name, value) in headers where name != "host" { request.headers.add(name: name, value: value) }
-      request.headers.add(name: "Authorization", value: signature.authorization)
+      let request = signedRequest(.GET, path: path, query: [], url: url, headers: extra, payloadHash: hash)
       let response: HTTPClientResponse
       var filled = 0
       var errorBody: [UInt8] = []
@@ -143,20 +161,7 @@ final class S3Client: Sendable {
       .joined(separator: "&")
     let url = location.url(path: path, query: queryString)
     return try await options.retry.run { _ in
-      let now = Date().addingTimeInterval(options.clockOffset)
-      var headers: [(String, String)] = [
-        ("host", location.hostHeader), ("x-amz-date", SigV4Signer.amzDate(now)),
-        ("x-amz-content-sha256", hash),
-      ]
-      if let token = signer.credentials.sessionToken { headers.append(("x-amz-security-token", token)) }
-      headers += extra
-      let signature = signer.sign(
-        method: method.rawValue, path: path, query: query, headers: headers, payloadHash: hash,
-        date: now)
-      var request = HTTPClientRequest(url: url)
-      request.method = method
-      for (name, value) in headers where name != "host" { request.headers.add(name: name, value: value) }
-      request.headers.add(name: "Authorization", value: signature.authorization)
+      var request = signedRequest(method, path: path, query: query, url: url, headers: extra, payloadHash: hash)
       if let body {
         request.body = .bytes(body)
         request.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
@@ -213,7 +218,7 @@ final class S3Client: Sendable {
     case (_, "RequestTimeTooSkewed"):
       var skew = ""
       if let server = response.headers.first(name: "Date").flatMap(S3HTTP.parseHTTPDate) {
-        skew = String(format: " (this machine is %+.0f s off)", Date().timeIntervalSince(server))
+        skew = String(format: " (this machine is %+.0f s off)", clock.now().timeIntervalSince(server))
       }
       return StorageError(
         .credentials, handle, "the clock of this machine differs too much from the server's\(skew)",

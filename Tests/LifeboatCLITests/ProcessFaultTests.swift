@@ -19,6 +19,26 @@ import Testing
     return false
   }
 
+  /// A small tmpfs to fill up (root only); returns its path.
+  func mountTmpfs(_ path: String, size: String) throws -> String {
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    let mount = Process()
+    mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+    mount.arguments = ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", path]
+    try mount.run()
+    mount.waitUntilExit()
+    #expect(mount.terminationStatus == 0, "mount tmpfs failed")
+    return path
+  }
+
+  func unmount(_ path: String) {
+    let u = Process()
+    u.executableURL = URL(fileURLWithPath: "/bin/umount")
+    u.arguments = [path]
+    try? u.run()
+    u.waitUntilExit()
+  }
+
   func makeData(_ root: String, seed: UInt64, files: Int, size: Int) throws {
     var rng = SeededRandom(seed: seed)
     try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -122,21 +142,8 @@ import Testing
     guard requireRoot() else { return }
     let f = try CLIFixture()
     defer { f.remove() }
-    let mnt = f.dir.sub("small")
-    try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
-    let mount = Process()
-    mount.executableURL = URL(fileURLWithPath: "/bin/mount")
-    mount.arguments = ["-t", "tmpfs", "-o", "size=24m", "tmpfs", mnt]
-    try mount.run()
-    mount.waitUntilExit()
-    #expect(mount.terminationStatus == 0, "mount tmpfs failed")
-    defer {
-      let u = Process()
-      u.executableURL = URL(fileURLWithPath: "/bin/umount")
-      u.arguments = [mnt]
-      try? u.run()
-      u.waitUntilExit()
-    }
+    let mnt = try mountTmpfs(f.dir.sub("small"), size: "24m")
+    defer { unmount(mnt) }
     let src = f.dir.sub("src")
     try makeData(src, seed: 54, files: 4, size: 4 << 20)  // 16 MiB of random data
     let repoArgs = ["--repo", mnt + "/repo", "--password-file", f.passwordFile, "--quiet"]
@@ -180,21 +187,8 @@ import Testing
     guard requireRoot() else { return }
     let f = try CLIFixture()
     defer { f.remove() }
-    let mnt = f.dir.sub("small-target")
-    try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
-    let mount = Process()
-    mount.executableURL = URL(fileURLWithPath: "/bin/mount")
-    mount.arguments = ["-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt]
-    try mount.run()
-    mount.waitUntilExit()
-    #expect(mount.terminationStatus == 0, "mount tmpfs failed")
-    defer {
-      let u = Process()
-      u.executableURL = URL(fileURLWithPath: "/bin/umount")
-      u.arguments = [mnt]
-      try? u.run()
-      u.waitUntilExit()
-    }
+    let mnt = try mountTmpfs(f.dir.sub("small-target"), size: "8m")
+    defer { unmount(mnt) }
     let src = f.dir.sub("src")
     try makeData(src, seed: 55, files: 6, size: 3 << 20)  // 18 MiB onto 8 MiB
     #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)

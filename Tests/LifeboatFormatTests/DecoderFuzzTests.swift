@@ -8,7 +8,9 @@ import Testing
 /// throws a LifeboatError or returns something no larger than its input allows; it never
 /// crashes (which would end this test process) and never trusts a declared count.
 @Suite struct DecoderFuzzTests {
-  let keys = try! RepositoryKeys(masterSecret: Array(repeating: 9, count: 64))
+  let keys: RepositoryKeys
+
+  init() throws { keys = try RepositoryKeys(masterSecret: Array(repeating: 9, count: 64)) }
 
   /// Runs `decode` on every input; returns how many decoded. Only LifeboatError may escape.
   static func feed<T>(_ inputs: [[UInt8]], _ decode: ([UInt8]) throws -> T, bound: (T, [UInt8]) -> Bool = { _, _ in true }) -> Int {
