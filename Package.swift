@@ -86,7 +86,7 @@ let package = Package(
       name: "LifeboatOps",
       dependencies: [
         "LifeboatCore", "LifeboatPlan", "LifeboatCatalog", "LifeboatEngine", "LifeboatRepository",
-        "LifeboatStorage", "LifeboatS3", "LifeboatRemote", "LifeboatPolicy", "LifeboatFormat",
+        "LifeboatStorage", "LifeboatS3", "LifeboatRemote", "LifeboatPolicy", "LifeboatFormat", "LifeboatPosture",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -97,7 +97,7 @@ let package = Package(
       name: "LifeboatDemo",
       dependencies: [
         "LifeboatCore", "LifeboatPlan", "LifeboatCatalog", "LifeboatEngine", "LifeboatRepository",
-        "LifeboatStorage", "LifeboatS3", "LifeboatPolicy", "LifeboatFormat", "LifeboatOps",
+        "LifeboatStorage", "LifeboatS3", "LifeboatPolicy", "LifeboatFormat", "LifeboatOps", "LifeboatPosture",
       ],
       swiftSettings: strict),
     .target(
@@ -123,7 +123,7 @@ let package = Package(
       name: "LifeboatServer",
       dependencies: [
         "LifeboatCore", "LifeboatStorage", "LifeboatRepository", "LifeboatEngine", "LifeboatPolicy",
-        "LifeboatPlan", "LifeboatCatalog", "LifeboatOps", "LifeboatReport", "LifeboatConsole",
+        "LifeboatPlan", "LifeboatCatalog", "LifeboatOps", "LifeboatReport", "LifeboatConsole", "LifeboatPosture",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdCore", package: "hummingbird"),
         .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -138,7 +138,11 @@ let package = Package(
       swiftSettings: strict),
     .target(
       name: "LifeboatReport",
-      dependencies: ["LifeboatCore", "LifeboatPlan", "LifeboatCatalog", "LifeboatOps", "LifeboatPolicy"],
+      dependencies: ["LifeboatCore", "LifeboatPlan", "LifeboatCatalog", "LifeboatPosture", "LifeboatPolicy"],
+      swiftSettings: strict),
+    .target(
+      name: "LifeboatPosture",
+      dependencies: ["LifeboatCore", "LifeboatPlan", "LifeboatCatalog", "LifeboatPolicy"],
       swiftSettings: strict),
     .target(name: "LifeboatPolicy", dependencies: ["LifeboatCore"], swiftSettings: strict),
     .target(
@@ -151,7 +155,7 @@ let package = Package(
     .target(
       name: "LifeboatEngine",
       dependencies: [
-        "LifeboatCore", "LifeboatFormat", "LifeboatStorage", "LifeboatRepository", "CLifeboatSystem",
+        "LifeboatCore", "LifeboatFormat", "LifeboatStorage", "LifeboatRepository", "LifeboatPolicy", "CLifeboatSystem",
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
@@ -161,6 +165,7 @@ let package = Package(
         "LifeboatCore", "LifeboatFormat", "LifeboatStorage", "LifeboatRepository",
         "LifeboatEngine", "LifeboatPolicy", "LifeboatS3", "LifeboatPlan", "LifeboatCatalog", "LifeboatOps",
         "LifeboatDemo", "LifeboatReport", "LifeboatServer", "LifeboatRemote", "LifeboatConsole", "CLifeboatSystem",
+        "LifeboatPosture",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -192,13 +197,16 @@ let package = Package(
         .product(name: "PropertyBased", package: "swift-property-based"),
       ], swiftSettings: strict),
     .testTarget(
+      name: "LifeboatPostureTests",
+      dependencies: ["LifeboatPosture", "LifeboatPlan", "LifeboatCatalog", "LifeboatTesting"], swiftSettings: strict),
+    .testTarget(
       name: "LifeboatPlanTests",
       dependencies: ["LifeboatPlan", "LifeboatPolicy", "LifeboatTesting"], swiftSettings: strict),
     .testTarget(
       name: "LifeboatOpsTests",
       dependencies: [
         "LifeboatOps", "LifeboatDemo", "LifeboatPlan", "LifeboatCatalog", "LifeboatRepository", "LifeboatStorage",
-        "LifeboatFormat", "LifeboatEngine", "LifeboatReport", "LifeboatTesting",
+        "LifeboatFormat", "LifeboatEngine", "LifeboatReport", "LifeboatPosture", "LifeboatTesting",
         .product(name: "GRDB", package: "GRDB.swift"),
       ],
       exclude: ["golden"],
@@ -219,7 +227,8 @@ let package = Package(
     .testTarget(
       name: "LifeboatServerTests",
       dependencies: [
-        "LifeboatServer", "LifeboatConsole", "LifeboatRemote", "LifeboatCatalog", "LifeboatOps", "LifeboatPlan",
+        "LifeboatServer", "LifeboatConsole", "LifeboatRemote", "LifeboatCatalog", "LifeboatOps", "LifeboatPlan", "LifeboatPosture",
+        "LifeboatReport", "LifeboatCore",
         "LifeboatRepository", "LifeboatStorage", "LifeboatEngine", "LifeboatTesting",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
         .product(name: "Yams", package: "Yams"),

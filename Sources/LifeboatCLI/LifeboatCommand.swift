@@ -23,7 +23,7 @@ struct LifeboatCommand: AsyncParsableCommand {
     subcommands: [
       InitCommand.self, BackupCommand.self, SnapshotsCommand.self, LsCommand.self,
       RestoreCommand.self, DiffCommand.self, FindCommand.self, CheckCommand.self,
-      ForgetCommand.self, PruneCommand.self, StatsCommand.self, UnlockCommand.self,
+      ForgetCommand.self, ProtectCommand.self, UnprotectCommand.self, PruneCommand.self, StatsCommand.self, UnlockCommand.self,
       CopyCommand.self, KeyCommand.self, RepairCommand.self, MaintenanceCommand.self,
       PlanCommand.self, RunCommand.self, StatusCommand.self, AuditCommand.self, AgentCommand.self,
       DrillCommand.self, RunbookCommand.self, ReportCommand.self, AssessCommand.self, DemoCommand.self,

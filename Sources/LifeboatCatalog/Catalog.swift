@@ -6,6 +6,17 @@ public import Foundation
 import GRDB
 import LifeboatCore
 
+/// A restore drill's verdict, stored as a typed column of the job (`jobs.verdict`), never
+/// re-read from text: every judgement of recovery (`LifeboatPosture`) starts from it.
+public enum DrillVerdict: String, Sendable, Codable, CaseIterable {
+  /// Restored, verified and checked within the RTO.
+  case passed
+  /// Restored, verified and checked, but slower than the RTO.
+  case passedOverRTO = "passed-over-rto"
+  /// Something was not restored, did not verify, or a check failed.
+  case failed
+}
+
 /// One job: a backup, copy, forget, prune, check or drill of one system on one repository.
 public struct JobRecord: Sendable, Codable, Equatable {
   public enum Outcome: String, Sendable, Codable {
@@ -32,6 +43,12 @@ public struct JobRecord: Sendable, Codable, Equatable {
   public var warnings: [String] = []
   /// Kind-specific facts as JSON (phase timings, counts).
   public var details: String?
+  /// A drill's verdict (drills only).
+  public var verdict: DrillVerdict?
+  /// A drill's measured recovery time: restore + verify + checks (drills only).
+  public var recoverySeconds: Double?
+  /// A backup the ransomware signals flagged (backups only).
+  public var suspicious = false
 
   public init(kind: String, system: String, repository: String?, started: Date, outcome: Outcome = .running) {
     self.kind = kind
@@ -45,6 +62,20 @@ public struct JobRecord: Sendable, Codable, Equatable {
 
   enum CodingKeys: String, CodingKey {
     case id, kind, system, repository, started, ended, outcome, bytes, files, snapshot, errors, warnings, details
+    case verdict, recoverySeconds, suspicious
+  }
+
+  /// The typed facts a job of an older version kept only inside `details` (a drill report's
+  /// `verdict` and `recoverySeconds`, a backup's signals' `suspicious`): read once, here.
+  mutating func liftFactsFromDetails() {
+    guard let details, let object = try? JSONSerialization.jsonObject(with: Data(details.utf8)) as? [String: Any] else {
+      return
+    }
+    if kind == "drill" {
+      if verdict == nil { verdict = (object["verdict"] as? String).flatMap(DrillVerdict.init(rawValue:)) }
+      if recoverySeconds == nil { recoverySeconds = (object["recoverySeconds"] as? NSNumber)?.doubleValue }
+    }
+    if kind == "backup", !suspicious { suspicious = (object["suspicious"] as? Bool) ?? false }
   }
 
   /// Counts and lists may be left out (an agent's report, a hand-written one): they default to
@@ -63,6 +94,11 @@ public struct JobRecord: Sendable, Codable, Equatable {
     errors = try c.decodeIfPresent([String].self, forKey: .errors) ?? []
     warnings = try c.decodeIfPresent([String].self, forKey: .warnings) ?? []
     details = try c.decodeIfPresent(String.self, forKey: .details)
+    verdict = try c.decodeIfPresent(DrillVerdict.self, forKey: .verdict)
+    recoverySeconds = try c.decodeIfPresent(Double.self, forKey: .recoverySeconds)
+    suspicious = try c.decodeIfPresent(Bool.self, forKey: .suspicious) ?? false
+    // An agent of an older version sends these only inside `details`.
+    liftFactsFromDetails()
   }
 }
 
@@ -182,6 +218,24 @@ public final class Catalog: Sendable {
             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
           """)
     }
+    // Typed facts that were text inside `details`: a drill's verdict and recovery time, a
+    // backup's ransomware flag. Filled from `details` for the jobs already recorded.
+    m.registerMigration("v2-typed-facts") { db in
+      try db.execute(
+        sql: """
+          ALTER TABLE jobs ADD COLUMN verdict TEXT;
+          ALTER TABLE jobs ADD COLUMN recovery_seconds REAL;
+          ALTER TABLE jobs ADD COLUMN suspicious INTEGER NOT NULL DEFAULT 0;
+          """)
+      let rows = try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE details IS NOT NULL AND kind IN ('drill', 'backup')")
+      for row in rows {
+        var j = Self.job(row)
+        j.liftFactsFromDetails()
+        try db.execute(
+          sql: "UPDATE jobs SET verdict = ?, recovery_seconds = ?, suspicious = ? WHERE id = ?",
+          arguments: [j.verdict?.rawValue, j.recoverySeconds, j.suspicious, j.id])
+      }
+    }
     return m
   }
 
@@ -208,11 +262,11 @@ public final class Catalog: Sendable {
       try db.execute(
         sql: """
           UPDATE jobs SET ended = ?, outcome = ?, bytes = ?, files = ?, snapshot = ?, errors = ?,
-            warnings = ?, details = ?, repository = ? WHERE id = ?
+            warnings = ?, details = ?, repository = ?, verdict = ?, recovery_seconds = ?, suspicious = ? WHERE id = ?
           """,
         arguments: [
           job.ended?.timeIntervalSince1970, job.outcome.rawValue, job.bytes, job.files, job.snapshot, errors,
-          warnings, job.details, job.repository, id,
+          warnings, job.details, job.repository, job.verdict?.rawValue, job.recoverySeconds, job.suspicious, id,
         ])
     }
   }
@@ -231,6 +285,9 @@ public final class Catalog: Sendable {
     j.errors = (try? dec.decode([String].self, from: Data((row["errors"] as String).utf8))) ?? []
     j.warnings = (try? dec.decode([String].self, from: Data((row["warnings"] as String).utf8))) ?? []
     j.details = row["details"]
+    j.verdict = (row["verdict"] as String?).flatMap(DrillVerdict.init(rawValue:))
+    j.recoverySeconds = row["recovery_seconds"]
+    j.suspicious = (row["suspicious"] as Bool?) ?? false
     return j
   }
 

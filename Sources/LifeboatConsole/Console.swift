@@ -61,7 +61,11 @@ public struct StoredRepository: Sendable, Codable, Equatable {
 /// A deletion waiting for a second admin (the four-eyes rule).
 public struct Approval: Sendable, Codable, Equatable {
   public enum State: String, Codable, Sendable { case pending, approved, rejected, executed, failed, expired }
-  public enum Action: String, Codable, Sendable { case deleteSnapshots = "delete-snapshots", deleteRepository = "delete-repository" }
+  public enum Action: String, Codable, Sendable {
+    case deleteSnapshots = "delete-snapshots", deleteRepository = "delete-repository"
+    /// Lifts the protections clients put on snapshots (their protect marks go to quarantine).
+    case unprotectSnapshots = "unprotect-snapshots"
+  }
 
   public var id: Int64
   public var tenant: String

@@ -11,3 +11,10 @@ public struct SystemClock: WallClock {
   public init() {}
   public func now() -> Date { Date() }
 }
+
+/// A clock stopped at one instant: `LIFEBOAT_NOW` (reproducible reports and tests).
+public struct FixedClock: WallClock {
+  public let instant: Date
+  public init(_ instant: Date) { self.instant = instant }
+  public func now() -> Date { instant }
+}

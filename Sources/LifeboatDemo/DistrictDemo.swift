@@ -5,6 +5,7 @@
 // restore — and the evidence in the catalog, ready for the reports.
 
 public import Foundation
+import LifeboatPosture
 import LifeboatCatalog
 public import LifeboatCore
 import LifeboatEngine

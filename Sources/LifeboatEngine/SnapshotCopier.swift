@@ -1,3 +1,4 @@
+public import Foundation
 public import LifeboatCore
 import LifeboatFormat
 public import LifeboatRepository
@@ -38,6 +39,29 @@ public final class SnapshotCopier: @unchecked Sendable {
     s.parent = nil
     s.original = snapshot.original ?? id
     return s
+  }
+
+  /// Carries the source's marks to the destination's copies of the same snapshots (matched
+  /// by `original`): a protection, a suspicion or a release made before or after the copy.
+  /// Marks the destination already holds are not written again. Returns how many were added.
+  @discardableResult
+  public static func copyMarks(from source: Repository, into destination: Repository, now: Date) async throws -> Int {
+    let sourceMarks = try await source.loadMarks()
+    guard !sourceMarks.marks.isEmpty else { return 0 }
+    let sourceSnapshots = try await source.listSnapshots().snapshots
+    var byOriginal: [ID: [SnapshotMark]] = [:]
+    for (id, snap) in sourceSnapshots { byOriginal[snap.original ?? id, default: []] += sourceMarks.marks[id] ?? [] }
+    let existing = try await destination.loadMarks()
+    var added = 0
+    for (id, snap) in try await destination.listSnapshots().snapshots {
+      for var m in byOriginal[snap.original ?? id] ?? [] {
+        m.snapshot = id
+        if existing.contains(m, on: id) { continue }
+        try await destination.addMark(m)
+        added += 1
+      }
+    }
+    return added
   }
 
   private func convertTree(_ id: ID) async throws -> ID {

@@ -276,6 +276,40 @@ public enum SnapshotFormat {
   }
 }
 
+/// Marks are sealed like snapshots, under their own purpose: the same JSON conventions (sorted
+/// keys, RFC 3339 times), so a mark's bytes are as stable as a snapshot's.
+public enum MarkFormat {
+  public static let currentVersion = 1
+
+  public static func seal(_ mark: SnapshotMark, keys: RepositoryKeys) throws -> [UInt8] {
+    let enc = JSONEncoder()
+    enc.dateEncodingStrategy = .custom { date, encoder in
+      var c = encoder.singleValueContainer()
+      try c.encode(Rfc3339.format(date))
+    }
+    enc.outputFormatting = [.sortedKeys]
+    return Envelope.seal(Array(try enc.encode(mark)), key: keys.metadataKey, purpose: .mark)
+  }
+
+  public static func open(_ bytes: [UInt8], keys: RepositoryKeys) throws -> SnapshotMark {
+    let plain = try Envelope.open(bytes, key: keys.metadataKey, purpose: .mark)
+    let dec = JSONDecoder()
+    dec.dateDecodingStrategy = .custom { decoder in
+      let c = try decoder.singleValueContainer()
+      let s = try c.decode(String.self)
+      guard let d = Rfc3339.parse(s) else {
+        throw DecodingError.dataCorruptedError(in: c, debugDescription: "bad time \(s)")
+      }
+      return d
+    }
+    do {
+      return try dec.decode(SnapshotMark.self, from: Data(plain))
+    } catch {
+      throw LifeboatError.corrupt("mark does not decode: \(error)")
+    }
+  }
+}
+
 /// RFC 3339 times with nanosecond precision in UTC, e.g. `2026-11-29T01:02:03.123456789Z`.
 public enum Rfc3339 {
   public static func format(_ date: Date) -> String {

@@ -109,7 +109,7 @@ public enum Envelope {
   /// What an object is for; bound into the key derivation so a ciphertext made for one purpose
   /// does not open as another.
   public enum Purpose: String, Sendable, CaseIterable {
-    case blob, packHeader = "pack-header", index, snapshot, config, keyFile = "key-file"
+    case blob, packHeader = "pack-header", index, snapshot, config, keyFile = "key-file", mark
   }
 
   /// `[L]₃₂` = 256 bits.

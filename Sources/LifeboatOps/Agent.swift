@@ -1,6 +1,7 @@
 // The agent: a long-running service that carries out a plan's schedules.
 
 public import Foundation
+import LifeboatPosture
 import LifeboatCatalog
 public import LifeboatCore
 import LifeboatPlan

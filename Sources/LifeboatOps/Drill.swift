@@ -4,6 +4,7 @@
 
 import AsyncHTTPClient
 public import Foundation
+public import LifeboatPosture
 import LifeboatCatalog
 import LifeboatCore
 import LifeboatEngine
@@ -11,67 +12,6 @@ public import LifeboatPlan
 import LifeboatPolicy
 import LifeboatRepository
 import Synchronization
-
-/// The evidence of one drill.
-public struct DrillReport: Sendable, Codable {
-  public enum Verdict: String, Sendable, Codable {
-    case passed
-    /// Restored and checked, but slower than the RTO.
-    case passedOverRTO = "passed-over-rto"
-    case failed
-  }
-
-  public struct CheckResult: Sendable, Codable {
-    public var check: String
-    public var passed: Bool
-    public var seconds: Double
-    public var detail: String
-  }
-
-  public var system: String
-  public var repository: String
-  public var snapshot: String?
-  public var snapshotTime: Date?
-  public var actor: String
-  public var host: String
-  public var started: Date
-  public var ended: Date
-  public var sandbox: String
-  public var files = 0
-  public var bytes: UInt64 = 0
-  public var verifiedFiles = 0
-  public var verifiedNodes = 0
-  /// Seconds per phase: `open`, `restore`, `verify`, `checks`, `cleanup`.
-  public var phases: [String: Double] = [:]
-  /// Restore + verify + checks: the time until the system is proven working.
-  public var recoverySeconds: Double = 0
-  public var rtoSeconds: Double
-  /// Restore throughput and the time a restore of the system's newest full snapshot would take.
-  public var bytesPerSecond: Double = 0
-  public var projectedSeconds: Double?
-  public var checks: [CheckResult] = []
-  public var verdict: Verdict = .failed
-  public var reasons: [String] = []
-  /// Why this snapshot (e.g. the clean restore point).
-  public var selection: String = ""
-  /// Catalog writes that failed (a full disk, an I/O error): the drill ran, but this part of
-  /// its evidence is not in the catalog. Nil when everything was recorded.
-  public var notRecorded: [String]?
-
-  public init(
-    system: String, repository: String, actor: String, host: String, started: Date, ended: Date, sandbox: String,
-    rtoSeconds: Double
-  ) {
-    self.system = system
-    self.repository = repository
-    self.actor = actor
-    self.host = host
-    self.started = started
-    self.ended = ended
-    self.sandbox = sandbox
-    self.rtoSeconds = rtoSeconds
-  }
-}
 
 public struct DrillRunner: Sendable {
   public let context: RunContext
@@ -194,6 +134,8 @@ public struct DrillRunner: Sendable {
     if report.verdict == .failed { job.errors = report.reasons }
     if report.verdict == .passedOverRTO { job.warnings = report.reasons }
     job.details = (try? JSONEncoder.drill.encode(report)).map { String(decoding: $0, as: UTF8.self) }
+    job.verdict = report.verdict
+    job.recoverySeconds = report.verdict == .failed ? nil : report.recoverySeconds
     recordInCatalog("the drill's result", into: &notRecorded) { try context.catalog.finish(job) }
     let details = [
       "verdict": report.verdict.rawValue, "repository": repoName, "snapshot": report.snapshot ?? "",

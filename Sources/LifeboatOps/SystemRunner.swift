@@ -3,6 +3,7 @@
 // every run an event in the audit log.
 
 public import Foundation
+import LifeboatPosture
 public import LifeboatCatalog
 public import LifeboatCore
 import LifeboatEngine
@@ -137,14 +138,18 @@ public struct SystemRunner: Sendable {
       snapshotID = result.snapshotID
       if let signals = await signals(repo, result) {
         backup.details = (try? JSONEncoder.drill.encode(signals)).map { String(decoding: $0, as: UTF8.self) }
-        if signals.suspicious { alert(signals, snapshot: result.snapshotID, problems: &errors) }
+        backup.suspicious = signals.suspicious
+        if signals.suspicious {
+          alert(signals, snapshot: result.snapshotID, problems: &errors)
+          await mark(signals, snapshot: result.snapshotID, in: repo, problems: &errors)
+        }
       }
       backup.snapshot = result.snapshotID.hex
       backup.bytes = Int64(result.snapshot.summary?.totalBytesProcessed ?? 0)
       backup.files = Int64(result.snapshot.summary?.totalFilesProcessed ?? 0)
       backup.warnings = result.errors
-      if let d = backup.details, let sig = try? JSONDecoder.drill.decode(BackupSignals.self, from: Data(d.utf8)),
-        sig.suspicious
+      if backup.suspicious, let d = backup.details,
+        let sig = try? JSONDecoder.drill.decode(BackupSignals.self, from: Data(d.utf8))
       {
         backup.warnings.append("suspicious snapshot: " + sig.reasons.joined(separator: "; "))
       }
@@ -321,33 +326,45 @@ public struct SystemRunner: Sendable {
       }
       try await saver.flush()
       for s in converted { _ = try await destination.saveSnapshot(s) }
+      // Protections and suspicions travel with the snapshots.
+      try await SnapshotCopier.copyMarks(from: source, into: destination, now: now)
       return (converted.count, copier.bytesCopied)
     }
   }
 
-  /// Applies the system's retention to its snapshots in one repository; returns removed ids.
+  /// Applies the system's retention to its snapshots in one repository, through the one
+  /// retention executor: protected snapshots and clean points stay. Returns removed ids.
   func applyRetention(_ name: String) async throws -> [String] {
     let repo = try await context.open(name)
     return try await repo.withLock(exclusive: true, command: "forget \(system.name)", waiting: .planJob) {
       _ -> [String] in
       let list = try await repo.listSnapshots()
       let mine = list.snapshots.filter { $0.snapshot.hostname == system.snapshotHost }
-      var decisions = Retention.apply(
-        system.retention.value, to: mine, grouping: RetentionGrouping(host: true, paths: false, tags: false),
-        timeZone: .current)
-      // Never remove the last snapshot taken before a suspicious one: it is the clean point.
-      let suspicious = try CleanPoint.suspiciousTimes(system: system.name, catalog: catalog)
-      let protected = CleanPoint.protected(mine, suspicious: suspicious)
-      for i in decisions.indices where !decisions[i].keep && protected.contains(decisions[i].id) {
-        decisions[i].keep = true
-        decisions[i].reasons.append("last snapshot before a suspicious one (the clean restore point)")
+      let marks = try await repo.loadMarks()
+      let decisions = Forgetting.decide(
+        system.retention.value, snapshots: mine, marks: marks, grouping: RetentionGrouping(host: true, paths: false, tags: false),
+        timeZone: .current, now: now)
+      return try await Forgetting.execute(decisions, in: repo, marks: marks, now: now).map(\.hex)
+    }
+  }
+
+  /// Marks a snapshot the signals flagged, in the repository itself, and protects the clean
+  /// point before it, so no retention, `forget` or copy can lose it — with or without a plan.
+  func mark(_ signals: BackupSignals, snapshot: ID, in repo: Repository, problems: inout [String]) async {
+    do {
+      let at = now
+      try await repo.addMark(
+        SnapshotMark(snapshot: snapshot, kind: .suspicious, reason: signals.reasons.joined(separator: "; "), time: at, author: context.actor))
+      let marks = try await repo.loadMarks()
+      let mine = try await repo.listSnapshots().snapshots.filter { $0.snapshot.hostname == system.snapshotHost }
+      if let clean = marks.cleanPoint(before: snapshot, in: mine), marks.protection(of: clean.id, now: at) == nil {
+        try await repo.addMark(
+          SnapshotMark(
+            snapshot: clean.id, kind: .protect, reason: "the clean point before suspicious snapshot \(snapshot.short)",
+            time: at, author: context.actor))
       }
-      var removed: [String] = []
-      for d in decisions where !d.keep {
-        try await Repository.storage { try await repo.backend.remove(Handle(.snapshot, d.id.hex)) }
-        removed.append(d.id.hex)
-      }
-      return removed
+    } catch {
+      problems.append("marking suspicious snapshot \(snapshot.short) in the repository: \(error)")
     }
   }
 }

@@ -143,7 +143,7 @@ public enum Retention {
     return out
   }
 
-  static func groupKey(_ s: Snapshot, _ g: RetentionGrouping) -> String {
+  public static func groupKey(_ s: Snapshot, _ g: RetentionGrouping) -> String {
     var parts = [String]()
     if g.host { parts.append("host=\(s.hostname)") }
     if g.paths { parts.append("paths=\(s.paths.sorted().joined(separator: ","))") }

@@ -263,8 +263,8 @@ public struct RESTBackend: Backend {
     return try Self.decodeList(r.body, type: type)
   }
 
-  /// A server's list of objects: JSON `[{name, size}]`. Names must be object names (64
-  /// lower-case hex digits) and sizes not negative: a name from the server becomes part of the
+  /// A server's list of objects: JSON `[{name, size}]`. Names must be object names of the type
+  /// (`ObjectType.isValidName`) and sizes not negative: a name from the server becomes part of the
   /// next request's URL.
   static func decodeList(_ body: [UInt8], type: ObjectType) throws -> [ObjectInfo] {
     let listed: [Listed]
@@ -273,7 +273,7 @@ public struct RESTBackend: Backend {
     } catch {
       throw StorageError(.io, nil, "the server's list of \(type.rawValue) did not decode: \(error)")
     }
-    for l in listed where l.size < 0 || l.name.utf8.count != 64 || !l.name.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) {
+    for l in listed where l.size < 0 || !type.isValidName(l.name) {
       throw StorageError(.io, nil, "the server's list of \(type.rawValue) holds an invalid entry (\(l.name.prefix(80)), \(l.size) bytes)")
     }
     return listed.map { ObjectInfo(name: $0.name, size: $0.size) }

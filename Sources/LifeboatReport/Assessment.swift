@@ -4,7 +4,7 @@
 
 public import Foundation
 public import LifeboatCatalog
-import LifeboatOps
+import LifeboatPosture
 public import LifeboatPlan
 import LifeboatPolicy
 
@@ -126,7 +126,8 @@ public struct Assessment: Sendable, Codable {
       func gap(_ text: String, _ likelihood: Double, hoursAtStake: Double? = nil) {
         gaps.append(Gap(system: s.name, gap: text, risk: cost * (hoursAtStake ?? hours) * likelihood, likelihood: likelihood))
       }
-      let st = PlanStatus.status(s, history: history, now: now)
+      let judged = Posture.judge(PlanStatus.status(s, history: history, now: now), in: plan, now: now)
+      let reasons = Set(judged.judgements.flatMap { $0.causes.map(\.reason) })
       if f.restoreSeconds > s.rto.value {
         gap("a restore would take \(ExecutiveReport.age(f.restoreSeconds)), over the RTO of \(DurationText.format(s.rto.value))", 0.9,
           hoursAtStake: f.restoreSeconds / 3600)
@@ -134,16 +135,17 @@ public struct Assessment: Sendable, Codable {
       if let inc = incremental, inc > s.schedule.value.interval {
         gap("a backup would run \(ExecutiveReport.age(inc)), longer than the schedule's interval", 0.7)
       }
-      if st.rpoState == .breached { gap("no good backup within the RPO", 0.8) }
-      if st.lastDrillVerdict == nil { gap("recovery never tested by a drill", 0.5) }
-      else if st.lastDrillVerdict == "failed" { gap("the last drill failed", 0.8) }
+      if judged.backups.light == .red { gap("no good backup within the RPO", 0.8) }
+      if reasons.contains(.neverDrilled) { gap("recovery never tested by a drill", 0.5) }
+      if reasons.contains(.drillFailed) { gap("the last drill failed", 0.8) }
       let targets = s.copies.value.compactMap { plan.repositories[$0] }
       if !targets.contains(where: \.offsite) { gap("no offsite copy (a site loss takes the backups too)", 0.3) }
       if !targets.contains(where: { $0.immutableDays != nil }) {
         gap("no immutable copy (ransomware holding the credentials can delete the backups)", 0.4)
       }
-      if st.suspiciousSnapshots > 0 {
-        gap(st.suspiciousSnapshots == 1 ? "a backup looked like an attack" : "\(st.suspiciousSnapshots) backups looked like an attack", 0.9)
+      if judged.integrity.light != .green {
+        let n = judged.status.suspiciousSnapshots
+        gap(n == 1 ? "a backup looked like an attack" : "\(n) backups looked like an attack", 0.9)
       }
     }
     gaps.sort { $0.risk > $1.risk }
@@ -229,7 +231,7 @@ public struct Assessment: Sendable, Codable {
     b += "<tr><th>System</th><th>Size</th><th>Change a day</th><th>Backup window vs schedule</th><th>Restore vs RTO</th></tr>"
     for f in systems {
       let window = f.incrementalBackupSeconds.map { ExecutiveReport.age($0) } ?? "first: \(ExecutiveReport.age(f.fullBackupSeconds))"
-      let restoreLight: Light = f.restoreSeconds <= f.rtoSeconds ? .green : .red
+      let restoreLight = Posture.projectedRecovery(seconds: f.restoreSeconds, rto: f.rtoSeconds)
       b += "<tr><td><b>\(HTML.escape(f.system))</b><br><span class=\"small muted\">\(f.tier), \(f.throughputSource) throughput</span></td>"
       b += "<td>\(size(Double(f.bytes)))<br><span class=\"small muted\">\(f.files) files</span></td>"
       b += "<td>\(f.changeBytesPerDay.map { size($0) } ?? "unknown")</td>"

@@ -3,12 +3,22 @@
 
 public import Foundation
 public import LifeboatCatalog
-import LifeboatOps
 public import LifeboatPlan
 import LifeboatPolicy
+import LifeboatPosture
 
 public struct ComplianceReport: Sendable, Codable {
-  public enum Status: String, Sendable, Codable { case met, partial, gap }
+  public enum Status: String, Sendable, Codable {
+    case met, partial, gap
+
+    var light: Light {
+      switch self {
+      case .met: .green
+      case .partial: .amber
+      case .gap: .red
+      }
+    }
+  }
 
   public struct Control: Sendable, Codable {
     public var framework: String
@@ -30,13 +40,15 @@ public struct ComplianceReport: Sendable, Codable {
   public static func make(plan: Plan, history: [JobRecord], audit: AuditVerification, events: [AuditEvent], now: Date)
     -> ComplianceReport
   {
-    let statuses = plan.systems.map { ($0, PlanStatus.status($0, history: history, now: now)) }
+    // The systems' standing comes from the posture; this report decides only each control's status.
+    let posture = Posture.judge(plan: plan, history: history, auditIntact: audit.isIntact, now: now)
+    let statuses = zip(plan.systems, posture.systems).map { ($0, $1) }
     let df = ISO8601DateFormatter()
     let backups = history.filter { $0.kind == "backup" && $0.succeeded }
     let drills = history.filter { $0.kind == "drill" && $0.outcome != .running }
     let passedDrills = drills.filter { $0.outcome == .success }
-    let withinRPO = statuses.filter { $0.1.rpoState != .breached }
-    let drilledOK = statuses.filter { $0.1.lastDrillVerdict == "passed" && !$0.1.drillOverdue }
+    let withinRPO = statuses.filter { $0.1.backups.light != .red }
+    let drilledOK = statuses.filter { $0.1.recovery.light == .green }
     let critical = plan.systems.filter { $0.tier.value == .critical }
     let immutableRepos = plan.repositories.values.filter { $0.immutableDays != nil }.map(\.name).sorted()
     let offsiteRepos = plan.repositories.values.filter(\.offsite).map(\.name).sorted()
@@ -55,8 +67,8 @@ public struct ComplianceReport: Sendable, Codable {
     func add(_ fw: String, _ id: String, _ title: String, _ status: Status, _ evidence: [String?], _ missing: [String]) {
       c.append(Control(framework: fw, id: id, title: title, status: status, evidence: evidence.compactMap { $0 }, missing: missing))
     }
-    let notWithinRPO = statuses.filter { $0.1.rpoState == .breached }.map(\.0.name)
-    let notDrilled = statuses.filter { !($0.1.lastDrillVerdict == "passed" && !$0.1.drillOverdue) }.map(\.0.name)
+    let notWithinRPO = statuses.filter { $0.1.backups.light == .red }.map(\.0.name)
+    let notDrilled = statuses.filter { $0.1.recovery.light != .green }.map(\.0.name)
 
     // HIPAA Security Rule, contingency plan and technical safeguards.
     add("hipaa", "164.308(a)(7)(ii)(A)", "Data backup plan", share(withinRPO.count, statuses.count),
@@ -139,7 +151,7 @@ public struct ComplianceReport: Sendable, Codable {
       body += "<section id=\"\(fw)\"><h2>\(HTML.escape(names[fw] ?? fw)) — \(met) of \(cs.count) supported</h2><table><colgroup><col style=\"width:18%\"><col style=\"width:10%\"><col style=\"width:46%\"><col style=\"width:26%\"></colgroup>"
       body += "<tr><th>Control</th><th>Status</th><th>Evidence</th><th>Missing</th></tr>"
       for ctl in cs {
-        let light: Light = ctl.status == .met ? .green : ctl.status == .partial ? .amber : .red
+        let light = ctl.status.light
         body += "<tr><td><b>\(HTML.escape(ctl.id))</b><br><span class=\"small muted\">\(HTML.escape(ctl.title))</span></td>"
         body += "<td>\(HTML.light(light))\(ctl.status.rawValue)</td>"
         body += "<td>" + ctl.evidence.map(HTML.escape).joined(separator: "<br>") + "</td>"

@@ -4,13 +4,9 @@
 
 public import Foundation
 public import LifeboatCatalog
-import LifeboatOps
 public import LifeboatPlan
 import LifeboatPolicy
-
-public enum Light: String, Sendable, Codable {
-  case green, amber, red
-}
+public import LifeboatPosture
 
 public struct ExecutiveReport: Sendable, Codable {
   public struct SystemRow: Sendable, Codable {
@@ -23,6 +19,10 @@ public struct ExecutiveReport: Sendable, Codable {
     public var rtoText: String
     public var copies: Light
     public var copiesText: String
+    public var integrity: Light
+    public var integrityText: String
+    /// The worst of the four.
+    public var light: Light
     public var findings: [String]
     public var rtoSeconds: Double
     /// The last drill's measured recovery time (nil: never drilled).
@@ -52,66 +52,17 @@ public struct ExecutiveReport: Sendable, Codable {
   public var answers: [Answer]
   public var auditChain: AuditVerification
 
+  /// Renders the posture (`Posture.judge`): the lights, reasons and findings are decided
+  /// there, never here.
   public static func make(plan: Plan, history: [JobRecord], audit: AuditVerification, now: Date) -> ExecutiveReport {
-    var rows: [SystemRow] = []
-    for s in plan.systems {
-      let st = PlanStatus.status(s, history: history, now: now)
-      var findings: [String] = []
-      // RPO: age of the last good backup.
-      let rpoLight: Light = st.rpoState == .ok ? .green : st.rpoState == .atRisk ? .amber : .red
-      let rpoText: String
-      if let age = st.ageSeconds {
-        rpoText = "last good backup \(Self.age(age)) ago (objective \(DurationText.format(s.rpo.value)))"
-      } else {
-        rpoText = "no good backup yet (objective \(DurationText.format(s.rpo.value)))"
-      }
-      if st.rpoState == .breached { findings.append("no good backup within the recovery point objective") }
-      // RTO: the last drill's measured recovery time and its age.
-      var rtoLight = Light.red
-      var rtoText = "never tested by a restore drill"
-      if let v = st.lastDrillVerdict, let t = st.lastDrillTime {
-        let drillAge = now.timeIntervalSince(t)
-        let measured = st.lastDrillRecoverySeconds.map { Self.age($0) } ?? "?"
-        rtoText = "drill \(Self.age(drillAge)) ago: \(v), recovered in \(measured) (objective \(DurationText.format(s.rto.value)))"
-        if v == "passed" && !st.drillOverdue {
-          rtoLight = .green
-        } else if v == "passed" || v == "passed-over-rto" {
-          rtoLight = .amber
-          if v == "passed-over-rto" { findings.append("the last drill recovered slower than the RTO") }
-          if st.drillOverdue { findings.append("the restore drill is overdue") }
-        } else {
-          findings.append("the last restore drill failed")
-        }
-      } else {
-        findings.append("recovery has never been tested")
-      }
-      // Copies: 3-2-1-1-0 — copies present, one offsite, one immutable, no errors.
-      let targets = s.copies.value.compactMap { plan.repositories[$0] }
-      let present = s.copies.value.filter { (st.copies[$0] ?? nil) != nil }
-      let offsite = targets.contains { $0.offsite && present.contains($0.name) }
-      let immutable = targets.contains { $0.immutableDays != nil && present.contains($0.name) }
-      var copyLight = Light.green
-      var missing: [String] = []
-      if present.count < 2 { missing.append("fewer than two copies") }
-      if !offsite { missing.append("no offsite copy") }
-      if !immutable { missing.append("no immutable copy") }
-      if !st.copiesMissing.isEmpty { missing.append("missing in \(st.copiesMissing.joined(separator: ", "))") }
-      if !missing.isEmpty { copyLight = present.isEmpty || (!offsite && !immutable) ? .red : .amber }
-      if st.suspiciousSnapshots > 0 {
-        findings.append(
-          st.suspiciousSnapshots == 1
-            ? "a backup looked like a ransomware attack" : "\(st.suspiciousSnapshots) backups looked like a ransomware attack")
-        copyLight = .red
-      }
-      let copyText =
-        "\(present.count) of \(s.copies.value.count) copies current" + (offsite ? ", offsite" : "")
-        + (immutable ? ", immutable" : "") + (missing.isEmpty ? "" : " — " + missing.joined(separator: "; "))
-      findings += missing.map { "copies: \($0)" }
-      rows.append(
-        SystemRow(
-          name: s.name, tier: s.tier.value.rawValue, owner: s.owner, rpo: rpoLight, rpoText: rpoText, rto: rtoLight,
-          rtoText: rtoText, copies: copyLight, copiesText: copyText, findings: findings, rtoSeconds: s.rto.value,
-          measuredRecoverySeconds: st.lastDrillRecoverySeconds, downtimeCostPerHour: s.downtimeCostPerHour.value))
+    let posture = Posture.judge(plan: plan, history: history, auditIntact: audit.isIntact, now: now)
+    let rows = posture.systems.map { p in
+      let s = plan.system(named: p.status.system)!
+      return SystemRow(
+        name: s.name, tier: s.tier.value.rawValue, owner: s.owner, rpo: p.backups.light, rpoText: p.backups.summary,
+        rto: p.recovery.light, rtoText: p.recovery.summary, copies: p.copies.light, copiesText: p.copies.summary,
+        integrity: p.integrity.light, integrityText: p.integrity.summary, light: p.light, findings: p.findings.map(\.message), rtoSeconds: s.rto.value,
+        measuredRecoverySeconds: p.status.lastDrillRecoverySeconds, downtimeCostPerHour: s.downtimeCostPerHour.value)
     }
     let critical = plan.systems.filter { $0.tier.value == .critical }
     // The organization's own figure when the plan gives one, else its costliest system's.
@@ -135,7 +86,6 @@ public struct ExecutiveReport: Sendable, Codable {
     df.timeZone = TimeZone(identifier: "UTC")
     var answers: [Answer] = []
     let criticalRows = rows.filter { $0.tier == "critical" }
-    let verified = criticalRows.filter { $0.rto == .green }
     let q1: String
     if criticalRows.isEmpty {
       q1 = "The plan marks no system as critical."
@@ -153,7 +103,7 @@ public struct ExecutiveReport: Sendable, Codable {
     answers.append(
       Answer(
         question: "What is our recovery time objective for the most critical systems, and has anyone verified that we can meet it?",
-        answer: q1, light: criticalRows.isEmpty ? .amber : verified.count == criticalRows.count ? .green : .red))
+        answer: q1, light: posture.criticalRecovery))
     func money(_ v: Double) -> String { HTML.money(v) }
     answers.append(
       Answer(
@@ -164,8 +114,8 @@ public struct ExecutiveReport: Sendable, Codable {
             ? " No critical system has a measured recovery time yet."
             : " The measured recoveries cost " + measuredCost.sorted { $0.key < $1.key }.map { "\(money($0.value)) for \($0.key)" }.joined(separator: ", ") + "."),
         light: .amber))
-    let allFindings = rows.flatMap(\.findings)
-    let defensible = allFindings.isEmpty && audit.isIntact
+    let allFindings = posture.findings.map(\.message)
+    let defensible = posture.defensible == .green
     answers.append(
       Answer(
         question: "Could we defend our backup practice in a regulatory review, a cyber-insurance audit or to a major client?",
@@ -174,17 +124,11 @@ public struct ExecutiveReport: Sendable, Codable {
           : "Not yet: \(allFindings.count) open findings"
             + (audit.isIntact ? "" : " and the audit log does not verify") + ". "
             + (allFindings.first.map { "First: \($0)." } ?? ""),
-        light: defensible ? .green : (allFindings.count > 3 || !audit.isIntact ? .red : .amber)))
+        light: posture.defensible))
     return ExecutiveReport(
       organization: plan.organization, generated: now, systems: rows, costs: costs, measuredRecoveryCost: measuredCost,
       answers: answers, auditChain: audit)
   }
 
-  static func age(_ seconds: Double) -> String {
-    if seconds < 10 { return String(format: "%.1f seconds", seconds) }
-    if seconds < 90 { return String(format: "%.0f seconds", seconds) }
-    if seconds < 5400 { return String(format: "%.0f minutes", seconds / 60) }
-    if seconds < 172_800 { return String(format: "%.0f hours", seconds / 3600) }
-    return String(format: "%.0f days", seconds / 86400)
-  }
+  static func age(_ seconds: Double) -> String { Wording.age(seconds) }
 }

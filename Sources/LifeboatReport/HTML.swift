@@ -2,6 +2,7 @@
 // A4 page per report section.
 
 import Foundation
+import LifeboatPosture
 
 public enum HTML {
   /// Escapes text for HTML content and double-quoted attributes.
@@ -91,12 +92,12 @@ extension ExecutiveReport {
     for a in answers {
       body += "<div class=\"q \(a.light.rawValue)\"><b>\(HTML.escape(a.question))</b>\(HTML.escape(a.answer))</div>"
     }
-    body += "</section><section id=\"systems\"><h2>Systems</h2><table><colgroup><col style=\"width:22%\"><col style=\"width:26%\"><col style=\"width:26%\"><col style=\"width:26%\"></colgroup>"
-    body += "<tr><th>System</th><th>Backups (RPO)</th><th>Recovery (RTO)</th><th>Copies (3-2-1-1-0)</th></tr>"
+    body += "</section><section id=\"systems\"><h2>Systems</h2><table><colgroup><col style=\"width:18%\"><col style=\"width:21%\"><col style=\"width:21%\"><col style=\"width:21%\"><col style=\"width:19%\"></colgroup>"
+    body += "<tr><th>System</th><th>Backups (RPO)</th><th>Recovery (RTO)</th><th>Copies (3-2-1-1-0)</th><th>Integrity</th></tr>"
     for s in systems {
       body += "<tr><td><b>\(HTML.escape(s.name))</b><br><span class=\"muted small\">\(s.tier)\(s.owner.map { " · " + HTML.escape($0) } ?? "")</span></td>"
       body += "<td>\(HTML.light(s.rpo))\(HTML.escape(s.rpoText))</td><td>\(HTML.light(s.rto))\(HTML.escape(s.rtoText))</td>"
-      body += "<td>\(HTML.light(s.copies))\(HTML.escape(s.copiesText))</td></tr>"
+      body += "<td>\(HTML.light(s.copies))\(HTML.escape(s.copiesText))</td><td>\(HTML.light(s.integrity))\(HTML.escape(s.integrityText))</td></tr>"
     }
     body += "</table></section>"
     body += "<section id=\"recovery\"><h2>Measured recovery time against the objective</h2>"

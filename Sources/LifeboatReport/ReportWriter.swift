@@ -2,7 +2,7 @@
 
 public import Foundation
 public import LifeboatCatalog
-public import LifeboatOps
+public import LifeboatPosture
 public import LifeboatPlan
 import LifeboatPolicy
 
@@ -91,7 +91,7 @@ extension Runbook {
 extension ReportWriter {
   static func drillHTML(_ r: DrillReport) -> String {
     let df = ISO8601DateFormatter()
-    let light: Light = r.verdict == .passed ? .green : r.verdict == .passedOverRTO ? .amber : .red
+    let light = r.verdict.light
     var b = "<header><h1>Restore drill — \(HTML.escape(r.system))</h1><p class=\"sub\">\(df.string(from: r.started)) by \(HTML.escape(r.actor)) on \(HTML.escape(r.host)), from repository \(HTML.escape(r.repository)).</p></header>"
     b += "<section id=\"verdict\"><div class=\"q \(light.rawValue)\"><b>Verdict: \(r.verdict.rawValue)</b>\(r.reasons.map(HTML.escape).joined(separator: "<br>"))</div></section>"
     b += "<section id=\"facts\"><h2>What was restored</h2><table>"

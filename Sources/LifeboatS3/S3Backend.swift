@@ -60,7 +60,7 @@ public final class S3Backend: ObjectLockingBackend {
     if rest == "config" { return .config }
     let parts = rest.split(separator: "/", omittingEmptySubsequences: false)
     guard parts.count >= 2, let type = ObjectType(rawValue: String(parts[0])), type != .config,
-      let name = parts.last, Self.isName(name)
+      let name = parts.last, type.isValidName(name)
     else { return nil }
     if type == .pack {
       guard parts.count == 3, parts[1] == name.prefix(2) else { return nil }
@@ -70,9 +70,6 @@ public final class S3Backend: ObjectLockingBackend {
     return Handle(type, String(name))
   }
 
-  static func isName(_ s: Substring) -> Bool {
-    s.utf8.count == 64 && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
-  }
 
   /// Content-addressed objects are named by the SHA-256 of their bytes: the name doubles as
   /// the signed payload hash, so the server rejects a body that does not match its name.

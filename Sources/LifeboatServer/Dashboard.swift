@@ -4,6 +4,7 @@
 // a session cookie (HttpOnly, SameSite=Strict); every form carries the session's CSRF token.
 
 import Foundation
+import LifeboatPosture
 import Hummingbird
 import LifeboatCatalog
 import LifeboatConsole
@@ -64,7 +65,7 @@ enum Page {
       """
   }
 
-  static func light(_ l: StatusLight) -> String { "<span class=\"light \(l.rawValue)\" title=\"\(l.rawValue)\"></span>" }
+  static func light(_ l: Light) -> String { "<span class=\"light \(l.rawValue)\" title=\"\(l.rawValue)\"></span>" }
 
   static func duration(_ s: Double) -> String {
     if s < 10 { return String(format: "%.1f s", s) }
@@ -231,8 +232,8 @@ extension LifeboatServer {
     var b = "<h1>All clients</h1><p class=\"sub\">\(summaries.count) organizations, worst state first. Updated \(Page.time(now)).</p>"
     b += "<div class=\"cards\">"
     b += "<div class=\"card\"><b>\(summaries.filter { $0.light == .red }.count)</b>organizations in red</div>"
-    b += "<div class=\"card\"><b>\(systems.filter { $0.rpoLight == .red }.count) / \(systems.count)</b>systems past their RPO</div>"
-    b += "<div class=\"card\"><b>\(systems.filter { $0.rtoState != "ok" }.count)</b>systems without a drill inside the RTO</div>"
+    b += "<div class=\"card\"><b>\(systems.filter { $0.backups.light == .red }.count) / \(systems.count)</b>systems past their RPO</div>"
+    b += "<div class=\"card\"><b>\(systems.filter { $0.recovery.light != .green }.count)</b>systems without a recent drill inside the RTO</div>"
     b += "<div class=\"card\"><b>\(pending)</b><a href=\"/ui/approvals\">approvals waiting</a></div></div>"
     b += "<table id=\"tenants\"><tr><th>Organization</th><th>Systems</th><th>Findings</th><th>Last run</th><th>Runs (24 h)</th><th>Stored</th></tr>"
     for s in summaries {
@@ -257,19 +258,19 @@ extension LifeboatServer {
     let id = Page.esc(tenant.id)
     var b = "<h1>\(Page.light(s.light))\(Page.esc(s.organization ?? tenant.name))</h1>"
     b += "<p class=\"sub\">Tenant <b>\(id)</b> · \(s.systems.count) systems · \(Page.bytes(s.bytesStored)) stored in \(s.repositories.count) repositories · audit chain \(s.auditIntact ? "intact" : "<b class=\"error\">BROKEN</b>")</p>"
-    b += "<h2>Systems</h2><table id=\"systems\"><tr><th>System</th><th>Backups (RPO)</th><th>Recovery (RTO)</th><th>Last drill</th><th>Next backup</th></tr>"
+    b += "<h2>Systems</h2><table id=\"systems\"><tr><th>System</th><th>Backups (RPO)</th><th>Recovery (RTO)</th><th>Copies</th><th>Integrity</th><th>Next backup</th></tr>"
     for v in s.systems {
       let st = v.status
       b += "<tr class=\"system\"><td>\(Page.light(v.light))<b>\(Page.esc(st.system))</b><br><span class=\"muted small\">\(st.tier)</span></td>"
-      b += "<td>\(Page.light(v.rpoLight))\(st.ageSeconds.map { "last good " + Page.duration($0) + " ago" } ?? "no good backup")<br><span class=\"muted small\">RPO \(Page.duration(st.rpoSeconds))</span></td>"
-      b += "<td>\(Page.light(v.rtoLight))\(v.rtoState == "ok" ? "proven" : v.rtoState)<br><span class=\"muted small\">RTO \(Page.duration(st.rtoSeconds))</span></td>"
-      b += "<td>\(st.lastDrillVerdict.map { Page.esc($0) } ?? "never")\(st.lastDrillRecoverySeconds.map { " in " + Page.duration($0) } ?? "")<br><span class=\"muted small\">\(Page.time(st.lastDrillTime))\(st.drillOverdue ? " · overdue" : "")</span></td>"
+      for j in v.judgements {
+        b += "<td data-area=\"\(j.area.rawValue)\" data-state=\"\(j.light.rawValue)\">\(Page.light(j.light))\(Page.esc(j.summary))</td>"
+      }
       b += "<td>\(Page.time(st.nextDue))</td></tr>"
     }
-    if s.systems.isEmpty { b += "<tr><td colspan=\"5\" class=\"muted\">No plan yet: PUT /api/v1/tenants/\(id)/plan uploads one.</td></tr>" }
+    if s.systems.isEmpty { b += "<tr><td colspan=\"6\" class=\"muted\">No plan yet: PUT /api/v1/tenants/\(id)/plan uploads one.</td></tr>" }
     b += "</table><h2>Findings</h2>"
     for f in s.findings {
-      b += "<div class=\"finding \(f.severity.rawValue)\">\(f.system.map { "<b>\(Page.esc($0))</b>: " } ?? "")\(Page.esc(f.message)) <span class=\"muted small\">(\(f.kind))</span></div>"
+      b += "<div class=\"finding \(f.severity.rawValue)\">\(f.system.map { "<b>\(Page.esc($0))</b>: " } ?? "")\(Page.esc(f.message)) <span class=\"muted small\">(\(f.area.rawValue): \(f.reason.rawValue))</span></div>"
     }
     if s.findings.isEmpty { b += "<p class=\"muted\">Nothing needs attention.</p>" }
     b += "<h2>Recent drills</h2><table id=\"drills\"><tr><th>When</th><th>System</th><th>Verdict</th><th>Recovery time</th></tr>"
@@ -281,7 +282,7 @@ extension LifeboatServer {
     if drills.isEmpty { b += "<tr><td colspan=\"4\" class=\"muted\">No drills reported.</td></tr>" }
     b += "</table><h2>Recent runs</h2><table id=\"runs\"><tr><th>Started</th><th>Kind</th><th>System</th><th>Outcome</th><th>Data</th></tr>"
     for j in runs {
-      let cls = j.outcome == .failed || j.outcome == .interrupted ? "red" : j.outcome == .partial ? "amber" : "green"
+      let cls = j.outcome.light.rawValue
       b += "<tr><td><a href=\"/ui/tenants/\(id)/runs/\(j.id ?? 0)\">\(Page.time(j.started))</a></td><td>\(Page.esc(j.kind))</td><td>\(Page.esc(j.system))</td>"
       b += "<td><span class=\"tag \(cls)\">\(j.outcome.rawValue)</span></td><td>\(j.files) files, \(Page.bytes(j.bytes))</td></tr>"
     }
@@ -307,7 +308,7 @@ extension LifeboatServer {
     for w in j.warnings { b += "<tr><td>Warning</td><td>\(Page.esc(w))</td></tr>" }
     b += "</table>"
     if j.kind == "drill", let r = j.details.flatMap({ try? JSONDecoder.drill.decode(DrillReport.self, from: Data($0.utf8)) }) {
-      b += "<h2>Drill: \(r.verdict.rawValue)</h2><div class=\"finding \(r.verdict == .passed ? "" : "red")\">\(r.reasons.map(Page.esc).joined(separator: "<br>"))</div>"
+      b += "<h2>Drill: \(r.verdict.rawValue)</h2><div class=\"finding \(r.verdict.light == .green ? "" : r.verdict.light.rawValue)\">\(r.reasons.map(Page.esc).joined(separator: "<br>"))</div>"
       b += "<p>Restored \(r.files) files in \(String(format: "%.1f s", r.recoverySeconds)) against an RTO of \(Page.duration(r.rtoSeconds)); \(r.verifiedFiles) files read back. "
       b += "<a href=\"/ui/tenants/\(id)/reports/drill?system=\(Page.esc(j.system.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))\">The drill report</a></p>"
     } else if let d = j.details {

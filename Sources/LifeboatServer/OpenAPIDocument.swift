@@ -28,6 +28,7 @@ enum OpenAPIDocument {
     "POST /api/v1/tenants/{tenant}/repositories": ("NewRepository", "StoredRepository", "201"),
     "DELETE /api/v1/tenants/{tenant}/repositories/{repository}": ("DeleteRequest", "Accepted", "202"),
     "POST /api/v1/tenants/{tenant}/repositories/{repository}/forget": ("ForgetRequest", "Accepted", "202"),
+    "POST /api/v1/tenants/{tenant}/repositories/{repository}/unprotect": ("ForgetRequest", "Accepted", "202"),
     "POST /api/v1/tenants/{tenant}/repositories/{repository}/maintenance": (nil, "MaintenanceResult", "200"),
     "POST /api/v1/tenants/{tenant}/repositories/{repository}/quarantine/restore": (nil, "Restored", "200"),
     "GET /api/v1/approvals": (nil, "ApprovalList", "200"),
@@ -181,17 +182,29 @@ enum OpenAPIDocument {
           properties:
             severity: { type: string, enum: [green, amber, red] }
             system: { type: [string, "null"] }
-            kind: { type: string }
+            area: { type: string, enum: [backups, recovery, copies, integrity, organization] }
+            reason: { type: string, description: "one rule of the posture table (docs/posture.md), e.g. never-drilled, rpo-breached, newest-suspicious" }
             message: { type: string }
         FindingList: { type: array, items: { $ref: '#/components/schemas/Finding' } }
-        SystemView:
+        Judgement:
           type: object
           properties:
-            status: { type: object, description: "lastGoodBackup, ageSeconds, rpoSeconds, rpoState, rtoSeconds, lastDrillVerdict, lastDrillRecoverySeconds, nextDue, nextDrill, drillOverdue, copies, suspiciousSnapshots" }
-            rpoLight: { type: string, enum: [green, amber, red] }
-            rtoState: { type: string, enum: [ok, untested, breached] }
-            rtoLight: { type: string, enum: [green, amber, red] }
+            area: { type: string, enum: [backups, recovery, copies, integrity] }
             light: { type: string, enum: [green, amber, red] }
+            summary: { type: string }
+            causes: { type: array, items: { type: object, properties: { reason: { type: string }, message: { type: string } } } }
+        SystemView:
+          type: object
+          description: "A system's posture (the same as `lifeboat status --json`): the facts (system, tier, lastGoodBackup, ageSeconds, rpoSeconds, rpoState, rtoSeconds, lastDrillVerdict, lastDrillRecoverySeconds, nextDue, nextDrill, drillOverdue, copies, suspiciousSnapshots, ...) and the four judgements."
+          properties:
+            system: { type: string }
+            tier: { type: string }
+            backups: { $ref: '#/components/schemas/Judgement' }
+            recovery: { $ref: '#/components/schemas/Judgement' }
+            copies: { $ref: '#/components/schemas/Judgement' }
+            integrity: { $ref: '#/components/schemas/Judgement' }
+            light: { type: string, enum: [green, amber, red] }
+            findings: { $ref: '#/components/schemas/FindingList' }
         SystemViewList: { type: array, items: { $ref: '#/components/schemas/SystemView' } }
         TenantSummary:
           type: object

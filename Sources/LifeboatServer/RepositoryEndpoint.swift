@@ -10,6 +10,7 @@ import Foundation
 #endif
 import Hummingbird
 import LifeboatConsole
+import LifeboatCore
 import LifeboatRepository
 import LifeboatStorage
 
@@ -26,7 +27,7 @@ extension LifeboatServer {
   static func objectType(_ context: ServerContext) throws -> ObjectType {
     let raw = try context.parameters.require("type")
     guard let t = ObjectType(rawValue: raw), t != .config else {
-      throw failure(.notFound, "no object type '\(raw)'; types: keys, data, index, snapshots, locks")
+      throw failure(.notFound, "no object type '\(raw)'; types: keys, data, index, snapshots, locks, marks")
     }
     return t
   }
@@ -34,7 +35,11 @@ extension LifeboatServer {
   static func handle(_ context: ServerContext) throws -> Handle {
     let t = try objectType(context)
     let name = try context.parameters.require("name")
-    guard isObjectName(name) else { throw failure(.badRequest, "object names are 64 lower-case hex digits", code: "bad-name") }
+    guard t.isValidName(name) else {
+      throw failure(
+        .badRequest, t == .mark ? "mark names are <snapshot>-<kind>-<hash>" : "object names are 64 lower-case hex digits",
+        code: "bad-name")
+    }
     return Handle(t, name)
   }
 
@@ -89,6 +94,14 @@ extension LifeboatServer {
       throw failure(HTTPResponse.Status(code: 423, reasonPhrase: "Locked"), "server maintenance is running on this repository; retry in a minute", code: "maintenance")
     }
     if h.type == .key { try await mayAddKey(context, backend) }
+    if h.type == .mark, let kind = MarkName(h.name)?.kind,
+      kind != SnapshotMark.Kind.protect.rawValue && kind != SnapshotMark.Kind.suspicious.rawValue
+    {
+      throw failure(.forbidden,
+        "this repository is append-only: a client may protect or flag snapshots, but not lift a protection ('\(kind)'); "
+          + "the provider lifts one through four eyes (an approval of unprotect-snapshots); nothing was stored",
+        code: "append-only")
+    }
     let buffer = try await body(request, limit: h.type == .key ? Self.maxKeyFileSize : configuration.maxObjectSize)
     let bytes = Array(buffer.readableBytesView)
     guard !bytes.isEmpty else { throw failure(.badRequest, "an object needs a body; nothing was stored", code: "empty") }
@@ -97,8 +110,10 @@ extension LifeboatServer {
     }
     if h.type != .config {
       let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-      guard digest == h.name else {
-        throw failure(.badRequest, "the body's SHA-256 is \(digest), not its name \(h.name): nothing was stored", code: "hash-mismatch")
+      // A mark's name ends in the hash; every other name is the hash.
+      let named = h.type == .mark ? MarkName(h.name)?.hash ?? "" : h.name
+      guard digest == named else {
+        throw failure(.badRequest, "the body's SHA-256 is \(digest), not its name \(named): nothing was stored", code: "hash-mismatch")
       }
     }
     do {

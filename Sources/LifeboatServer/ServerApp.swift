@@ -2,6 +2,7 @@
 // and checks its Access rule before the handler runs.
 
 public import Foundation
+import LifeboatPosture
 public import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
@@ -332,10 +333,21 @@ public struct LifeboatServer: Sendable {
       "Request deleting snapshots: a second admin must approve") { request, context in
       let (tenant, name) = try repositoryParameter(context)
       let body = try await decode(ForgetRequest.self, request)
-      guard !body.snapshots.isEmpty, body.snapshots.allSatisfy(Self.isObjectName) else {
+      guard !body.snapshots.isEmpty, body.snapshots.allSatisfy(ObjectType.snapshot.isValidName) else {
         throw failure(.unprocessableContent, "snapshots must be full 64-digit snapshot ids")
       }
       let a = try console.requestApproval(tenant: tenant.id, action: .deleteSnapshots, repository: name, snapshots: body.snapshots,
+        reason: body.reason ?? "", by: context.principal!)
+      return try Self.json(Accepted(approval: a, note: "waiting for a second admin: POST /api/v1/approvals/\(a.id)/approve"), status: .accepted)
+    }
+    t.add(.post, "/api/v1/tenants/{tenant}/repositories/{repository}/unprotect", .operate,
+      "Request lifting the protection of snapshots (their protect marks): a second admin must approve") { request, context in
+      let (tenant, name) = try repositoryParameter(context)
+      let body = try await decode(ForgetRequest.self, request)
+      guard !body.snapshots.isEmpty, body.snapshots.allSatisfy(ObjectType.snapshot.isValidName) else {
+        throw failure(.unprocessableContent, "snapshots must be full 64-digit snapshot ids")
+      }
+      let a = try console.requestApproval(tenant: tenant.id, action: .unprotectSnapshots, repository: name, snapshots: body.snapshots,
         reason: body.reason ?? "", by: context.principal!)
       return try Self.json(Accepted(approval: a, note: "waiting for a second admin: POST /api/v1/approvals/\(a.id)/approve"), status: .accepted)
     }
@@ -390,10 +402,6 @@ public struct LifeboatServer: Sendable {
       let text = try metrics.exposition(console: console, principal: context.principal!, now: now)
       return Self.text(text, type: "text/plain; version=0.0.4; charset=utf-8")
     }
-  }
-
-  static func isObjectName(_ s: String) -> Bool {
-    s.utf8.count == 64 && s.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
   }
 
   func decideApproval(_ context: ServerContext, approve: Bool) async throws -> Response {

@@ -67,13 +67,26 @@ public final class ServerMaintenance: Sendable {
       let result: String = try await exclusive(tenant: a.tenant, repository: a.repository) {
         switch a.action {
         case .deleteSnapshots:
+          // The one removal path: a snapshot with a protect mark is refused (the server
+          // cannot read a mark, so every protection holds until the provider lifts it).
           let b = backend(tenant: a.tenant, repository: a.repository)
-          var removed = 0
-          for s in a.snapshots where try await b.exists(Handle(.snapshot, s)) {
-            try await b.remove(Handle(.snapshot, s))
-            removed += 1
+          var present: [String] = []
+          for s in a.snapshots where try await b.exists(Handle(.snapshot, s)) { present.append(s) }
+          let removed = try await SnapshotRemoval.removeWithoutKey(present, from: b)
+          return "\(removed.count) of \(a.snapshots.count) snapshot(s) moved to quarantine for \(configuration.quarantineDays) days"
+        case .unprotectSnapshots:
+          // The provider lifts client protections through four eyes: the protect marks move
+          // to quarantine (restorable for the quarantine window), and the audit chain says who.
+          let b = backend(tenant: a.tenant, repository: a.repository)
+          let wanted = Set(a.snapshots)
+          var lifted = 0
+          for info in try await b.list(.mark) {
+            guard let n = MarkName(info.name), wanted.contains(n.snapshot), n.kind == SnapshotMark.Kind.protect.rawValue
+            else { continue }
+            try await b.remove(Handle(.mark, info.name))
+            lifted += 1
           }
-          return "\(removed) of \(a.snapshots.count) snapshot(s) moved to quarantine for \(configuration.quarantineDays) days"
+          return "\(lifted) protection(s) of \(a.snapshots.count) snapshot(s) lifted (moved to quarantine for \(configuration.quarantineDays) days)"
         case .deleteRepository:
           let from = console.repositoryDirectory(tenant: a.tenant, name: a.repository)
           let stamp = Int(console.clock.now().timeIntervalSince1970)
@@ -107,25 +120,17 @@ public final class ServerMaintenance: Sendable {
           exclusive: true, command: "server maintenance", waiting: LockWaiting(budget: 60, firstDelay: 0.5, maxDelay: 5)
         ) { _ in
             let list = try await repo.listSnapshots()
-            var decisions = Retention.apply(
-              rule.policy, to: list.snapshots, grouping: RetentionGrouping(host: true, paths: false, tags: false),
-              timeZone: .current)
-            // The clean point before a suspicious backup is never removed (signals from the agents' reports).
-            if let plan = TenantView.plan(console, tenant).0, let catalog = try? console.catalog(tenant) {
-              for system in plan.systems {
-                let mine = list.snapshots.filter { $0.snapshot.hostname == system.snapshotHost }
-                let suspicious = (try? CleanPoint.suspiciousTimes(system: system.name, catalog: catalog)) ?? []
-                let keep = CleanPoint.protected(mine, suspicious: suspicious)
-                for i in decisions.indices where !decisions[i].keep && keep.contains(decisions[i].id) {
-                  decisions[i].keep = true
-                  result.notes.append("kept \(decisions[i].id.hex.prefix(10)): the clean point before a suspicious backup of \(system.name)")
-                }
-              }
+            let marks = try await repo.loadMarks()
+            result.notes += marks.problems
+            // The one retention executor: rules, then marks (protected snapshots, clean points).
+            let now = console.clock.now()
+            let decisions = Forgetting.decide(
+              rule.policy, snapshots: list.snapshots, marks: marks,
+              grouping: RetentionGrouping(host: true, paths: false, tags: false), timeZone: .current, now: now)
+            for d in decisions where d.keep && d.reasons.contains(where: { $0.hasPrefix("protected") || $0.hasPrefix("the clean point") }) {
+              result.notes.append("kept \(d.id.hex.prefix(10)): " + d.reasons.filter { $0.hasPrefix("protected") || $0.hasPrefix("the clean point") }.joined(separator: "; "))
             }
-            for d in decisions where !d.keep {
-              try await b.remove(Handle(.snapshot, d.id.hex))
-              result.snapshotsRemoved.append(d.id.hex)
-            }
+            result.snapshotsRemoved += try await Forgetting.execute(decisions, in: repo, marks: marks, now: now).map(\.hex)
             let report = try await Pruner(repository: repo, options: PruneOptions()).run()
             result.packsRemoved = report.packsDeleted + report.unindexedPacksDeleted
             result.bytesFreed = Int64(report.bytesFreed)

@@ -3,6 +3,7 @@
 // from the tenants' catalogs at every scrape, so it is never stale.
 
 import Foundation
+import LifeboatPosture
 import Hummingbird
 import LifeboatCatalog
 import LifeboatConsole
@@ -33,7 +34,7 @@ final class ServerMetrics: Sendable {
       let t = ("tenant", tenant.id)
       gauge("lifeboat_tenant_state", "Worst state of the tenant: 0 green, 1 amber, 2 red", [t], Double(s.light.rank))
       gauge("lifeboat_audit_chain_intact", "1 when the tenant's audit chain verifies", [t], s.auditIntact ? 1 : 0)
-      for sev in [StatusLight.amber, .red] {
+      for sev in [Light.amber, .red] {
         gauge("lifeboat_findings", "Open findings by severity", [t, ("severity", sev.rawValue)],
           Double(s.findings.filter { $0.severity == sev }.count))
       }
@@ -43,13 +44,17 @@ final class ServerMetrics: Sendable {
           gauge("lifeboat_last_good_backup_age_seconds", "Seconds since the last good backup", labels, age)
         }
         gauge("lifeboat_rpo_seconds", "The system's RPO", labels, v.status.rpoSeconds)
-        gauge("lifeboat_rpo_state", "0 ok, 1 at risk, 2 breached", labels,
-          v.status.rpoState == .ok ? 0 : v.status.rpoState == .atRisk ? 1 : 2)
         gauge("lifeboat_rto_seconds", "The system's RTO", labels, v.status.rtoSeconds)
-        gauge("lifeboat_rto_state", "0 proven within the RTO by the last drill, 1 untested, 2 breached", labels,
-          v.rtoState == "ok" ? 0 : v.rtoState == "untested" ? 1 : 2)
+        // The posture's lights, as judged for `lifeboat status`, the reports and the dashboard.
+        gauge("lifeboat_system_state", "The system's worst light: 0 green, 1 amber, 2 red", labels, Double(v.light.rank))
+        for j in v.judgements {
+          gauge("lifeboat_system_area_state", "One area's light: 0 green, 1 amber, 2 red", labels + [("area", j.area.rawValue)],
+            Double(j.light.rank))
+        }
+        gauge("lifeboat_rpo_state", "The backups (RPO) light: 0 green, 1 amber, 2 red", labels, Double(v.backups.light.rank))
+        gauge("lifeboat_rto_state", "The recovery (RTO) light: 0 green, 1 amber, 2 red", labels, Double(v.recovery.light.rank))
         if let verdict = v.status.lastDrillVerdict {
-          gauge("lifeboat_last_drill_passed", "1 when the last restore drill passed", labels, verdict.hasPrefix("passed") ? 1 : 0)
+          gauge("lifeboat_last_drill_passed", "1 when the last restore drill passed", labels, verdict == .failed ? 0 : 1)
         }
         if let secs = v.status.lastDrillRecoverySeconds {
           gauge("lifeboat_last_drill_duration_seconds", "How long the last drill's restore took", labels, secs)

@@ -12,12 +12,60 @@ public enum ObjectType: String, Sendable, CaseIterable {
   case index
   case snapshot = "snapshots"
   case lock = "locks"
+  /// Marks on snapshots (protected, suspicious, a protection lifted): docs/design.md §12.
+  case mark = "marks"
+
+  /// Whether `name` names an object of this type. The one rule every backend, the server and
+  /// the REST client apply: 64 lower-case hex digits (a content hash, or a lock's random
+  /// name); a mark's name also says which snapshot it is about and what it says, so a server
+  /// that cannot decrypt it can still honour it: `<snapshot 64 hex>-<kind>-<64 hex>`, the kind
+  /// lower-case letters.
+  public func isValidName<S: StringProtocol>(_ name: S) -> Bool {
+    switch self {
+    case .config: return name.isEmpty
+    case .mark: return MarkName(name) != nil
+    default: return ObjectName.isHex64(name.utf8)
+    }
+  }
+}
+
+public enum ObjectName {
+  /// 64 lower-case hex digits.
+  public static func isHex64<C: Collection<UInt8>>(_ bytes: C) -> Bool {
+    bytes.count == 64 && bytes.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+  }
+}
+
+/// The parts of a mark object's name: `<snapshot>-<kind>-<hash of the sealed mark>`.
+public struct MarkName: Sendable, Hashable {
+  public var snapshot: String
+  public var kind: String
+  public var hash: String
+
+  public init(snapshot: String, kind: String, hash: String) {
+    self.snapshot = snapshot
+    self.kind = kind
+    self.hash = hash
+  }
+
+  public init?<S: StringProtocol>(_ name: S) {
+    let parts = name.split(separator: "-", omittingEmptySubsequences: false)
+    guard parts.count == 3, ObjectName.isHex64(parts[0].utf8), ObjectName.isHex64(parts[2].utf8),
+      (1...16).contains(parts[1].utf8.count), parts[1].utf8.allSatisfy({ (97...122).contains($0) })
+    else { return nil }
+    snapshot = String(parts[0])
+    kind = String(parts[1])
+    hash = String(parts[2])
+  }
+
+  public var name: String { "\(snapshot)-\(kind)-\(hash)" }
 }
 
 /// The name of one stored object.
 public struct Handle: Hashable, Sendable, CustomStringConvertible {
   public var type: ObjectType
-  /// The object's name: 64 hex digits for everything but `config` (whose name is empty).
+  /// The object's name: 64 hex digits for everything but `config` (whose name is empty) and
+  /// marks (`ObjectType.isValidName`).
   public var name: String
 
   public init(_ type: ObjectType, _ name: String) {

@@ -67,8 +67,7 @@ public struct LocalBackend: Backend {
 
   private func validate(_ h: Handle) throws {
     if h.type == .config { return }
-    guard h.name.count == 64, h.name.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) })
-    else { throw StorageError(.invalid, h, "invalid object name") }
+    guard h.type.isValidName(h.name) else { throw StorageError(.invalid, h, "invalid object name") }
   }
 
   public func save(_ h: Handle, data: [UInt8]) async throws {
@@ -77,7 +76,11 @@ public struct LocalBackend: Backend {
     let final = path(h)
     var rng = SystemRandomNumberGenerator()
     let tmp = "\(dir)/.tmp-\(String(rng.next() as UInt64, radix: 16))"
-    let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    var fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    if fd < 0, errno == ENOENT, h.type == .mark, mkdir(dir, 0o700) == 0 || errno == EEXIST {
+      // A repository made before marks existed has no marks/ folder yet.
+      fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    }
     guard fd >= 0 else { throw Self.error(errno, h, "cannot create temporary file") }
     var ok = false
     defer {
@@ -177,7 +180,7 @@ public struct LocalBackend: Backend {
         let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in
           String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
         }
-        guard name.count == 64, !name.hasPrefix(".") else { continue }
+        guard type.isValidName(name) else { continue }
         var st = Glibc.stat()
         guard lstat("\(d)/\(name)", &st) == 0 else { continue }
         out.append(ObjectInfo(name: name, size: Int(st.st_size)))

@@ -116,6 +116,26 @@ import Testing
     _ = Self.feed(configs + Mutator.mutations(of: config, count: 300, rng: &rng)) { try RepositoryConfig.open($0, keys: keys) }
   }
 
+  @Test func marks() throws {
+    var rng = SeededRandom(seed: 905)
+    let mark = SnapshotMark(
+      snapshot: CodecTests.randomID(&rng), kind: .protect, reason: "legal hold", until: Date(timeIntervalSince1970: 1_900_000_000),
+      time: Date(timeIntervalSince1970: 1_800_000_000), author: "dana@fs1")
+    let sealed = try MarkFormat.seal(mark, keys: keys)
+    #expect(try MarkFormat.open(sealed, keys: keys) == mark)
+    #expect(throws: LifeboatError.self, "a mark is not a snapshot: the purposes differ") {
+      try SnapshotFormat.open(sealed, keys: keys)
+    }
+    var inputs = Mutator.mutations(of: sealed, count: 1000, rng: &rng)
+    inputs += Mutator.randomInputs(count: 200, rng: &rng)
+    #expect(Self.feed(inputs, { try MarkFormat.open($0, keys: keys) }) == 0, "a damaged mark never opens")
+    let plain = try Envelope.open(sealed, key: keys.metadataKey, purpose: .mark)
+    let resealed = Mutator.mutations(of: plain, count: 1000, rng: &rng).map {
+      Envelope.seal($0, key: keys.metadataKey, purpose: .mark)
+    }
+    _ = Self.feed(resealed) { try MarkFormat.open($0, keys: keys) }
+  }
+
   @Test func keyFiles() throws {
     var rng = SeededRandom(seed: 905)
     let file = try KeyFile.create(masterSecret: Array(repeating: 1, count: 64), password: "pw",

@@ -3,6 +3,7 @@ import LifeboatCatalog
 import LifeboatCore
 import LifeboatOps
 import LifeboatPlan
+import LifeboatPosture
 import LifeboatTesting
 import Testing
 
@@ -97,7 +98,7 @@ import Testing
     #expect(stored.verdict == .passed && stored.snapshot == report.snapshot && stored.actor == "test")
     #expect(try context.catalog.auditEvents().contains { $0.kind == "drill" && $0.details.contains("passed") })
     let status = PlanStatus.status(sis, history: try context.catalog.jobs(), now: Date())
-    #expect(status.lastDrillVerdict == "passed" && status.lastDrillRecoverySeconds == report.recoverySeconds)
+    #expect(status.lastDrillVerdict == .passed && job.verdict == .passed && status.lastDrillRecoverySeconds == report.recoverySeconds)
     #expect(!status.drillOverdue)
 
     let broken = await DrillRunner(context: context, system: plan.systems[1]).run()

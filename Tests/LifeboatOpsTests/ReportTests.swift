@@ -2,6 +2,7 @@ import Foundation
 import LifeboatCatalog
 import LifeboatOps
 import LifeboatPlan
+import LifeboatPosture
 import LifeboatReport
 import LifeboatTesting
 import Testing
@@ -58,7 +59,12 @@ import Testing
     let history = [
       job("backup", "Student Information System", "onsite", ago: 1800, .success),
       job("copy", "Student Information System", "offsite", ago: 1700, .success),
-      job("drill", "Student Information System", "offsite", ago: 5 * 86400, .success, details: drillJSON),
+      {
+        var d = job("drill", "Student Information System", "offsite", ago: 5 * 86400, .success, details: drillJSON)
+        d.verdict = drill.verdict
+        d.recoverySeconds = drill.recoverySeconds
+        return d
+      }(),
       job("backup", "Finance", "onsite", ago: 20 * 3600, .success),
       job("backup", "Archive", "offsite", ago: 3 * 86400, .failed),
       job("backup", "Archive", "offsite", ago: 10 * 86400, .success),

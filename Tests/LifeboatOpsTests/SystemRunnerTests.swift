@@ -5,6 +5,7 @@ import LifeboatCore
 import LifeboatEngine
 import LifeboatOps
 import LifeboatPlan
+import LifeboatPosture
 import LifeboatRepository
 import LifeboatTesting
 import Testing

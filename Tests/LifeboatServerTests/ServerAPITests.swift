@@ -502,17 +502,19 @@ let acmePlan = """
       }
       try await client.execute(uri: "/api/v1/tenants/acme/systems", method: .get, headers: f.headers("acme-auditor")) { r in
         let systems = r.json as? [[String: Any]] ?? []
-        let ehr = systems.first { ($0["status"] as? [String: Any])?["system"] as? String == "EHR" }
-        let scans = systems.first { ($0["status"] as? [String: Any])?["system"] as? String == "Scans" }
-        #expect(ehr?["rpoLight"] as? String == "green", "\(r.text)")
-        #expect(ehr?["rtoState"] as? String == "untested")
-        #expect(scans?["rpoLight"] as? String == "red", "no good backup")
+        let ehr = systems.first { $0["system"] as? String == "EHR" }
+        let scans = systems.first { $0["system"] as? String == "Scans" }
+        func area(_ s: [String: Any]?, _ a: String) -> [String: Any]? { s?[a] as? [String: Any] }
+        #expect(area(ehr, "backups")?["light"] as? String == "green", "\(r.text)")
+        let recovery = (area(ehr, "recovery")?["causes"] as? [[String: Any]])?.first
+        #expect(recovery?["reason"] as? String == "never-drilled" && area(ehr, "recovery")?["light"] as? String == "red")
+        #expect(area(scans, "backups")?["light"] as? String == "red", "no good backup")
       }
       try await client.execute(uri: "/api/v1/tenants/acme/findings", method: .get, headers: f.headers("acme-auditor")) { r in
         let findings = r.json as? [[String: Any]] ?? []
         #expect(findings.first?["severity"] as? String == "red", "worst first")
-        #expect(findings.contains { $0["system"] as? String == "Scans" && $0["kind"] as? String == "rpo" })
-        #expect(findings.contains { $0["system"] as? String == "EHR" && $0["kind"] as? String == "drill" })
+        #expect(findings.contains { $0["system"] as? String == "Scans" && $0["reason"] as? String == "no-good-backup" })
+        #expect(findings.contains { $0["system"] as? String == "EHR" && $0["reason"] as? String == "never-drilled" })
       }
       try await client.execute(uri: "/api/v1/tenants", method: .get, headers: f.headers("auditor")) { r in
         let list = (r.json as? [[String: Any]] ?? []).map { $0["id"] as? String ?? "" }
@@ -529,7 +531,8 @@ let acmePlan = """
         #expect(r.text.contains("lifeboat_rpo_state{tenant=\"acme\",system=\"Scans\",tier=\"archival\"} 2"))
         #expect(r.text.contains("lifeboat_jobs_total{tenant=\"acme\",system=\"Scans\",kind=\"backup\",outcome=\"failed\"} 1"))
         #expect(r.text.contains("lifeboat_repository_bytes{tenant=\"zenith\",repository=\"files\"}"))
-        #expect(r.text.contains("lifeboat_rto_state{tenant=\"acme\",system=\"EHR\",tier=\"critical\"} 1"))
+        #expect(r.text.contains("lifeboat_rto_state{tenant=\"acme\",system=\"EHR\",tier=\"critical\"} 2"), "never drilled is red")
+        #expect(r.text.contains("lifeboat_system_area_state{tenant=\"acme\",system=\"EHR\",tier=\"critical\",area=\"recovery\"} 2"))
       }
       try await client.execute(uri: "/metrics", method: .get, headers: f.headers("zenith-auditor")) { r in
         #expect(!r.text.contains("tenant=\"acme\""), "no other tenant's series")

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import LifeboatConsole
+import LifeboatCore
 import LifeboatServer
 import LifeboatStorage
 import LifeboatTesting
@@ -25,7 +26,7 @@ struct ServerFixture {
     ("zenith-backup", .backup, "zenith"),
   ]
 
-  init(retention: [ServerRetention] = [], environment: [String: String] = [:]) throws {
+  init(retention: [ServerRetention] = [], environment: [String: String] = [:], clock: any WallClock = SystemClock()) throws {
     dir = TemporaryDirectory("lifeboat-server")
     var c = ServerConfiguration()
     c.dataDirectory = dir.sub("data")
@@ -35,7 +36,7 @@ struct ServerFixture {
     c.quarantineDays = 7
     c.retention = retention
     configuration = c
-    console = try Console(dataDirectory: c.dataDirectory)
+    console = try Console(dataDirectory: c.dataDirectory, clock: clock)
     server = LifeboatServer(configuration: c, console: console, environment: environment)
     for t in ["acme", "zenith"] {
       _ = try console.createTenant(id: t, name: t.capitalized + " Clinic", actor: "test")

@@ -10,7 +10,7 @@ struct CopyCommand: AsyncParsableCommand {
     commandName: "copy",
     abstract: "Copy snapshots from another repository into this one.",
     discussion: """
-      The second and third copy of a 3-2-1 strategy. The repositories may have different passwords, keys and chunker secrets: contents are cut again with this repository's chunker and deduplicated against what it already holds. Snapshots copied before (recognised by their original ID, or by the same time, host and paths) are skipped, so the command can run on a schedule.
+      The second and third copy of a 3-2-1 strategy. Marks travel too: a protection, a suspicious flag or a release on a source snapshot is written on its copy (also for snapshots copied before the mark was made). The repositories may have different passwords, keys and chunker secrets: contents are cut again with this repository's chunker and deduplicated against what it already holds. Snapshots copied before (recognised by their original ID, or by the same time, host and paths) are skipped, so the command can run on a schedule.
 
         lifeboat copy --repo /mnt/offsite --from-repo /srv/lifeboat --from-password-file /etc/lifeboat/pass
       """)
@@ -26,6 +26,7 @@ struct CopyCommand: AsyncParsableCommand {
     var copied: [[String: String]]
     var skipped: [String]
     var bytes_added: UInt64
+    var marks_added: Int
   }
 
   func sourcePassword() throws -> String {
@@ -88,7 +89,10 @@ struct CopyCommand: AsyncParsableCommand {
         copied.append(["from": from.hex, "to": newID.hex])
         out.line("copied \(from.short) (\(Format.time(snap.time)), \(snap.paths.joined(separator: " "))) as \(newID.short)")
       }
-      return Result(copied: copied, skipped: skipped, bytes_added: copier.bytesCopied)
+      // Marks travel with the snapshots: protections, suspicions and releases.
+      let marks = try await SnapshotCopier.copyMarks(from: source, into: destination, now: global.clock.now())
+      if marks > 0 { out.line("copied \(marks) mark(s) (protected, suspicious)") }
+      return Result(copied: copied, skipped: skipped, bytes_added: copier.bytesCopied, marks_added: marks)
     }
   }
 }

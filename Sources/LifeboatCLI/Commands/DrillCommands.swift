@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LifeboatPosture
 import LifeboatCore
 import LifeboatOps
 import LifeboatPlan

@@ -16,6 +16,8 @@ struct ForgetCommand: AsyncParsableCommand {
         lifeboat forget --keep-daily 14 --keep-weekly 8 --keep-monthly 12 --keep-yearly 7 --dry-run
         lifeboat forget --keep-within 30d --keep-tag legal-hold
 
+      Marks come first: a snapshot protected with `lifeboat protect` (until its end date, if any), and the clean restore point before a snapshot the ransomware signals flagged, are kept whatever the rules say, and the output says why ("protected (legal hold)", "the clean point before suspicious snapshot 1a2b3c4d"). Lift a protection with `lifeboat unprotect` first.
+
       forget removes snapshots only; the data they alone used is freed by `lifeboat prune`, or by --prune right after. Without any --keep rule nothing is removed.
       """)
 
@@ -71,18 +73,17 @@ struct ForgetCommand: AsyncParsableCommand {
     let repo = try await global.openRepository()
     let out = global.output
     let grouping = RetentionGrouping(parsing: groupBy)!
+    let now = global.clock.now()
     let result = try await global.withLock(repo, exclusive: !dryRun, command: "forget") { _ -> Result in
       let list = try await repo.listSnapshots()
       for d in list.damaged { out.warn("snapshot \(d.name) cannot be read and is left alone: \(d.error)") }
+      let marks = try await repo.loadMarks()
+      for p in marks.problems { out.warn(p) }
       let candidates = list.snapshots.filter { host == nil || $0.snapshot.hostname == host }
-      let decisions = Retention.apply(policy, to: candidates, grouping: grouping, timeZone: .current)
-      var removed = [String]()
-      if !dryRun {
-        for d in decisions where !d.keep {
-          try await Repository.storage { try await repo.backend.remove(Handle(.snapshot, d.id.hex)) }
-          removed.append(d.id.hex)
-        }
-      }
+      // The one retention executor: the rules, then the marks (protected, clean points).
+      let decisions = Forgetting.decide(
+        policy, snapshots: candidates, marks: marks, grouping: grouping, timeZone: .current, now: now)
+      let removed = dryRun ? [] : try await Forgetting.execute(decisions, in: repo, marks: marks, now: now).map(\.hex)
       return Result(dry_run: dryRun, decisions: decisions, removed: removed)
     }
     if !result.removed.isEmpty {

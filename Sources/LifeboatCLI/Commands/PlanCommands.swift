@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LifeboatPosture
 import LifeboatCatalog
 import LifeboatCore
 import LifeboatOps
@@ -223,8 +224,17 @@ struct RunCommand: AsyncParsableCommand {
 struct StatusCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "status",
-    abstract: "Each system's last good backup against its RPO, its copies and its last error.",
-    discussion: "RPO states: ok; at-risk (past ¾ of the RPO, or the last attempt failed); breached (no good backup within the RPO). Exit code 1 when any system is breached.")
+    abstract: "How each system stands: backups against the RPO, recovery against the RTO, copies and integrity.",
+    discussion: """
+      Each system gets four lights, judged by the same rules as the board report, the compliance report, the server's dashboard, its API and /metrics (docs/posture.md):
+
+        backups    the last good backup against the RPO (amber past ¾ of it or when the last attempt failed)
+        recovery   the last restore drill against the RTO (red when never drilled, failed or over the RTO)
+        copies     3-2-1-1-0: two or more copies with a good backup, one offsite, one immutable
+        integrity  ransomware signals (red when the newest backup is suspicious, amber for 30 days after one)
+
+      Exit code 1 when any system's backups are red (no good backup within the RPO).
+      """)
 
   @OptionGroup var options: PlanOptions
 
@@ -232,33 +242,30 @@ struct StatusCommand: AsyncParsableCommand {
     let plan = try options.load()
     let catalog = try options.catalog(plan)
     let history = try catalog.jobs(limit: 100_000)
-    let now = Date()
+    let now = options.clock.now()
     let out = options.output
-    let statuses = plan.systems.map { PlanStatus.status($0, history: history, now: now) }
-    for s in statuses {
-      let age = s.ageSeconds.map { DurationText.format($0) + " ago" } ?? "never"
-      out.line(
-        "\(s.rpoState.rawValue.uppercased().padding(toLength: 9, withPad: " ", startingAt: 0)) \(s.system) (\(s.tier)): last good backup \(age), RPO \(DurationText.format(s.rpoSeconds))")
+    let posture = Posture.judge(plan: plan, history: history, auditIntact: try catalog.verifyAudit().isIntact, now: now)
+    for f in posture.findings where f.system == nil { out.line("\(f.severity.rawValue.uppercased()) \(f.message)") }
+    for p in posture.systems {
+      let s = p.status
+      out.line("\(Self.tag(p.light)) \(s.system) (\(s.tier))")
+      for j in p.judgements {
+        out.line("          \(j.area.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0))\(Self.tag(j.light)) \(j.summary)")
+        for c in j.causes where c.light != .green && c.message != j.summary {
+          out.line("                              \(c.message)")
+        }
+      }
       for (repo, when) in s.copies.sorted(by: { $0.key < $1.key }) {
         out.line("          copy \(repo): " + (when.flatMap { $0 }.map { Format.time($0) } ?? "none"))
       }
       if let e = s.lastError, let t = s.lastErrorTime { out.line("          last error \(Format.time(t)): \(e)") }
-      if let v = s.lastDrillVerdict, let t = s.lastDrillTime {
-        out.line(
-          "          last drill \(Format.time(t)): \(v)"
-            + (s.lastDrillRecoverySeconds.map { String(format: ", recovery %.1f s", $0) } ?? "")
-            + " against an RTO of \(DurationText.format(s.rtoSeconds))" + (s.drillOverdue ? " — drill OVERDUE" : ""))
-      } else {
-        out.line("          never drilled: no proof yet that it can be recovered")
-      }
-      if s.suspiciousSnapshots > 0 {
-        out.line("          \(s.suspiciousSnapshots) snapshots flagged suspicious (ransomware signals)")
-      }
       out.line("          next run due \(Format.time(s.nextDue))" + (s.running ? " (running now)" : ""))
     }
-    try out.emit(statuses)
-    if statuses.contains(where: { $0.rpoState == .breached }) { throw PartialSuccess(code: ExitStatus.fatal) }
+    try out.emit(posture.systems)
+    if posture.systems.contains(where: { $0.backups.light == .red }) { throw PartialSuccess(code: ExitStatus.fatal) }
   }
+
+  static func tag(_ l: Light) -> String { l.rawValue.uppercased().padding(toLength: 9, withPad: " ", startingAt: 0) }
 }
 
 struct AuditCommand: AsyncParsableCommand {

@@ -5,7 +5,8 @@ import LifeboatRepository
 
 struct SnapshotsCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "snapshots", abstract: "List snapshots, oldest first.")
+    commandName: "snapshots", abstract: "List snapshots, oldest first, with their marks.",
+    discussion: "A protected snapshot (`lifeboat protect`, or the clean point Lifeboat protects after a suspicious backup) shows its reason and end date; a snapshot the ransomware signals flagged shows SUSPICIOUS and the signals. With --json each snapshot has `protected` and `suspicious` (null when absent).")
 
   @OptionGroup var global: GlobalOptions
 
@@ -26,12 +27,19 @@ struct SnapshotsCommand: AsyncParsableCommand {
     var parent: String?
     var tree: String
     var summary: Snapshot.Summary?
+    /// The protection in force (reason, until, author, time), if any.
+    var protected: SnapshotMark?
+    /// The signals' suspicion, if the snapshot was flagged.
+    var suspicious: SnapshotMark?
   }
 
   func run() async throws {
     let repo = try await global.openRepository()
     let list = try await repo.listSnapshots()
+    let marks = try await repo.loadMarks()
+    let now = global.clock.now()
     let out = global.output
+    for p in marks.problems { out.warn(p) }
     let shown = list.snapshots.filter { s in
       (host == nil || s.snapshot.hostname == host) && tags.allSatisfy { s.snapshot.tags.contains($0) }
     }
@@ -43,7 +51,8 @@ struct SnapshotsCommand: AsyncParsableCommand {
             id: $0.id.hex, short_id: $0.id.short, time: $0.snapshot.time,
             hostname: $0.snapshot.hostname, username: $0.snapshot.username,
             paths: $0.snapshot.paths, tags: $0.snapshot.tags, parent: $0.snapshot.parent?.hex,
-            tree: $0.snapshot.tree.hex, summary: $0.snapshot.summary)
+            tree: $0.snapshot.tree.hex, summary: $0.snapshot.summary,
+            protected: marks.protection(of: $0.id, now: now), suspicious: marks.suspicion(of: $0.id))
         })
       return
     }
@@ -53,6 +62,10 @@ struct SnapshotsCommand: AsyncParsableCommand {
       let host = s.hostname.padding(toLength: 16, withPad: " ", startingAt: 0)
       let tags = s.tags.joined(separator: ",").padding(toLength: 11, withPad: " ", startingAt: 0)
       out.line("\(id.short)  \(Format.time(s.time))  \(host) \(tags) \(s.paths.joined(separator: " "))")
+      if let p = marks.protection(of: id, now: now) {
+        out.line("          protected: \(p.reason)" + (p.until.map { " (until \(Format.time($0)))" } ?? "") + " — \(p.author)")
+      }
+      if let m = marks.suspicion(of: id) { out.line("          SUSPICIOUS: \(m.reason)") }
     }
     out.line(String(repeating: "-", count: 78))
     out.line("\(shown.count) snapshots")

@@ -1,4 +1,6 @@
-// What is due and how each system stands: pure functions of (plan, catalog history, now).
+// The facts of each system, gathered from the catalog's history: what is due, the last good
+// backup, copies, the last drill, suspicious backups. Pure functions of (plan, history, now);
+// judging them (lights, reasons, findings) is `Posture`.
 
 public import Foundation
 public import LifeboatCatalog
@@ -20,7 +22,7 @@ public struct SystemStatus: Sendable, Codable {
   public var nextDue: Date
   public var running: Bool
   /// The last drill: verdict, when, measured recovery time against the RTO.
-  public var lastDrillVerdict: String?
+  public var lastDrillVerdict: DrillVerdict?
   public var lastDrillTime: Date?
   public var lastDrillRecoverySeconds: Double?
   public var rtoSeconds: TimeInterval
@@ -28,6 +30,14 @@ public struct SystemStatus: Sendable, Codable {
   public var drillOverdue: Bool
   /// Snapshots flagged suspicious by the ransomware signals.
   public var suspiciousSnapshots: Int
+  /// The newest suspicious backup's time (nil: none ever), and whether the newest good backup
+  /// is itself suspicious.
+  public var lastSuspicious: Date?
+  public var newestSuspicious: Bool
+  /// Copies whose latest backup or copy attempt failed (with its first error).
+  public var copiesFailing: [String: String] = [:]
+  /// Whether the latest backup attempt failed.
+  public var lastBackupFailed = false
 }
 
 public enum PlanStatus {
@@ -64,17 +74,23 @@ public enum PlanStatus {
     let lastBackupAttempt = mine.first { $0.kind == "backup" && $0.outcome != .running }
     var copies: [String: Date?] = [:]
     for name in system.copies.value {
-      copies[name] = mine.first {
+      // `.some`: a copy with no good backup stays in the map, as nil.
+      copies[name] = .some(mine.first {
         $0.repository == name && ($0.kind == "backup" || $0.kind == "copy") && $0.succeeded
-      }?.ended
+      }?.ended)
+    }
+    var failing: [String: String] = [:]
+    for name in system.copies.value {
+      if let last = mine.first(where: {
+        $0.repository == name && ($0.kind == "backup" || $0.kind == "copy") && $0.outcome != .running
+      }), !last.succeeded {
+        failing[name] = last.errors.first ?? "\(last.kind) \(last.outcome.rawValue)"
+      }
     }
     let failure = mine.first { $0.outcome == .failed || $0.outcome == .interrupted }
     let drill = mine.first { $0.kind == "drill" && $0.outcome != .running }
-    let drillReport = drill?.details.flatMap { try? JSONDecoder.drill.decode(DrillReport.self, from: Data($0.utf8)) }
     let next = nextDrill(system, history: history)
-    let suspicious = mine.filter { $0.kind == "backup" }.compactMap { j in
-      j.details.flatMap { try? JSONDecoder.drill.decode(BackupSignals.self, from: Data($0.utf8)) }
-    }.filter(\.suspicious).count
+    let suspicious = mine.filter { $0.kind == "backup" && $0.suspicious }
     let lastGood = goodBackup?.ended ?? goodBackup?.started
     return SystemStatus(
       system: system.name, tier: system.tier.value.rawValue, rpoSeconds: system.rpo.value,
@@ -89,10 +105,12 @@ public enum PlanStatus {
       nextDue: system.schedule.value.nextDue(
         lastRun: lastAttempt(system, history: history)?.started, now: now, timeZone: timeZone),
       running: mine.contains { $0.outcome == .running },
-      lastDrillVerdict: drillReport?.verdict.rawValue ?? drill.map { $0.outcome == .failed ? "failed" : "passed" },
-      lastDrillTime: drill?.started, lastDrillRecoverySeconds: drillReport?.recoverySeconds,
+      lastDrillVerdict: drill.map { $0.verdict ?? ($0.outcome == .failed ? .failed : .passed) },
+      lastDrillTime: drill?.started, lastDrillRecoverySeconds: drill?.recoverySeconds,
       rtoSeconds: system.rto.value, nextDrill: next,
       drillOverdue: next.map { $0 < now.addingTimeInterval(-86400) } ?? false,
-      suspiciousSnapshots: suspicious)
+      suspiciousSnapshots: suspicious.count, lastSuspicious: suspicious.first?.started,
+      newestSuspicious: goodBackup?.suspicious ?? false, copiesFailing: failing,
+      lastBackupFailed: lastBackupAttempt.map { !$0.succeeded } ?? false)
   }
 }
