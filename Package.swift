@@ -228,7 +228,7 @@ let package = Package(
       name: "LifeboatServerTests",
       dependencies: [
         "LifeboatServer", "LifeboatConsole", "LifeboatRemote", "LifeboatCatalog", "LifeboatOps", "LifeboatPlan", "LifeboatPosture",
-        "LifeboatReport", "LifeboatCore",
+        "LifeboatReport", "LifeboatCore", "LifeboatFormat", "LifeboatPolicy",
         "LifeboatRepository", "LifeboatStorage", "LifeboatEngine", "LifeboatTesting",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
         .product(name: "Yams", package: "Yams"),

@@ -15,6 +15,13 @@ public struct ServerRetention: Sendable {
   public var repository: String
   public var password: SecretReference
   public var policy: RetentionPolicy
+
+  public init(tenant: String, repository: String, password: SecretReference, policy: RetentionPolicy) {
+    self.tenant = tenant
+    self.repository = repository
+    self.password = password
+    self.policy = policy
+  }
 }
 
 public struct ServerConfiguration: Sendable {

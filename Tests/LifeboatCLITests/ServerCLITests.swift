@@ -171,13 +171,25 @@ struct CLIServerFailure: Error, CustomStringConvertible {
     r = try lifeboat(["snapshots", "-r", repo], env: ["LIFEBOAT_SERVER_TOKEN_FILE": try Self.writeToken(dir, "bad", "lb_wrong")])
     #expect(r.0 == 1 && r.1.contains("refused the token"), "wrong token: \(r.1)")
 
-    // Retention runs on the server, with the provider's password: keep the last snapshot.
+    // A client may protect a snapshot on the append-only server, but not lift the protection.
+    let first = try #require(snapshots.first?["id"] as? String)
+    r = try lifeboat(["backup", "-r", repo, src])
+    #expect(r.0 == 0, "third backup: \(r.1)")
+    r = try lifeboat(["protect", first, "--reason", "legal hold", "-r", repo])
+    #expect(r.0 == 0, "protect: \(r.1)")
+    r = try lifeboat(["unprotect", first, "-r", repo])
+    #expect(r.0 == 1 && r.1.contains("not lift a protection"), "unprotect: \(r.1)")
+
+    // Retention runs on the server, with the provider's password: keep the last snapshot, and
+    // the protected one.
     let (status, body) = try server.api("POST", "/api/v1/tenants/clinic/repositories/files/maintenance")
     #expect(status == 200, "\(body)")
     let result = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
     #expect((result?["snapshotsRemoved"] as? [String])?.count == 1, "\(body)")
+    #expect(body.contains("protected (legal hold)"), "\(body)")
     r = try lifeboat(["snapshots", "-r", repo, "--json"])
-    #expect((try JSONSerialization.jsonObject(with: Data(r.1.utf8)) as? [Any])?.count == 1)
+    let left = try JSONSerialization.jsonObject(with: Data(r.1.utf8)) as? [[String: Any]] ?? []
+    #expect(left.count == 2 && left.first?["id"] as? String == first && left.first?["protected"] is [String: Any], "\(r.1)")
     r = try lifeboat(["restore", "-r", repo, "latest", "--target", dir.sub("restored2"), "--verify"])
     #expect(r.0 == 0, "restore after server retention: \(r.1)")
     r = try lifeboat(["check", "-r", repo])

@@ -113,6 +113,13 @@ import Testing
     let left = try await f.open("onsite").listSnapshots().snapshots
     #expect(left.count == 2, "the newest, and the clean point before the suspicious one")
     #expect(left.contains { $0.snapshot.time == cleanTime })
+    // The repository itself records it: the attack's snapshot is marked suspicious and the
+    // clean point protected, so `forget` without a plan and every copy keep it too.
+    let marks = try await f.open("onsite").loadMarks()
+    let cleanID = try #require(left.first { $0.snapshot.time == cleanTime }?.id)
+    let attackID = try #require(left.first { $0.snapshot.time != cleanTime }?.id)
+    #expect(marks.protection(of: cleanID, now: Date.distantPast)?.reason.contains("the clean point before suspicious snapshot") == true)
+    #expect(marks.suspicion(of: attackID)?.reason.contains("does not compress") == true)
     let mine = left.sorted { $0.snapshot.time < $1.snapshot.time }
     let choice = try CleanPoint.choose(mine, system: system.name, catalog: context.catalog)
     #expect(choice.snapshot.time == cleanTime, "\(choice.reason)")
