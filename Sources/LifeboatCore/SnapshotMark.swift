@@ -1,6 +1,6 @@
 public import Foundation
 
-/// A mark on a snapshot, stored in the repository beside it (docs/design.md §12): it travels
+/// A mark on a snapshot, stored in the repository beside it (docs/design.md §18): it travels
 /// with `copy`, is seen by every client and by the server, and is never edited — a later mark
 /// supersedes an earlier one, so marks work on append-only and Object-Locked repositories.
 public struct SnapshotMark: Sendable, Codable, Equatable {

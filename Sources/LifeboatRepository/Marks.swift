@@ -1,4 +1,4 @@
-// Snapshot marks in the repository (docs/design.md §12), and the one place snapshot objects
+// Snapshot marks in the repository (docs/design.md §18), and the one place snapshot objects
 // are removed. A mark is an object `marks/<snapshot>-<kind>-<hash>`, sealed like a snapshot;
 // a protection is lifted only by a later `release` mark (or, on a server, by the provider
 // through four eyes), never by editing or deleting. Every removal of a snapshot — `forget`,

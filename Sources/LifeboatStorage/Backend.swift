@@ -12,7 +12,7 @@ public enum ObjectType: String, Sendable, CaseIterable {
   case index
   case snapshot = "snapshots"
   case lock = "locks"
-  /// Marks on snapshots (protected, suspicious, a protection lifted): docs/design.md §12.
+  /// Marks on snapshots (protected, suspicious, a protection lifted): docs/design.md §18.
   case mark = "marks"
 
   /// Whether `name` names an object of this type. The one rule every backend, the server and

@@ -4,7 +4,7 @@ import LifeboatCore
 import LifeboatRepository
 
 /// `lifeboat protect` and `lifeboat unprotect`: marks in the repository, honoured by `forget`,
-/// plan retention, server retention and approved deletions alike (docs/design.md §12).
+/// plan retention, server retention and approved deletions alike (docs/design.md §18).
 struct ProtectCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "protect",
