@@ -86,12 +86,16 @@ let package = Package(
       name: "LifeboatOps",
       dependencies: [
         "LifeboatCore", "LifeboatPlan", "LifeboatCatalog", "LifeboatEngine", "LifeboatRepository",
-        "LifeboatStorage", "LifeboatS3", "LifeboatRemote", "LifeboatPolicy", "LifeboatFormat", "LifeboatPosture",
+        "LifeboatStorage", "LifeboatBackends", "LifeboatRemote", "LifeboatPolicy", "LifeboatFormat", "LifeboatPosture",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
       ],
+      swiftSettings: strict),
+    .target(
+      name: "LifeboatBackends",
+      dependencies: ["LifeboatCore", "LifeboatStorage", "LifeboatS3", "LifeboatRemote"],
       swiftSettings: strict),
     .target(
       name: "LifeboatDemo",
@@ -165,7 +169,7 @@ let package = Package(
         "LifeboatCore", "LifeboatFormat", "LifeboatStorage", "LifeboatRepository",
         "LifeboatEngine", "LifeboatPolicy", "LifeboatS3", "LifeboatPlan", "LifeboatCatalog", "LifeboatOps",
         "LifeboatDemo", "LifeboatReport", "LifeboatServer", "LifeboatRemote", "LifeboatConsole", "CLifeboatSystem",
-        "LifeboatPosture",
+        "LifeboatPosture", "LifeboatBackends",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],

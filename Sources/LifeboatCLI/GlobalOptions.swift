@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LifeboatBackends
 import LifeboatCore
 import LifeboatPolicy
 import LifeboatRepository

@@ -3,6 +3,7 @@
 // every run an event in the audit log.
 
 public import Foundation
+import LifeboatBackends
 import LifeboatPosture
 public import LifeboatCatalog
 public import LifeboatCore
@@ -10,90 +11,7 @@ import LifeboatEngine
 public import LifeboatPlan
 import LifeboatPolicy
 public import LifeboatRepository
-import LifeboatRemote
-import LifeboatS3
 public import LifeboatStorage
-import Synchronization
-
-/// Opens repositories named by URL: local paths, `file://`, `s3:`, `rest:`.
-public enum BackendFactory {
-  public static func backend(for location: String, environment: [String: String]) throws -> any Backend {
-    if S3Location.isS3(location) {
-      return try S3Backend.open(location, environment: environment)
-    }
-    if RESTBackend.isREST(location) {
-      return RetryingBackend(try RESTBackend.open(location, environment: environment))
-    }
-    if location.contains("://") && !location.hasPrefix("file://") {
-      throw LifeboatError(
-        .usage, "unsupported repository location \(location)",
-        hint: "use a local directory, s3:https://HOST/BUCKET[/PREFIX], s3://BUCKET[/PREFIX] or "
-          + "rest:https://HOST[:PORT]/TENANT/REPOSITORY")
-    }
-    return LocalBackend(path: location.hasPrefix("file://") ? String(location.dropFirst(7)) : location)
-  }
-}
-
-/// Where a run's context comes from; tests pass a manual clock and their own environment.
-public struct RunContext: Sendable {
-  public var plan: Plan
-  public var catalog: Catalog
-  public var clock: any WallClock
-  public var environment: [String: String]
-  /// Who runs it, for the audit log (`agent@host`, `cli:user@host`).
-  public var actor: String
-  /// Opened repositories kept for the next job (key derivation costs a second each time).
-  var cache: RepositoryCache?
-
-  /// Keep repositories open between jobs. For one sequential process (the demo, `run --all`):
-  /// every job reloads the index, so other writers' changes are seen.
-  public mutating func cacheRepositories() { cache = RepositoryCache() }
-
-  public init(
-    plan: Plan, catalog: Catalog, clock: any WallClock = SystemClock(),
-    environment: [String: String] = ProcessInfo.processInfo.environment, actor: String
-  ) {
-    self.plan = plan
-    self.catalog = catalog
-    self.clock = clock
-    self.environment = environment
-    self.actor = actor
-  }
-
-  public func open(_ name: String) async throws -> Repository {
-    if let r = cache?.get(name) { return r }
-    let repo = try await openUncached(name)
-    cache?.put(name, repo)
-    return repo
-  }
-
-  func openUncached(_ name: String) async throws -> Repository {
-    guard let target = plan.repositories[name] else {
-      throw LifeboatError(.usage, "the plan has no repository \(name)")
-    }
-    let backend = try BackendFactory.backend(for: target.url, environment: environment)
-    let password: String
-    do {
-      password = try target.password.resolve(environment: environment)
-    } catch let e as PlanError {
-      throw LifeboatError(.usage, "repository \(name): \(e.message)", hint: e.hint)
-    }
-    let repo = try await Repository.open(
-      backend: backend, password: password, clock: clock, memory: KeyMemory.fromEnvironment(environment))
-    if let days = target.immutableDays, repo.immutability == nil {
-      throw LifeboatError(
-        .usage, "the plan says repository \(name) is immutable for \(days) days, but it was not created so",
-        hint: "create it with `lifeboat init -r \(target.url) --immutable-days \(days)` on a bucket with Object Lock")
-    }
-    return repo
-  }
-}
-
-final class RepositoryCache: Sendable {
-  private let open = Mutex<[String: Repository]>([:])
-  func get(_ name: String) -> Repository? { open.withLock { $0[name] } }
-  func put(_ name: String, _ r: Repository) { open.withLock { $0[name] = r } }
-}
 
 /// The outcome of running one system.
 public struct SystemRunReport: Sendable, Codable {
@@ -189,7 +107,7 @@ public struct SystemRunner: Sendable {
       }
       // A Lifeboat server's repositories are append-only for clients: their retention runs on
       // the server, under the provider's policy and quarantine.
-      for name in copies where !Task.isCancelled && !RESTBackend.isREST(context.plan.repositories[name]?.url ?? "") {
+      for name in copies where !Task.isCancelled && BackendFactory.clientRetention(at: context.plan.repositories[name]?.url ?? "") {
         var forget = JobRecord(kind: "forget", system: system.name, repository: name, started: now)
         let forgetID = recordInCatalog("the start of retention in \(name)", into: &errors) { try catalog.start(forget) }
         forget.id = forgetID

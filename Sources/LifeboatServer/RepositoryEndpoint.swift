@@ -21,7 +21,7 @@ extension LifeboatServer {
     guard try console.tenant(tenant) != nil, try console.repository(tenant: tenant, name: name) != nil else {
       throw failure(.notFound, "the server has no repository \(tenant)/\(name)", code: "no-repository")
     }
-    return (tenant, name, LocalBackend(path: console.repositoryDirectory(tenant: tenant, name: name)))
+    return (tenant, name, console.storedBackend(tenant: tenant, name: name))
   }
 
   static func objectType(_ context: ServerContext) throws -> ObjectType {

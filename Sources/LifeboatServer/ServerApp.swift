@@ -318,7 +318,7 @@ public struct LifeboatServer: Sendable {
       let tenant = try tenantParameter(context)
       let body = try await decode(NewRepository.self, request)
       let r = try console.createRepository(tenant: tenant.id, name: body.name, actor: context.principal!.actor)
-      try LocalBackend(path: console.repositoryDirectory(tenant: tenant.id, name: r.name)).createLayout()
+      try console.storedBackend(tenant: tenant.id, name: r.name).createLayout()
       return try Self.json(r, status: .created)
     }
     t.add(.delete, "/api/v1/tenants/{tenant}/repositories/{repository}", .operate,

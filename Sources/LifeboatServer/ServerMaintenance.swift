@@ -55,7 +55,7 @@ public final class ServerMaintenance: Sendable {
 
   func backend(tenant: String, repository: String) -> QuarantiningBackend {
     QuarantiningBackend(
-      LocalBackend(path: console.repositoryDirectory(tenant: tenant, name: repository)),
+      console.storedBackend(tenant: tenant, name: repository),
       quarantineRoot: console.quarantineDirectory(tenant: tenant) + "/" + repository, clock: console.clock)
   }
 
@@ -173,7 +173,7 @@ public final class ServerMaintenance: Sendable {
       }
       return try await Quarantine.restore(
         root: console.quarantineDirectory(tenant: tenant) + "/" + repository,
-        into: LocalBackend(path: console.repositoryDirectory(tenant: tenant, name: repository)))
+        into: console.storedBackend(tenant: tenant, name: repository))
     }
     try console.catalog(tenant).audit(
       kind: "quarantine-restore", subject: repository, details: ["objects": String(n)], actor: actor, time: console.clock.now())

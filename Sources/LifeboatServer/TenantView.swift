@@ -7,6 +7,7 @@ public import LifeboatPosture
 import LifeboatCatalog
 import LifeboatConsole
 import LifeboatPlan
+import LifeboatStorage
 
 public struct TenantSummary: Codable, Sendable {
   public var id: String
@@ -71,5 +72,14 @@ enum TenantView {
       repositories: repos.map(\.name),
       bytesStored: repos.reduce(0) { $0 + $1.bytes },
       auditIntact: intact)
+  }
+}
+
+extension Console {
+  /// Where the server keeps a tenant's repository: the one mapping of (tenant, repository) to
+  /// storage for the endpoint, maintenance and the API. Local until the server can keep its
+  /// repositories elsewhere (issue #25).
+  func storedBackend(tenant: String, name: String) -> LocalBackend {
+    LocalBackend(path: repositoryDirectory(tenant: tenant, name: name))
   }
 }

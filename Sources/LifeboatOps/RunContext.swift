@@ -1,0 +1,73 @@
+// What a run of a plan needs: the plan, its catalog, a clock, the environment (passwords,
+// credentials), who acts, and repositories opened by name through the composition root
+// (LifeboatBackends).
+
+public import Foundation
+import LifeboatBackends
+public import LifeboatCatalog
+public import LifeboatCore
+public import LifeboatPlan
+public import LifeboatRepository
+import Synchronization
+
+/// Where a run's context comes from; tests pass a manual clock and their own environment.
+public struct RunContext: Sendable {
+  public var plan: Plan
+  public var catalog: Catalog
+  public var clock: any WallClock
+  public var environment: [String: String]
+  /// Who runs it, for the audit log (`agent@host`, `cli:user@host`).
+  public var actor: String
+  /// Opened repositories kept for the next job (key derivation costs a second each time).
+  var cache: RepositoryCache?
+
+  /// Keep repositories open between jobs. For one sequential process (the demo, `run --all`):
+  /// every job reloads the index, so other writers' changes are seen.
+  public mutating func cacheRepositories() { cache = RepositoryCache() }
+
+  public init(
+    plan: Plan, catalog: Catalog, clock: any WallClock = SystemClock(),
+    environment: [String: String] = ProcessInfo.processInfo.environment, actor: String
+  ) {
+    self.plan = plan
+    self.catalog = catalog
+    self.clock = clock
+    self.environment = environment
+    self.actor = actor
+  }
+
+  public func open(_ name: String) async throws -> Repository {
+    if let r = cache?.get(name) { return r }
+    let repo = try await openUncached(name)
+    cache?.put(name, repo)
+    return repo
+  }
+
+  func openUncached(_ name: String) async throws -> Repository {
+    guard let target = plan.repositories[name] else {
+      throw LifeboatError(.usage, "the plan has no repository \(name)")
+    }
+    let backend = try BackendFactory.backend(for: target.url, environment: environment)
+    let password: String
+    do {
+      password = try target.password.resolve(environment: environment)
+    } catch let e as PlanError {
+      throw LifeboatError(.usage, "repository \(name): \(e.message)", hint: e.hint)
+    }
+    let repo = try await Repository.open(
+      backend: backend, password: password, clock: clock, memory: KeyMemory.fromEnvironment(environment))
+    if let days = target.immutableDays, repo.immutability == nil {
+      throw LifeboatError(
+        .usage, "the plan says repository \(name) is immutable for \(days) days, but it was not created so",
+        hint: "create it with `lifeboat init -r \(target.url) --immutable-days \(days)` on a bucket with Object Lock")
+    }
+    return repo
+  }
+}
+
+final class RepositoryCache: Sendable {
+  private let open = Mutex<[String: Repository]>([:])
+  func get(_ name: String) -> Repository? { open.withLock { $0[name] } }
+  func put(_ name: String, _ r: Repository) { open.withLock { $0[name] = r } }
+}
+
