@@ -201,6 +201,20 @@ let package = Package(
         .product(name: "PropertyBased", package: "swift-property-based"),
       ], swiftSettings: strict),
     .testTarget(
+      name: "LifeboatCoreTests", dependencies: ["LifeboatCore", "LifeboatTesting"], swiftSettings: strict),
+    .testTarget(
+      name: "LifeboatCatalogTests",
+      dependencies: ["LifeboatCatalog", "LifeboatTesting", .product(name: "GRDB", package: "GRDB.swift")],
+      swiftSettings: strict),
+    .testTarget(
+      name: "LifeboatConsoleTests",
+      dependencies: ["LifeboatConsole", "LifeboatCatalog", "LifeboatCore", "LifeboatTesting"], swiftSettings: strict),
+    .testTarget(
+      name: "LifeboatReportTests",
+      dependencies: ["LifeboatReport", "LifeboatPosture", "LifeboatPlan", "LifeboatCatalog", "LifeboatTesting"],
+      exclude: ["golden"],
+      swiftSettings: strict),
+    .testTarget(
       name: "LifeboatPostureTests",
       dependencies: ["LifeboatPosture", "LifeboatPlan", "LifeboatCatalog", "LifeboatTesting"], swiftSettings: strict),
     .testTarget(
@@ -213,7 +227,6 @@ let package = Package(
         "LifeboatFormat", "LifeboatEngine", "LifeboatReport", "LifeboatPosture", "LifeboatTesting",
         .product(name: "GRDB", package: "GRDB.swift"),
       ],
-      exclude: ["golden"],
       swiftSettings: strict),
     .testTarget(
       name: "LifeboatS3Tests",
@@ -238,6 +251,13 @@ let package = Package(
         .product(name: "Yams", package: "Yams"),
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "HTTPTypes", package: "swift-http-types"),
+      ],
+      swiftSettings: strict),
+    .testTarget(
+      name: "LifeboatRemoteTests",
+      dependencies: [
+        "LifeboatRemote", "LifeboatServer", "LifeboatConsole", "LifeboatStorage", "LifeboatCore", "LifeboatTesting",
+        .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
     .testTarget(

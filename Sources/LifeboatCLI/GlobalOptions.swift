@@ -138,7 +138,7 @@ struct GlobalOptions: ParsableArguments {
       }
       var d = details
       d["repository"] = try repositoryLocation()
-      try Catalog(path: p.catalog).audit(kind: kind, subject: subject, details: d, actor: PlanOptions.actor, time: Date())
+      try Catalog(path: p.catalog).audit(kind: kind, subject: subject, details: d, actor: PlanOptions.actor, time: clock.now())
     } catch {
       output.warn("the \(kind) event could not be recorded in the audit log of \(file): \(error)")
     }

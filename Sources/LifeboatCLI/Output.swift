@@ -44,12 +44,12 @@ struct Output: Sendable {
     _ progress: OperationProgress, _ body: @escaping @Sendable () async throws -> T
   ) async throws -> T {
     guard !json, !quiet, isatty(2) == 1 else { return try await body() }
-    let start = Date()
+    let start = Stopwatch()
     // A Dispatch timer, not a task: the workers keep the cooperative pool's threads busy with
     // file I/O and would starve a ticking task.
     let timer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
-    timer.schedule(deadline: .now() + .milliseconds(250), repeating: .milliseconds(250))
-    timer.setEventHandler { Self.draw(progress.counters, elapsed: Date().timeIntervalSince(start)) }
+    timer.schedule(deadline: Deadline.after(0.25), repeating: .milliseconds(250))
+    timer.setEventHandler { Self.draw(progress.counters, elapsed: start.seconds) }
     timer.resume()
     defer {
       timer.cancel()

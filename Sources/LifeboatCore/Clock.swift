@@ -18,3 +18,23 @@ public struct FixedClock: WallClock {
   public init(_ instant: Date) { self.instant = instant }
   public func now() -> Date { instant }
 }
+
+/// Elapsed time on the monotonic clock, for durations (drill phases, a restore's time, a
+/// lock wait's budget) — never for dates, which come from a `WallClock`. With `SystemClock`
+/// this file is the only place that reads a clock (scripts/check-time.sh enforces it).
+public struct Stopwatch: Sendable {
+  private let start: ContinuousClock.Instant
+
+  public init() { start = ContinuousClock.now }
+
+  /// Seconds since `init`.
+  public var seconds: Double {
+    let d = ContinuousClock.now - start
+    return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+  }
+}
+
+/// Deadlines for Dispatch timers and semaphores (watchdogs, progress redraws): `seconds` from now.
+public enum Deadline {
+  public static func after(_ seconds: Double) -> DispatchTime { .now() + seconds }
+}

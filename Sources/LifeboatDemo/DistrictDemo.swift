@@ -35,10 +35,16 @@ public struct DistrictDemo: Sendable {
   /// available; SQLite otherwise.
   public var postgres: (bin: String, host: String, port: String, user: String)?
   public let log: @Sendable (String) -> Void
+  /// Where the story ends: the week is the 168 hours before this clock's hour.
+  public var clock: any WallClock
 
-  public init(directory: String, environment: [String: String], log: @escaping @Sendable (String) -> Void) {
+  public init(
+    directory: String, environment: [String: String], clock: any WallClock = SystemClock(),
+    log: @escaping @Sendable (String) -> Void
+  ) {
     self.directory = directory
     self.environment = environment
+    self.clock = clock
     self.log = log
   }
 
@@ -50,7 +56,7 @@ public struct DistrictDemo: Sendable {
     // The 168 hours that end with the current one, so the story ends now (a console showing
     // the demo sees fresh backups, and S3 refuses Object Lock dates in the past). The story's
     // events are placed by wall-clock hours counted from midnight (UTC) seven days ago.
-    let now = Date().timeIntervalSince1970
+    let now = clock.now().timeIntervalSince1970
     let dayZero = floor(now / 86400) * 86400 - 7 * 86400
     let start = Date(timeIntervalSince1970: floor(now / 3600) * 3600 - 7 * 86400 + 3600)
     let clock = SteppingClock(start)

@@ -475,7 +475,7 @@ public final class Archiver: Sendable {
     @Sendable func stopCommand() {
       kill(-pid, SIGTERM)
       kill(pid, SIGTERM)
-      DispatchQueue.global().asyncAfter(deadline: .now() + 5) {
+      DispatchQueue.global().asyncAfter(deadline: Deadline.after(5)) {
         kill(-pid, SIGKILL)
         kill(pid, SIGKILL)
       }
@@ -490,7 +490,7 @@ public final class Archiver: Sendable {
         stopCommand()
       }
       watchdog = item
-      DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: item)
+      DispatchQueue.global().asyncAfter(deadline: Deadline.after(timeout), execute: item)
     }
     let outcome = try await withTaskCancellationHandler {
       try await reader.read(fd: fd, expectedSize: nil, progress: progress)

@@ -114,6 +114,28 @@ public final class Agent: Sendable {
 
   /// The scheduling loop. Returns after `stop()` once running jobs have ended.
   public func run() async {
+    begin()
+    while !state.withLock({ $0.stopping }) {
+      let sleep = scheduleDue()
+      // Sleep until the next due time, a finished job, a reload or a stop (checked every
+      // 100 ms: cheap, and simpler than waking a sleeping task).
+      let waited = Stopwatch()
+      let seconds = Double(sleep.components.seconds) + Double(sleep.components.attoseconds) / 1e18
+      while waited.seconds < seconds {
+        let (stopping, woken) = state.withLock { s in
+          defer { s.woken = false }
+          return (s.stopping, s.woken)
+        }
+        if stopping || woken { break }
+        try? await Task.sleep(for: .milliseconds(100))
+      }
+    }
+    await finish()
+  }
+
+  /// What the loop does before its first pass: records the plan version, marks jobs a killed
+  /// agent left running as interrupted, and the agent's start.
+  public func begin() {
     let (plan0, catalog0) = state.withLock { ($0.plan, $0.catalog) }
     recorded("the plan version") { try catalog0.recordPlanVersion(file: planFile, actor: actor, time: clock.now()) }
     let abandoned = recorded("jobs left running as interrupted") { try catalog0.markAbandoned(before: clock.now()) } ?? 0
@@ -124,31 +146,32 @@ public final class Agent: Sendable {
         actor: actor, time: clock.now())
     }
     logger.info("agent started", metadata: ["plan": "\(planFile)", "systems": "\(plan0.systems.count)"])
-    while !state.withLock({ $0.stopping }) {
-      let sleep = scheduleDue()
-      // Sleep until the next due time, a finished job, a reload or a stop (checked every
-      // 100 ms: cheap, and simpler than waking a sleeping task).
-      let deadline = ContinuousClock.now + sleep
-      while ContinuousClock.now < deadline {
-        let (stopping, woken) = state.withLock { s in
-          defer { s.woken = false }
-          return (s.stopping, s.woken)
-        }
-        if stopping || woken { break }
-        try? await Task.sleep(for: .milliseconds(100))
-      }
+  }
+
+  /// One pass at the clock's current time: starts every system that is due, and waits for
+  /// what it started to end. The loop's pass, without the sleeping: tests drive the agent
+  /// with a manual clock through it.
+  public func step() async {
+    _ = scheduleDue()
+    await drain()
+  }
+
+  /// Waits for running jobs to record their end, then records the agent's stop.
+  public func finish() async {
+    await drain()
+    let (plan0, catalog) = state.withLock { ($0.plan, $0.catalog) }
+    recorded("the agent's stop in the audit log") {
+      try catalog.audit(kind: "agent-stop", subject: plan0.organization, details: [:], actor: actor, time: clock.now())
     }
-    // Wait for running jobs to record their end.
+    logger.info("agent stopped")
+  }
+
+  func drain() async {
     while true {
       let tasks = state.withLock { Array($0.running.values) }
       if tasks.isEmpty { break }
       for t in tasks { await t.value }
     }
-    let catalog = state.withLock { $0.catalog }
-    recorded("the agent's stop in the audit log") {
-      try catalog.audit(kind: "agent-stop", subject: plan0.organization, details: [:], actor: actor, time: clock.now())
-    }
-    logger.info("agent stopped")
   }
 
   /// Runs a catalog write; a failure (a full disk, an I/O error) is logged as an error, since

@@ -47,13 +47,9 @@ public struct DrillRunner: Sendable {
     var notRecorded: [String] = []
     let jobID = recordInCatalog("the drill's start", into: &notRecorded) { try context.catalog.start(job) }
     job.id = jobID
-    let clock = ContinuousClock()
     func timed<T>(_ phase: String, _ body: () async throws -> T) async rethrows -> T {
-      let t0 = clock.now
-      defer {
-        let d = clock.now - t0
-        report.phases[phase] = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-      }
+      let t0 = Stopwatch()
+      defer { report.phases[phase] = t0.seconds }
       return try await body()
     }
 
@@ -177,7 +173,7 @@ public struct DrillRunner: Sendable {
   func runChecks(sandbox: String) async -> [DrillReport.CheckResult] {
     var results: [DrillReport.CheckResult] = []
     for check in system.drill.value.checks {
-      let t0 = Date()
+      let t0 = Stopwatch()
       var passed = false
       var detail = ""
       switch check {
@@ -187,7 +183,7 @@ public struct DrillRunner: Sendable {
       case .http(let url, let expect, let timeout):
         (passed, detail) = await Self.http(url.replacingOccurrences(of: "{restored}", with: sandbox), expect: expect, timeout: timeout ?? 60)
       }
-      results.append(.init(check: "\(check)", passed: passed, seconds: Date().timeIntervalSince(t0), detail: detail))
+      results.append(.init(check: "\(check)", passed: passed, seconds: t0.seconds, detail: detail))
       if !passed { break }
     }
     return results
@@ -226,7 +222,7 @@ enum CheckProcess {
       kill(-pid, SIGKILL)
       kill(pid, SIGKILL)
     }
-    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
+    DispatchQueue.global().asyncAfter(deadline: Deadline.after(timeout), execute: watchdog)
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     watchdog.cancel()

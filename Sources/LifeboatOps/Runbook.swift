@@ -3,6 +3,7 @@
 public import Foundation
 import LifeboatPosture
 import LifeboatCatalog
+import LifeboatCore
 public import LifeboatPlan
 import LifeboatPolicy
 
@@ -30,7 +31,7 @@ public struct RunbookExecution: Sendable, Codable {
 
   public static func run(_ runbook: Runbook, context: RunContext, sandboxRoot: String? = nil) async -> RunbookExecution {
     var out = RunbookExecution()
-    let start = Date()
+    let start = Stopwatch()
     var failed = Set<String>()
     var notRecorded: [String] = []
     recordInCatalog("the runbook's start in the audit log", into: &notRecorded) {
@@ -44,25 +45,25 @@ public struct RunbookExecution: Sendable, Codable {
         failed.insert(step.system)
         out.results.append(
           Result(
-            system: step.system, verdict: "skipped", seconds: 0, elapsedSeconds: Date().timeIntervalSince(start),
+            system: step.system, verdict: "skipped", seconds: 0, elapsedSeconds: start.seconds,
             rtoSeconds: step.rtoSeconds, withinRTO: false, reason: "not attempted: \(blocker) failed"))
         continue
       }
       var drill = DrillRunner(context: context, system: system)
       drill.repository = step.repository
       drill.sandboxRoot = sandboxRoot
-      let t0 = Date()
+      let t0 = Stopwatch()
       let report = await drill.run()
-      let elapsed = Date().timeIntervalSince(start)
+      let elapsed = start.seconds
       if report.verdict == .failed { failed.insert(step.system) }
       notRecorded += (report.notRecorded ?? []).map { "\(step.system): \($0)" }
       out.results.append(
         Result(
-          system: step.system, verdict: report.verdict.rawValue, seconds: Date().timeIntervalSince(t0),
+          system: step.system, verdict: report.verdict.rawValue, seconds: t0.seconds,
           elapsedSeconds: elapsed, rtoSeconds: step.rtoSeconds, withinRTO: elapsed <= step.rtoSeconds,
           reason: report.reasons.first ?? ""))
     }
-    out.totalSeconds = Date().timeIntervalSince(start)
+    out.totalSeconds = start.seconds
     let details = [
       "mode": "drill", "failed": out.results.filter { $0.verdict == "failed" || $0.verdict == "skipped" }.map(\.system).joined(separator: ","),
       "seconds": String(format: "%.3f", out.totalSeconds),

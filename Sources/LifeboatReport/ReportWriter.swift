@@ -24,7 +24,7 @@ public enum ReportWriter {
   /// Writes `kind` for the plan into `directory`; returns the files written.
   public static func write(
     _ kind: ReportKind, formats: [ReportFormat], plan: Plan, catalog: Catalog, system: String? = nil,
-    directory: String, now: Date = Date()
+    directory: String, now: Date
   ) throws -> [String] {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let (html, json) = try render(kind, plan: plan, catalog: catalog, system: system, now: now)
@@ -39,7 +39,7 @@ public enum ReportWriter {
   }
 
   /// Renders `kind` for the plan: the HTML document and the JSON with the same facts.
-  public static func render(_ kind: ReportKind, plan: Plan, catalog: Catalog, system: String? = nil, now: Date = Date())
+  public static func render(_ kind: ReportKind, plan: Plan, catalog: Catalog, system: String? = nil, now: Date)
     throws -> (html: String, json: Data)
   {
     let history = try catalog.jobs(limit: 100_000)

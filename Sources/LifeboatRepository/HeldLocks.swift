@@ -8,6 +8,7 @@
 // removes it again. Tests check the invariant at every step (`LockInterruptTests`).
 
 public import Foundation
+import LifeboatCore
 import LifeboatStorage
 import Synchronization
 
@@ -78,7 +79,7 @@ public enum HeldLocks {
         for (b, name) in work { try? await b.remove(Handle(.lock, name)) }
         done.signal()
       }
-      _ = done.wait(timeout: .now() + remoteDeadline)
+      _ = done.wait(timeout: Deadline.after(remoteDeadline))
     }
     // A local write in flight (created after the unlink above) lands within milliseconds:
     // wait for it, then remove it too.

@@ -299,12 +299,12 @@ extension Repository {
     exclusive: Bool, command: String, waitingUpTo budget: TimeInterval, firstDelay: Double = 1,
     maxDelay: Double = 15, onWait: (Double) -> Void = { _ in }
   ) async throws -> RepositoryLock {
-    let deadline = Date().addingTimeInterval(budget)
+    let waited = Stopwatch()
     var delay = firstDelay
     while true {
       do {
         return try await lock(exclusive: exclusive, command: command)
-      } catch let e as LifeboatError where e.kind == .lockFailed && Date().addingTimeInterval(delay) < deadline {
+      } catch let e as LifeboatError where e.kind == .lockFailed && waited.seconds + delay < budget {
         onWait(delay)
         try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
         delay = min(delay * 2, maxDelay)

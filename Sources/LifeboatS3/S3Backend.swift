@@ -74,7 +74,7 @@ public final class S3Backend: ObjectLockingBackend {
   /// Content-addressed objects are named by the SHA-256 of their bytes: the name doubles as
   /// the signed payload hash, so the server rejects a body that does not match its name.
   func payloadHash(_ h: Handle, _ data: [UInt8]) -> String {
-    h.type == .config ? SigV4Signer.sha256Hex(data) : h.name
+    h.contentHash ?? SigV4Signer.sha256Hex(data)
   }
 
   // MARK: - Backend

@@ -110,8 +110,7 @@ extension LifeboatServer {
     }
     if h.type != .config {
       let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-      // A mark's name ends in the hash; every other name is the hash.
-      let named = h.type == .mark ? MarkName(h.name)?.hash ?? "" : h.name
+      let named = h.contentHash ?? ""
       guard digest == named else {
         throw failure(.badRequest, "the body's SHA-256 is \(digest), not its name \(named): nothing was stored", code: "hash-mismatch")
       }

@@ -180,6 +180,14 @@ public struct LifeboatServer: Sendable {
     t.add(.get, "/api/v1/whoami", .read, "The principal the token belongs to") { _, context in
       try Self.json(context.principal)
     }
+    addTenantRoutes(t)
+    addEvidenceRoutes(t)
+    addRepositoryRoutes(t)
+    addAccessRoutes(t)
+  }
+
+  /// Tenants, plans, systems and findings: what the console knows of each client.
+  func addTenantRoutes(_ t: RouteTable) {
     t.add(.get, "/api/v1/tenants", .read, "Tenants this token may see, worst state first") { _, context in
       let p = context.principal!
       let summaries = try visibleTenants(p).map { try TenantView.summary(console, $0, now: now) }
@@ -226,6 +234,10 @@ public struct LifeboatServer: Sendable {
       }
       return try Self.json(v)
     }
+  }
+
+  /// Runs, drills, reports and audit chains: the evidence.
+  func addEvidenceRoutes(_ t: RouteTable) {
     t.add(.get, "/api/v1/tenants/{tenant}/runs", .read, "Runs reported by the tenant's agents, newest first") { request, context in
       let tenant = try tenantParameter(context)
       let q = request.uri.queryParameters
@@ -305,6 +317,10 @@ public struct LifeboatServer: Sendable {
       let head = request.uri.queryParameters["expected_head"].map(String.init)
       return try Self.json(try console.audit.verifyAudit(expectedHead: head))
     }
+  }
+
+  /// Repositories and the requests that change them (deletions and unprotects need four eyes).
+  func addRepositoryRoutes(_ t: RouteTable) {
     t.add(.get, "/api/v1/tenants/{tenant}/repositories", .read, "Repositories the server stores for the tenant") { _, context in
       let tenant = try tenantParameter(context)
       let repos = try console.repositories(tenant: tenant.id).map {
@@ -331,25 +347,11 @@ public struct LifeboatServer: Sendable {
     }
     t.add(.post, "/api/v1/tenants/{tenant}/repositories/{repository}/forget", .operate,
       "Request deleting snapshots: a second admin must approve") { request, context in
-      let (tenant, name) = try repositoryParameter(context)
-      let body = try await decode(ForgetRequest.self, request)
-      guard !body.snapshots.isEmpty, body.snapshots.allSatisfy(ObjectType.snapshot.isValidName) else {
-        throw failure(.unprocessableContent, "snapshots must be full 64-digit snapshot ids")
-      }
-      let a = try console.requestApproval(tenant: tenant.id, action: .deleteSnapshots, repository: name, snapshots: body.snapshots,
-        reason: body.reason ?? "", by: context.principal!)
-      return try Self.json(Accepted(approval: a, note: "waiting for a second admin: POST /api/v1/approvals/\(a.id)/approve"), status: .accepted)
+      try await requestSnapshotApproval(.deleteSnapshots, request, context)
     }
     t.add(.post, "/api/v1/tenants/{tenant}/repositories/{repository}/unprotect", .operate,
       "Request lifting the protection of snapshots (their protect marks): a second admin must approve") { request, context in
-      let (tenant, name) = try repositoryParameter(context)
-      let body = try await decode(ForgetRequest.self, request)
-      guard !body.snapshots.isEmpty, body.snapshots.allSatisfy(ObjectType.snapshot.isValidName) else {
-        throw failure(.unprocessableContent, "snapshots must be full 64-digit snapshot ids")
-      }
-      let a = try console.requestApproval(tenant: tenant.id, action: .unprotectSnapshots, repository: name, snapshots: body.snapshots,
-        reason: body.reason ?? "", by: context.principal!)
-      return try Self.json(Accepted(approval: a, note: "waiting for a second admin: POST /api/v1/approvals/\(a.id)/approve"), status: .accepted)
+      try await requestSnapshotApproval(.unprotectSnapshots, request, context)
     }
     t.add(.post, "/api/v1/tenants/{tenant}/repositories/{repository}/maintenance", .administer,
       "Run retention, prune and the quarantine purge now") { _, context in
@@ -362,6 +364,23 @@ public struct LifeboatServer: Sendable {
       let name = try context.parameters.require("repository")
       return try Self.json(["restored": try await maintenance.restoreQuarantine(tenant: tenant.id, repository: name, actor: context.principal!.actor)])
     }
+  }
+
+  /// A request about snapshots (delete, unprotect) waiting for a second admin.
+  func requestSnapshotApproval(_ action: Approval.Action, _ request: Request, _ context: ServerContext) async throws -> Response {
+    let (tenant, name) = try repositoryParameter(context)
+    let body = try await decode(ForgetRequest.self, request)
+    guard !body.snapshots.isEmpty, body.snapshots.allSatisfy(ObjectType.snapshot.isValidName) else {
+      throw failure(.unprocessableContent, "snapshots must be full 64-digit snapshot ids")
+    }
+    let a = try console.requestApproval(
+      tenant: tenant.id, action: action, repository: name, snapshots: body.snapshots, reason: body.reason ?? "",
+      by: context.principal!)
+    return try Self.json(Accepted(approval: a, note: "waiting for a second admin: POST /api/v1/approvals/\(a.id)/approve"), status: .accepted)
+  }
+
+  /// Approvals, tokens and metrics.
+  func addAccessRoutes(_ t: RouteTable) {
     t.add(.get, "/api/v1/approvals", .read, "Deletion requests and their state") { _, context in
       let p = context.principal!
       return try Self.json(try console.approvals().filter { p.mayAccess(tenant: $0.tenant) })

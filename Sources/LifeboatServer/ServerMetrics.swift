@@ -3,6 +3,7 @@
 // from the tenants' catalogs at every scrape, so it is never stale.
 
 import Foundation
+import LifeboatCore
 import LifeboatPosture
 import Hummingbird
 import LifeboatCatalog
@@ -103,16 +104,15 @@ struct HTTPMetricsMiddleware: RouterMiddleware {
   }
 
   func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-    let start = ContinuousClock.now
+    let start = Stopwatch()
     var status = 500
     defer {
       let route = Self.routeClass(request.uri.path)
       let dims = [("method", request.method.rawValue), ("route", route), ("status", String(status))]
       Counter(label: "lifeboat_http_requests_total", dimensions: dims, factory: factory).increment()
-      let d = ContinuousClock.now - start
       Metrics.Timer(label: "lifeboat_http_request_duration_seconds", dimensions: [("method", request.method.rawValue), ("route", route)],
         factory: factory)
-        .recordNanoseconds(d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000)
+        .recordNanoseconds(Int64(start.seconds * 1e9))
     }
     do {
       let response = try await next(request, context)

@@ -75,6 +75,17 @@ public struct Handle: Hashable, Sendable, CustomStringConvertible {
 
   public static let config = Handle(.config, "")
 
+  /// The SHA-256 (hex) the name promises for the object's bytes: the name itself, the last
+  /// part of a mark's name, nil for `config` (docs/design.md §2). A backend or server MAY
+  /// verify it.
+  public var contentHash: String? {
+    switch type {
+    case .config: nil
+    case .mark: MarkName(name)?.hash
+    default: name
+    }
+  }
+
   public var description: String { type == .config ? "config" : "\(type.rawValue)/\(name)" }
 }
 

@@ -13,7 +13,29 @@ public enum BackendConformance {
     SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
   }
 
-  public static func run(_ backend: any Backend, seed: UInt64 = 1) async -> [String] {
+  /// What a backend promises beyond reads and writes.
+  public struct Contract: Sendable {
+    /// Removal of everything but locks is refused (a Lifeboat server's `rest:` endpoint): a
+    /// remove fails with a permanent error and the object stays; the config is never replaced.
+    public var appendOnly = false
+    /// The object types saved and listed. A Lifeboat server checks what a key file holds, so
+    /// random bytes are not saved as keys there (its own tests cover key uploads).
+    public var types: [ObjectType] = [.pack, .index, .snapshot, .key, .lock, .mark]
+
+    public init(appendOnly: Bool = false, types: [ObjectType] = [.pack, .index, .snapshot, .key, .lock, .mark]) {
+      self.appendOnly = appendOnly
+      self.types = types
+    }
+  }
+
+  /// The name of an object of `type` holding `data`: its SHA-256, and for a mark the snapshot
+  /// and kind before it (docs/design.md §18).
+  public static func name(_ type: ObjectType, _ data: [UInt8]) -> String {
+    let hash = contentName(data)
+    return type == .mark ? MarkName(snapshot: String(hash.reversed()), kind: "protect", hash: hash).name : hash
+  }
+
+  public static func run(_ backend: any Backend, seed: UInt64 = 1, contract: Contract = Contract()) async -> [String] {
     var problems = [String]()
     var rng = SeededRandom(seed: seed)
     func name() -> String {
@@ -33,15 +55,15 @@ public enum BackendConformance {
       let missing = Handle(.pack, name())
       await expectNotFound("load") { _ = try await backend.load(missing) }
       await expectNotFound("stat") { _ = try await backend.stat(missing) }
-      await expectNotFound("remove") { try await backend.remove(missing) }
+      if !contract.appendOnly { await expectNotFound("remove") { try await backend.remove(missing) } }
       if try await backend.exists(missing) { problems.append("exists: true for a missing object") }
 
       // Save, read back, ranges, list, stat.
       var saved = [Handle: [UInt8]]()
-      for (t, type) in [ObjectType.pack, .index, .snapshot, .key, .lock].enumerated() {
+      for (t, type) in contract.types.enumerated() {
         for size in [0, 1, 4097, 70_000] {
           let data = [UInt8(t)] + rng.bytes(size)
-          let h = Handle(type, contentName(data))
+          let h = Handle(type, Self.name(type, data))
           try await backend.save(h, data: data)
           saved[h] = data
         }
@@ -74,7 +96,7 @@ public enum BackendConformance {
         try await backend.read(h, offset: d.count - 2, into: buffer)
         problems.append("read(into:) past the end did not fail")
       } catch {}
-      for type in [ObjectType.pack, .index, .snapshot, .key, .lock] {
+      for type in contract.types {
         let listed = Set(try await backend.list(type).map(\.name))
         let expected = Set(saved.keys.filter { $0.type == type }.map(\.name))
         if !expected.isSubset(of: listed) { problems.append("list(\(type)): missing saved objects") }
@@ -82,12 +104,23 @@ public enum BackendConformance {
           problems.append("list(\(type)): lists objects of another type")
         }
       }
-      // Saving again (a retry) keeps the object; remove removes.
-      let (h, d) = saved.first!
-      try await backend.save(h, data: d)
-      if try await backend.load(h) != d { problems.append("saving again changed the object") }
-      try await backend.remove(h)
-      if try await backend.exists(h) { problems.append("remove did not remove") }
+      // Saving again (a retry) keeps the object; remove removes (append-only: locks only).
+      for (h, d) in saved where h.type == .pack || h.type == .lock {
+        try await backend.save(h, data: d)
+        if try await backend.load(h) != d { problems.append("saving again changed \(h)") }
+        if contract.appendOnly && h.type != .lock {
+          do {
+            try await backend.remove(h)
+            problems.append("append-only: removing \(h) succeeded")
+          } catch let e as StorageError {
+            if e.isNotFound || !e.isPermanent { problems.append("append-only: removing \(h) gave \(e), not a permanent refusal") }
+          }
+          if try await !backend.exists(h) { problems.append("append-only: \(h) is gone after a refused remove") }
+        } else {
+          try await backend.remove(h)
+          if try await backend.exists(h) { problems.append("remove did not remove \(h)") }
+        }
+      }
       // Concurrent saves.
       try await withThrowingTaskGroup(of: Void.self) { g in
         for i in 0..<16 {
@@ -97,11 +130,20 @@ public enum BackendConformance {
         }
         try await g.waitForAll()
       }
-      // Config, and overwriting it (the only object that is ever replaced by other bytes).
+      // Config, and overwriting it (the only object that is ever replaced by other bytes),
+      // which an append-only backend refuses.
       try await backend.save(.config, data: [1, 2, 3])
       if try await backend.load(.config) != [1, 2, 3] { problems.append("config round trip failed") }
-      try await backend.save(.config, data: [4, 5, 6, 7])
-      if try await backend.load(.config) != [4, 5, 6, 7] { problems.append("overwrite did not replace") }
+      if contract.appendOnly {
+        do {
+          try await backend.save(.config, data: [4, 5, 6, 7])
+          problems.append("append-only: the config was replaced")
+        } catch {}
+        if try await backend.load(.config) != [1, 2, 3] { problems.append("append-only: the config changed") }
+      } else {
+        try await backend.save(.config, data: [4, 5, 6, 7])
+        if try await backend.load(.config) != [4, 5, 6, 7] { problems.append("overwrite did not replace") }
+      }
     } catch {
       problems.append("unexpected error: \(error)")
     }

@@ -39,7 +39,7 @@ import Testing
     for kind in ReportKind.allCases {
       let files = try ReportWriter.write(
         kind, formats: [.html, .json], plan: plan, catalog: catalog,
-        system: kind == .drill ? "Student Information System" : nil, directory: reports)
+        system: kind == .drill ? "Student Information System" : nil, directory: reports, now: try catalog.jobs(limit: 1).first?.ended ?? .distantPast)
       #expect(files.count == 2 && files.allSatisfy { FileManager.default.fileExists(atPath: $0) })
     }
     let executive = try String(contentsOfFile: reports + "/executive.html", encoding: .utf8)

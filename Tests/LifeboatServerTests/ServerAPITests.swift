@@ -597,30 +597,3 @@ enum RunBatchJSON {
     }
   }
 }
-
-@Suite struct RemoteBackendTests {
-  /// Restore and check size their request concurrency by this flag; decorators must keep it.
-  @Test func remotenessSurvivesDecorators() throws {
-    let rest = try RESTBackend.open("rest:http://127.0.0.1:9/acme/files", environment: ["LIFEBOAT_SERVER_TOKEN": "lb_x"])
-    #expect(rest.isRemote)
-    #expect(RetryingBackend(rest).isRemote)
-    #expect(QuarantiningBackend(RetryingBackend(rest), quarantineRoot: "/nonexistent").isRemote)
-    #expect(FaultInjectingBackend(rest).isRemote)
-    #expect(!LocalBackend(path: "/tmp").isRemote && !RetryingBackend(MemoryBackend()).isRemote)
-  }
-
-  @Test func restURLsAreParsedAndBadOnesExplained() throws {
-    let env = ["LIFEBOAT_SERVER_TOKEN": "lb_x"]
-    #expect(try RESTBackend.open("rest:https://backup.example.net:8443/acme/files/", environment: env).location
-      == "rest:https://backup.example.net:8443/acme/files")
-    for bad in ["rest:ftp://host/a/b", "rest:https://host/only-tenant", "rest:https://host/a/b/c"] {
-      #expect(throws: (any Error).self, "\(bad)") { try RESTBackend.open(bad, environment: env) }
-    }
-    do {
-      _ = try RESTBackend.open("rest:https://host/a/b", environment: [:])
-      Issue.record("a missing token must be an error")
-    } catch {
-      #expect("\(error)".contains("LIFEBOAT_SERVER_TOKEN"), "\(error)")
-    }
-  }
-}

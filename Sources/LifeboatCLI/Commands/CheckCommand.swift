@@ -73,7 +73,7 @@ struct CheckCommand: AsyncParsableCommand {
       "checked \(report.snapshots) snapshots, \(report.trees) trees, \(report.blobs) blobs, "
         + "\(report.packs) packs" + (report.packsRead > 0 ? " (\(report.packsRead) read in full)" : ""))
     if let n = report.lockedObjects, let p = repo.immutability {
-      out.line("\(n) objects in use are locked (\(p.mode.rawValue)) until at least the horizon \(Format.time(p.horizon(now: Date())))")
+      out.line("\(n) objects in use are locked (\(p.mode.rawValue)) until at least the horizon \(Format.time(p.horizon(now: global.clock.now())))")
     }
     out.line(report.isClean ? "no errors were found" : "\(report.errors.count) errors were found")
     try out.emit(report)

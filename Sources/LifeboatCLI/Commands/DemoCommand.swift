@@ -24,11 +24,12 @@ struct DemoCommand: AsyncParsableCommand {
   func run() async throws {
     let directory = dir ?? (NSTemporaryDirectory() + "lifeboat-demo-\(UInt32.random(in: 0...UInt32.max))")
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    let started = Date()
+    let started = Stopwatch()
     let say: @Sendable (String) -> Void = { line in
       FileHandle.standardOutput.write(Data("• \(line)\n".utf8))
     }
-    var demo = DistrictDemo(directory: directory, environment: ProcessInfo.processInfo.environment, log: say)
+    var demo = DistrictDemo(
+      directory: directory, environment: ProcessInfo.processInfo.environment, clock: CommandClock.current, log: say)
     demo.offsiteURL = s3
     if let postgres {
       let p = postgres.split(separator: ",").map(String.init)
@@ -43,13 +44,13 @@ struct DemoCommand: AsyncParsableCommand {
       files += try ReportWriter.write(
         kind, formats: [.html, .json], plan: plan, catalog: catalog,
         system: kind == .drill ? "Student Information System" : nil, directory: reports,
-        now: try catalog.jobs(limit: 1).first?.ended ?? Date())
+        now: try catalog.jobs(limit: 1).first?.ended ?? CommandClock.current.now())
     }
     let audit = try catalog.verifyAudit()
     say("audit log: \(audit.events) events, chain \(audit.isIntact ? "intact" : "BROKEN"), head \(audit.head.prefix(16))…")
     say("reports:")
     for f in files where f.hasSuffix(".html") { say("  \(f)") }
     say("the plan is \(plan.file); try: lifeboat status --plan \(plan.file)  (LIFEBOAT_DEMO_PASSWORD is not kept)")
-    say(String(format: "demo finished in %.0f s", Date().timeIntervalSince(started)))
+    say(String(format: "demo finished in %.0f s", started.seconds))
   }
 }

@@ -88,7 +88,7 @@ struct RunbookShow: AsyncParsableCommand {
   func run() async throws {
     let plan = try options.load()
     let book: Runbook
-    do { book = try Runbook.make(plan, now: Date()) } catch let e as PlanError {
+    do { book = try Runbook.make(plan, now: options.clock.now()) } catch let e as PlanError {
       throw LifeboatError(.usage, e.message, hint: e.hint)
     }
     if options.json { try options.output.emit(book) } else { Swift.print(book.markdown, terminator: "") }
@@ -110,7 +110,7 @@ struct RunbookRun: AsyncParsableCommand {
   func run() async throws {
     let plan = try options.load()
     let book: Runbook
-    do { book = try Runbook.make(plan, now: Date()) } catch let e as PlanError {
+    do { book = try Runbook.make(plan, now: options.clock.now()) } catch let e as PlanError {
       throw LifeboatError(.usage, e.message, hint: e.hint)
     }
     let out = options.output

@@ -185,9 +185,9 @@ struct RunCommand: AsyncParsableCommand {
   func run() async throws {
     let plan = try options.load()
     let catalog = try options.catalog(plan)
-    try catalog.recordPlanVersion(file: plan.file, actor: PlanOptions.actor, time: Date())
+    let now = options.clock.now()
+    try catalog.recordPlanVersion(file: plan.file, actor: PlanOptions.actor, time: now)
     let out = options.output
-    let now = Date()
     var systems: [ProtectedSystem]
     if let system {
       guard let s = plan.system(named: system) else {

@@ -100,9 +100,9 @@ struct RestoreCommand: AsyncParsableCommand {
       options.includes = includes
       options.verify = verify
       let restorer = Restorer(repository: repo, options: options)
-      let start = Date()
+      let start = Stopwatch()
       let r = try await out.withProgress(restorer.progress) { try await restorer.run(snapshot: snap) }
-      return (id, snap, r, Date().timeIntervalSince(start))
+      return (id, snap, r, start.seconds)
     }
     _ = snap
     // A full target fails every remaining file the same way: show the first few, then count.

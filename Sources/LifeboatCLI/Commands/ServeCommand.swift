@@ -64,7 +64,7 @@ struct ServeCommand: AsyncParsableCommand, ManagesOwnSignals {
     if let name = newAdminToken {
       let actor = "break-glass by \(ProcessInfo.processInfo.environment["USER"] ?? String(getuid()))@\(ProcessInfo.processInfo.hostName)"
       let (p, token) = try console.createPrincipal(name: name, role: .admin, tenant: nil, actor: actor)
-      try console.audit.audit(kind: "break-glass", subject: p.actor, details: ["id": String(p.id)], actor: actor, time: Date())
+      try console.audit.audit(kind: "break-glass", subject: p.actor, details: ["id": String(p.id)], actor: actor, time: console.clock.now())
       FileHandle.standardOutput.write(Data("created admin token \(p.id) (\(name)):\n\n    \(token)\n\nIt is shown only this once.\n".utf8))
       return
     }

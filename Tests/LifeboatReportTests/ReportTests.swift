@@ -1,6 +1,5 @@
 import Foundation
 import LifeboatCatalog
-import LifeboatOps
 import LifeboatPlan
 import LifeboatPosture
 import LifeboatReport

@@ -86,3 +86,40 @@ import Testing
     #expect(!anchored.isIntact && anchored.problems.contains { $0.contains("recorded head") })
   }
 }
+
+/// A catalog written by the version before typed facts: migration `v2-typed-facts` lifts the
+/// drill verdicts, recovery times and ransomware flags out of `details`, once.
+@Suite struct CatalogMigrationTests {
+  @Test func aVersionOneCatalogGainsTypedFacts() throws {
+    let dir = TemporaryDirectory("lifeboat-catalog-v1")
+    defer { dir.remove() }
+    let path = dir.sub("old.sqlite")
+    let schema = """
+      CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+      INSERT INTO grdb_migrations VALUES ('v1');
+      CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, system TEXT NOT NULL, repository TEXT,
+        started REAL NOT NULL, ended REAL, outcome TEXT NOT NULL, bytes INTEGER NOT NULL DEFAULT 0,
+        files INTEGER NOT NULL DEFAULT 0, snapshot TEXT, errors TEXT NOT NULL DEFAULT '[]',
+        warnings TEXT NOT NULL DEFAULT '[]', details TEXT);
+      CREATE INDEX jobs_system_kind ON jobs(system, kind, started);
+      CREATE TABLE audit (seq INTEGER PRIMARY KEY, time REAL NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL,
+        subject TEXT NOT NULL, details TEXT NOT NULL, previous_hash TEXT NOT NULL, hash TEXT NOT NULL);
+      INSERT INTO jobs (kind, system, started, ended, outcome, details) VALUES
+        ('drill', 'SIS', 1800000000, 1800000600, 'success', '{"verdict":"passed-over-rto","recoverySeconds":5400.5}'),
+        ('drill', 'SIS', 1800001000, 1800001600, 'failed', '{"verdict":"failed","recoverySeconds":0}'),
+        ('backup', 'SIS', 1800002000, 1800002100, 'success', '{"suspicious":true,"reasons":["ransom note"]}'),
+        ('backup', 'SIS', 1800003000, 1800003100, 'success', '{"suspicious":false}'),
+        ('backup', 'SIS', 1800004000, 1800004100, 'success', 'not json');
+      """
+    let r = try Subprocess.run(["sqlite3", path, schema])
+    #expect(r.status == 0, "\(r.output)")
+    let catalog = try Catalog(path: path)
+    let drills = try catalog.jobs(kind: "drill").sorted { $0.started < $1.started }
+    #expect(drills.map(\.verdict) == [.passedOverRTO, .failed])
+    #expect(drills[0].recoverySeconds == 5400.5)
+    let backups = try catalog.jobs(kind: "backup").sorted { $0.started < $1.started }
+    #expect(backups.map(\.suspicious) == [true, false, false], "text that is not JSON lifts nothing")
+    // Opening again migrates nothing twice.
+    #expect(try Catalog(path: path).jobs().count == 5)
+  }
+}
