@@ -6,7 +6,7 @@
 // `s3://BUCKET[/PREFIX]` (S3Backend), `rest:https://HOST[:PORT]/TENANT/REPOSITORY` (RESTBackend,
 // retried). A new kind of storage adds one case here and nothing elsewhere.
 
-public import LifeboatCore
+import LifeboatCore
 import LifeboatRemote
 import LifeboatS3
 public import LifeboatStorage

@@ -118,7 +118,7 @@ struct GlobalOptions: ParsableArguments {
   /// A damaged config is said every time until it is repaired.
   func open(_ backend: any Backend, password: String) async throws -> Repository {
     let repo = try await Repository.open(
-      backend: backend, password: password, keyHint: keyHint ?? environment["LIFEBOAT_KEY_HINT"],
+      backend: backend, password: password, clock: clock, keyHint: keyHint ?? environment["LIFEBOAT_KEY_HINT"],
       memory: KeyMemory.fromEnvironment(environment))
     if let damage = repo.configDamage {
       output.warn("\(damage); `lifeboat repair config` writes it back")

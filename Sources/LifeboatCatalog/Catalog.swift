@@ -94,7 +94,8 @@ public struct JobRecord: Sendable, Codable, Equatable {
     errors = try c.decodeIfPresent([String].self, forKey: .errors) ?? []
     warnings = try c.decodeIfPresent([String].self, forKey: .warnings) ?? []
     details = try c.decodeIfPresent(String.self, forKey: .details)
-    verdict = try c.decodeIfPresent(DrillVerdict.self, forKey: .verdict)
+    // A verdict this version does not know (a newer agent's) is no verdict, not a failed ingest.
+    verdict = try c.decodeIfPresent(String.self, forKey: .verdict).flatMap(DrillVerdict.init(rawValue:))
     recoverySeconds = try c.decodeIfPresent(Double.self, forKey: .recoverySeconds)
     suspicious = try c.decodeIfPresent(Bool.self, forKey: .suspicious) ?? false
     // An agent of an older version sends these only inside `details`.

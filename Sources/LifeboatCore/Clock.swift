@@ -21,7 +21,7 @@ public struct FixedClock: WallClock {
 
 /// Elapsed time on the monotonic clock, for durations (drill phases, a restore's time, a
 /// lock wait's budget) — never for dates, which come from a `WallClock`. With `SystemClock`
-/// this file is the only place that reads a clock (scripts/check-time.sh enforces it).
+/// this file is the only place that reads a clock (scripts/check-imports.sh enforces it).
 public struct Stopwatch: Sendable {
   private let start: ContinuousClock.Instant
 

@@ -74,7 +74,7 @@ public struct ImmutabilityMaintenance: Sendable {
   /// the packs the index references.
   public func objectsInUse() async throws -> [Handle] {
     var handles: [Handle] = [.config]
-    for type in [ObjectType.key, .snapshot, .index] {
+    for type in [ObjectType.key, .snapshot, .index, .mark] {
       let infos = try await Repository.storage { try await storage.list(type) }
       handles += infos.map { Handle(type, $0.name) }
     }

@@ -42,21 +42,34 @@ public final class SnapshotCopier: @unchecked Sendable {
   }
 
   /// Carries the source's marks to the destination's copies of the same snapshots (matched
-  /// by `original`): a protection, a suspicion or a release made before or after the copy.
-  /// Marks the destination already holds are not written again. Returns how many were added.
+  /// by `original`): protections and suspicions, made before or after the copy, and — where
+  /// the destination accepts them (`releases`; a Lifeboat server does not) — releases. A
+  /// protection the source cannot read still protects the copy. Marks the destination already
+  /// holds are not written again. Returns how many were added.
   @discardableResult
-  public static func copyMarks(from source: Repository, into destination: Repository, now: Date) async throws -> Int {
+  public static func copyMarks(from source: Repository, into destination: Repository, releases: Bool = true, now: Date)
+    async throws -> Int
+  {
     let sourceMarks = try await source.loadMarks()
-    guard !sourceMarks.marks.isEmpty else { return 0 }
+    guard !sourceMarks.marks.isEmpty || !sourceMarks.unreadableProtections.isEmpty else { return 0 }
     let sourceSnapshots = try await source.listSnapshots().snapshots
     var byOriginal: [ID: [SnapshotMark]] = [:]
-    for (id, snap) in sourceSnapshots { byOriginal[snap.original ?? id, default: []] += sourceMarks.marks[id] ?? [] }
+    for (id, snap) in sourceSnapshots {
+      var marks = sourceMarks.marks[id] ?? []
+      if sourceMarks.unreadableProtections.contains(id), let p = sourceMarks.protection(of: id, now: now) {
+        marks.append(
+          SnapshotMark(snapshot: id, kind: .protect, reason: "protected in the source by " + p.reason, time: now, author: p.author))
+      }
+      byOriginal[snap.original ?? id, default: []] += marks
+    }
     let existing = try await destination.loadMarks()
     var added = 0
     for (id, snap) in try await destination.listSnapshots().snapshots {
-      for var m in byOriginal[snap.original ?? id] ?? [] {
+      for var m in byOriginal[snap.original ?? id] ?? [] where releases || m.knownKind != .release {
         m.snapshot = id
-        if existing.contains(m, on: id) { continue }
+        if existing.contains(m, on: id) || (m.reason.hasPrefix("protected in the source by") && existing.protection(of: id, now: now) != nil) {
+          continue
+        }
         try await destination.addMark(m)
         added += 1
       }

@@ -3,7 +3,7 @@
 // recovery time with the RTO, clean up, and keep the evidence in the catalog.
 
 import AsyncHTTPClient
-public import Foundation
+import Foundation
 public import LifeboatPosture
 import LifeboatCatalog
 import LifeboatCore
@@ -159,7 +159,7 @@ public struct DrillRunner: Sendable {
       throw DrillFailure("repository has no snapshot of \(system.name) to restore")
     }
     if clean {
-      let point = try CleanPoint.choose(mine, system: system.name, catalog: context.catalog)
+      let point = try CleanPoint.choose(mine, system: system.name, marks: try await repo.loadMarks())
       return (point.id, point.snapshot, point.reason)
     }
     return (newest.id, newest.snapshot, "the newest snapshot of \(system.name)")

@@ -1,6 +1,6 @@
 // Executing the recovery runbook (the document itself is `Runbook`, in LifeboatPlan).
 
-public import Foundation
+import Foundation
 import LifeboatPosture
 import LifeboatCatalog
 import LifeboatCore

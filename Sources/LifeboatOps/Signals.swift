@@ -79,7 +79,9 @@ public enum SignalAnalyzer {
   }
 }
 
-/// The clean restore point: the newest snapshot before the first suspicious one.
+/// The clean restore point: the newest snapshot before the first suspicious one, read from
+/// the repository's marks (docs/design.md §18) — the same marks retention keeps, so a copy
+/// without a catalog chooses the same point.
 public enum CleanPoint {
   public struct Choice: Sendable {
     public var id: ID
@@ -87,33 +89,18 @@ public enum CleanPoint {
     public var reason: String
   }
 
-  /// Suspicious snapshot times of a system, from the catalog's backup jobs.
-  public static func suspiciousTimes(system: String, catalog: Catalog) throws -> [Date] {
-    try catalog.jobs(system: system, kind: "backup", limit: 100_000).compactMap { job in
-      guard let d = job.details, let s = try? JSONDecoder.drill.decode(BackupSignals.self, from: Data(d.utf8)),
-        s.suspicious
-      else { return nil }
-      return s.snapshotTime
-    }.sorted()
-  }
-
   /// `snapshots` are the system's, oldest first. Finds the latest suspicious snapshot, walks
   /// back over the suspicious ones right before it (the incident's start), and picks the
   /// snapshot before that.
-  public static func choose(_ snapshots: [(id: ID, snapshot: Snapshot)], system: String, catalog: Catalog) throws
-    -> Choice
-  {
-    let suspicious = Set(try suspiciousTimes(system: system, catalog: catalog).map { $0.timeIntervalSince1970 })
-    func isSuspicious(_ s: Snapshot) -> Bool {
-      suspicious.contains { abs($0 - s.time.timeIntervalSince1970) < 0.001 }
-    }
-    guard var i = snapshots.lastIndex(where: { isSuspicious($0.snapshot) }) else {
+  public static func choose(_ snapshots: [(id: ID, snapshot: Snapshot)], system: String, marks: MarkBook) throws -> Choice {
+    func isSuspicious(_ id: ID) -> Bool { marks.suspicion(of: id) != nil }
+    guard var i = snapshots.lastIndex(where: { isSuspicious($0.id) }) else {
       guard let newest = snapshots.last else { throw LifeboatError(.notFound, "no snapshot of \(system)") }
       return Choice(
         id: newest.id, snapshot: newest.snapshot,
         reason: "no snapshot of \(system) was flagged suspicious: the newest one is the clean point")
     }
-    while i > 0, isSuspicious(snapshots[i - 1].snapshot) { i -= 1 }
+    while i > 0, isSuspicious(snapshots[i - 1].id) { i -= 1 }
     guard i > 0 else {
       throw LifeboatError(
         .notFound, "every snapshot of \(system) up to the first suspicious one is suspicious: no clean point",
@@ -126,15 +113,5 @@ public enum CleanPoint {
       id: clean.id, snapshot: clean.snapshot,
       reason: "snapshot \(first.id.short) of \(f.string(from: first.snapshot.time)) was the first flagged suspicious; "
         + "\(clean.id.short) of \(f.string(from: clean.snapshot.time)) is the newest before it")
-  }
-
-  /// Snapshots retention must keep: for each suspicious time, the newest snapshot before it.
-  public static func protected(_ snapshots: [(id: ID, snapshot: Snapshot)], suspicious: [Date]) -> Set<ID> {
-    var keep = Set<ID>()
-    let sorted = snapshots.sorted { $0.snapshot.time < $1.snapshot.time }
-    for t in suspicious {
-      if let before = sorted.last(where: { $0.snapshot.time < t.addingTimeInterval(-0.001) }) { keep.insert(before.id) }
-    }
-    return keep
   }
 }

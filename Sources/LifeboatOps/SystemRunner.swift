@@ -6,12 +6,12 @@ public import Foundation
 import LifeboatBackends
 import LifeboatPosture
 public import LifeboatCatalog
-public import LifeboatCore
+import LifeboatCore
 import LifeboatEngine
 public import LifeboatPlan
 import LifeboatPolicy
-public import LifeboatRepository
-public import LifeboatStorage
+import LifeboatRepository
+import LifeboatStorage
 
 /// The outcome of running one system.
 public struct SystemRunReport: Sendable, Codable {
@@ -40,6 +40,9 @@ public struct SystemRunner: Sendable {
     var jobs: [JobRecord] = []
     var errors: [String] = []
     var snapshotID: ID?
+    // Retention runs only when every flagged snapshot is marked in the repository: otherwise
+    // it could remove a clean point nothing protects.
+    var marked = true
     let copies = system.copies.value
     let primary = copies.first ?? ""
 
@@ -59,9 +62,11 @@ public struct SystemRunner: Sendable {
         backup.suspicious = signals.suspicious
         if signals.suspicious {
           alert(signals, snapshot: result.snapshotID, problems: &errors)
-          await mark(signals, snapshot: result.snapshotID, in: repo, problems: &errors)
+          marked = await mark(signals.reasons.joined(separator: "; "), snapshot: result.snapshotID, in: repo, problems: &errors)
         }
       }
+      // Snapshots flagged before marks existed (the catalog knows them) get theirs too.
+      marked = await markFlaggedEarlier(in: repo, problems: &errors) && marked
       backup.snapshot = result.snapshotID.hex
       backup.bytes = Int64(result.snapshot.summary?.totalBytesProcessed ?? 0)
       backup.files = Int64(result.snapshot.summary?.totalFilesProcessed ?? 0)
@@ -107,7 +112,8 @@ public struct SystemRunner: Sendable {
       }
       // A Lifeboat server's repositories are append-only for clients: their retention runs on
       // the server, under the provider's policy and quarantine.
-      for name in copies where !Task.isCancelled && BackendFactory.clientRetention(at: context.plan.repositories[name]?.url ?? "") {
+      if !marked { errors.append("retention skipped: a suspicious snapshot could not be marked, so its clean point is not protected yet") }
+      for name in copies where marked && !Task.isCancelled && BackendFactory.clientRetention(at: context.plan.repositories[name]?.url ?? "") {
         var forget = JobRecord(kind: "forget", system: system.name, repository: name, started: now)
         let forgetID = recordInCatalog("the start of retention in \(name)", into: &errors) { try catalog.start(forget) }
         forget.id = forgetID
@@ -245,7 +251,9 @@ public struct SystemRunner: Sendable {
       try await saver.flush()
       for s in converted { _ = try await destination.saveSnapshot(s) }
       // Protections and suspicions travel with the snapshots.
-      try await SnapshotCopier.copyMarks(from: source, into: destination, now: now)
+      try await SnapshotCopier.copyMarks(
+        from: source, into: destination,
+        releases: BackendFactory.clientRetention(at: context.plan.repositories[name]?.url ?? ""), now: now)
       return (converted.count, copier.bytesCopied)
     }
   }
@@ -268,11 +276,12 @@ public struct SystemRunner: Sendable {
 
   /// Marks a snapshot the signals flagged, in the repository itself, and protects the clean
   /// point before it, so no retention, `forget` or copy can lose it — with or without a plan.
-  func mark(_ signals: BackupSignals, snapshot: ID, in repo: Repository, problems: inout [String]) async {
+  /// Returns whether both marks are there.
+  func mark(_ reasons: String, snapshot: ID, in repo: Repository, problems: inout [String]) async -> Bool {
     do {
       let at = now
       try await repo.addMark(
-        SnapshotMark(snapshot: snapshot, kind: .suspicious, reason: signals.reasons.joined(separator: "; "), time: at, author: context.actor))
+        SnapshotMark(snapshot: snapshot, kind: .suspicious, reason: reasons, time: at, author: context.actor))
       let marks = try await repo.loadMarks()
       let mine = try await repo.listSnapshots().snapshots.filter { $0.snapshot.hostname == system.snapshotHost }
       if let clean = marks.cleanPoint(before: snapshot, in: mine), marks.protection(of: clean.id, now: at) == nil {
@@ -281,8 +290,31 @@ public struct SystemRunner: Sendable {
             snapshot: clean.id, kind: .protect, reason: "the clean point before suspicious snapshot \(snapshot.short)",
             time: at, author: context.actor))
       }
+      return true
     } catch {
       problems.append("marking suspicious snapshot \(snapshot.short) in the repository: \(error)")
+      return false
+    }
+  }
+
+  /// The catalog's flagged backups of this system whose snapshot is in `repo` without a
+  /// suspicious mark (flagged by a version before marks): marks them and their clean points.
+  func markFlaggedEarlier(in repo: Repository, problems: inout [String]) async -> Bool {
+    do {
+      let flagged = try catalog.jobs(system: system.name, kind: "backup", limit: 100_000)
+        .filter { $0.suspicious && $0.repository == system.copies.value.first }
+        .compactMap { $0.snapshot.flatMap(ID.init(hex:)) }
+      guard !flagged.isEmpty else { return true }
+      let marks = try await repo.loadMarks()
+      let present = Set(try await repo.listSnapshots().snapshots.map(\.id))
+      var ok = true
+      for id in flagged where present.contains(id) && marks.suspicion(of: id) == nil {
+        ok = await mark("flagged by the ransomware signals (recorded in the catalog)", snapshot: id, in: repo, problems: &problems) && ok
+      }
+      return ok
+    } catch {
+      problems.append("reading which snapshots were flagged: \(error)")
+      return false
     }
   }
 }

@@ -9,7 +9,7 @@
 // and `TierDefaults`, `RepositoryTarget`, `Source`, `Hooks`, `DrillSettings` and `DrillCheck`,
 // `ServerLink`, `SecretReference` (`env:` / `file:`), `PlanLoader` (`load`, `parse`) with
 // `PlanLoadResult` and `Diagnostic`, `PlanError`, `Schedule` (grammar, `nextDue`, `isDue`),
-// `Objectives` and `RPOState`, `Runbook` (`make`: steps in recovery order).
+// `Runbook` (`make`: steps in recovery order).
 //
 // Rules it keeps:
 // - Pure: no I/O but reading the plan file (and a `file:` secret when asked to resolve it);

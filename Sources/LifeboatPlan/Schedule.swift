@@ -102,27 +102,3 @@ public enum Schedule: Sendable, Equatable, CustomStringConvertible {
     nextDue(lastRun: lastRun, now: now, timeZone: timeZone) <= now
   }
 }
-
-/// The recovery point objective's state for one system.
-public enum RPOState: String, Sendable, Codable {
-  /// The last good backup is recent enough, with margin.
-  case ok
-  /// Within the RPO but past three quarters of it, or the last attempt failed.
-  case atRisk = "at-risk"
-  /// No good backup within the RPO.
-  case breached
-}
-
-public enum Objectives {
-  /// The RPO state from the age of the last good backup (nil: never) and whether the latest
-  /// attempt failed.
-  public static func rpoState(
-    rpo: TimeInterval, lastGoodBackup: Date?, lastAttemptFailed: Bool, now: Date
-  ) -> RPOState {
-    guard let lastGoodBackup else { return .breached }
-    let age = now.timeIntervalSince(lastGoodBackup)
-    if age > rpo { return .breached }
-    if age > rpo * 0.75 || lastAttemptFailed { return .atRisk }
-    return .ok
-  }
-}

@@ -38,6 +38,8 @@ public struct SystemStatus: Sendable, Codable {
   public var copiesFailing: [String: String] = [:]
   /// Whether the latest backup attempt failed.
   public var lastBackupFailed = false
+  /// Copies whose latest retention run (`forget`) failed, with its first error.
+  public var retentionFailing: [String: String] = [:]
 }
 
 public enum PlanStatus {
@@ -87,6 +89,14 @@ public enum PlanStatus {
         failing[name] = last.errors.first ?? "\(last.kind) \(last.outcome.rawValue)"
       }
     }
+    var retention: [String: String] = [:]
+    for name in system.copies.value {
+      if let last = mine.first(where: { $0.repository == name && $0.kind == "forget" && $0.outcome != .running }),
+        !last.succeeded
+      {
+        retention[name] = last.errors.first ?? "forget \(last.outcome.rawValue)"
+      }
+    }
     let failure = mine.first { $0.outcome == .failed || $0.outcome == .interrupted }
     let drill = mine.first { $0.kind == "drill" && $0.outcome != .running }
     let next = nextDrill(system, history: history)
@@ -94,9 +104,9 @@ public enum PlanStatus {
     let lastGood = goodBackup?.ended ?? goodBackup?.started
     return SystemStatus(
       system: system.name, tier: system.tier.value.rawValue, rpoSeconds: system.rpo.value,
-      rpoState: Objectives.rpoState(
-        rpo: system.rpo.value, lastGoodBackup: lastGood,
-        lastAttemptFailed: lastBackupAttempt.map { !$0.succeeded } ?? false, now: now),
+      rpoState: Posture.rpoState(
+        rpo: system.rpo.value, age: lastGood.map { now.timeIntervalSince($0) },
+        lastAttemptFailed: lastBackupAttempt.map { !$0.succeeded } ?? false),
       lastGoodBackup: lastGood, lastGoodSnapshot: goodBackup?.snapshot,
       ageSeconds: lastGood.map { now.timeIntervalSince($0) }, copies: copies,
       copiesMissing: system.copies.value.filter { copies[$0] == nil || copies[$0]! == nil },
@@ -105,12 +115,12 @@ public enum PlanStatus {
       nextDue: system.schedule.value.nextDue(
         lastRun: lastAttempt(system, history: history)?.started, now: now, timeZone: timeZone),
       running: mine.contains { $0.outcome == .running },
-      lastDrillVerdict: drill.map { $0.verdict ?? ($0.outcome == .failed ? .failed : .passed) },
+      lastDrillVerdict: drill.map { $0.verdict ?? ($0.outcome == .success ? .passed : .failed) },
       lastDrillTime: drill?.started, lastDrillRecoverySeconds: drill?.recoverySeconds,
       rtoSeconds: system.rto.value, nextDrill: next,
       drillOverdue: next.map { $0 < now.addingTimeInterval(-86400) } ?? false,
       suspiciousSnapshots: suspicious.count, lastSuspicious: suspicious.first?.started,
       newestSuspicious: goodBackup?.suspicious ?? false, copiesFailing: failing,
-      lastBackupFailed: lastBackupAttempt.map { !$0.succeeded } ?? false)
+      lastBackupFailed: lastBackupAttempt.map { !$0.succeeded } ?? false, retentionFailing: retention)
   }
 }

@@ -26,6 +26,16 @@ public enum Light: String, Sendable, Codable, Comparable, CaseIterable {
   public static func < (a: Light, b: Light) -> Bool { a.rank < b.rank }
 }
 
+/// The backups light in the status command's words.
+public enum RPOState: String, Sendable, Codable {
+  /// The last good backup is recent enough, with margin.
+  case ok
+  /// Within the RPO but past three quarters of it, or the last attempt failed.
+  case atRisk = "at-risk"
+  /// No good backup within the RPO.
+  case breached
+}
+
 /// What a light is about.
 public enum Area: String, Sendable, Codable, CaseIterable {
   /// The last good backup against the RPO.
@@ -61,6 +71,7 @@ public enum Reason: String, Sendable, Codable, CaseIterable {
   case singleCopy = "single-copy"
   case copyBehind = "copy-behind"
   case copyFailing = "copy-failing"
+  case retentionFailing = "retention-failing"
   case noOffsite = "no-offsite"
   case noImmutable = "no-immutable"
   case noOffsiteNorImmutable = "no-offsite-nor-immutable"
@@ -77,7 +88,7 @@ public enum Reason: String, Sendable, Codable, CaseIterable {
   public var light: Light {
     switch self {
     case .withinRPO, .drillPassed, .copiesComplete, .noSignals: .green
-    case .nearRPO, .lastAttemptFailed, .drillOverdue, .drillUntimed, .singleCopy, .copyBehind, .copyFailing, .noOffsite, .noImmutable,
+    case .nearRPO, .lastAttemptFailed, .drillOverdue, .drillUntimed, .singleCopy, .copyBehind, .copyFailing, .retentionFailing, .noOffsite, .noImmutable,
       .recentSuspicious, .noPlan:
       .amber
     case .rpoBreached, .noGoodBackup, .neverDrilled, .drillFailed, .drillOverRTO, .noOffsiteNorImmutable, .noCopy,
@@ -90,7 +101,7 @@ public enum Reason: String, Sendable, Codable, CaseIterable {
     switch self {
     case .withinRPO, .nearRPO, .lastAttemptFailed, .rpoBreached, .noGoodBackup: .backups
     case .drillPassed, .drillOverdue, .drillUntimed, .neverDrilled, .drillFailed, .drillOverRTO: .recovery
-    case .copiesComplete, .singleCopy, .copyBehind, .copyFailing, .noOffsite, .noImmutable, .noOffsiteNorImmutable, .noCopy: .copies
+    case .copiesComplete, .singleCopy, .copyBehind, .copyFailing, .retentionFailing, .retentionFailing, .noOffsite, .noImmutable, .noOffsiteNorImmutable, .noCopy: .copies
     case .noSignals, .recentSuspicious, .newestSuspicious: .integrity
     case .noPlan, .planInvalid, .auditBroken: .organization
     }
@@ -114,6 +125,7 @@ public enum Reason: String, Sendable, Codable, CaseIterable {
     case .singleCopy: "fewer than two copies hold a good backup"
     case .copyBehind: "a copy the plan names holds no good backup yet"
     case .copyFailing: "the latest backup or copy into one of the copies failed"
+    case .retentionFailing: "the latest retention run (forget) in one of the copies failed: it keeps growing"
     case .noOffsite: "no copy with a good backup is offsite"
     case .noImmutable: "no copy with a good backup is immutable"
     case .noOffsiteNorImmutable: "no copy with a good backup is offsite, and none is immutable"
@@ -276,25 +288,39 @@ public enum Posture {
 
   static func backups(_ s: SystemStatus) -> Judgement {
     let objective = "objective \(DurationText.format(s.rpoSeconds))"
+    let summary = s.ageSeconds.map { "last good backup \(Wording.age($0)) ago (\(objective))" } ?? "no good backup yet (\(objective))"
+    return Judgement(
+      .backups, summary: summary,
+      causes: backupCauses(age: s.ageSeconds, rpo: s.rpoSeconds, lastAttemptFailed: s.lastBackupFailed, lastError: s.lastError))
+  }
+
+  /// The backups (RPO) rule, the only one: the causes for a last good backup `age` seconds old
+  /// (nil: none yet) against the RPO.
+  static func backupCauses(age: TimeInterval?, rpo: TimeInterval, lastAttemptFailed: Bool, lastError: String?) -> [Cause] {
     // What went wrong last, said with the red reasons too: the operator's next step.
-    let failure = s.lastBackupFailed ? "; the last attempt failed" + (s.lastError.map { ": \($0)" } ?? "") : ""
-    guard let age = s.ageSeconds else {
-      return Judgement(
-        .backups, summary: "no good backup yet (\(objective))",
-        causes: [Cause(reason: .noGoodBackup, message: "no good backup yet" + failure)])
-    }
-    let summary = "last good backup \(Wording.age(age)) ago (\(objective))"
+    let failure = lastAttemptFailed ? "; the last attempt failed" + (lastError.map { ": \($0)" } ?? "") : ""
+    guard let age else { return [Cause(reason: .noGoodBackup, message: "no good backup yet" + failure)] }
     var causes: [Cause] = []
-    if age > s.rpoSeconds {
-      causes.append(Cause(reason: .rpoBreached, message: "the last good backup is \(Wording.age(age)) old, over the RPO of \(DurationText.format(s.rpoSeconds))" + failure))
-    } else if age > s.rpoSeconds * 0.75 {
-      causes.append(Cause(reason: .nearRPO, message: "the last good backup is \(Wording.age(age)) old, close to the RPO of \(DurationText.format(s.rpoSeconds))"))
+    if age > rpo {
+      causes.append(Cause(reason: .rpoBreached, message: "the last good backup is \(Wording.age(age)) old, over the RPO of \(DurationText.format(rpo))" + failure))
+    } else if age > rpo * 0.75 {
+      causes.append(Cause(reason: .nearRPO, message: "the last good backup is \(Wording.age(age)) old, close to the RPO of \(DurationText.format(rpo))"))
     }
-    if s.lastBackupFailed && age <= s.rpoSeconds {
-      causes.append(Cause(reason: .lastAttemptFailed, message: "the last backup attempt failed" + (s.lastError.map { ": \($0)" } ?? "")))
+    if lastAttemptFailed && age <= rpo {
+      causes.append(Cause(reason: .lastAttemptFailed, message: "the last backup attempt failed" + (lastError.map { ": \($0)" } ?? "")))
     }
-    if causes.isEmpty { causes.append(Cause(reason: .withinRPO, message: summary)) }
-    return Judgement(.backups, summary: summary, causes: causes)
+    if causes.isEmpty { causes.append(Cause(reason: .withinRPO, message: "last good backup \(Wording.age(age)) ago")) }
+    return causes
+  }
+
+  /// The RPO state `SystemStatus.rpoState` reports: the backups light, in the words of the
+  /// status command (ok, at-risk, breached).
+  public static func rpoState(rpo: TimeInterval, age: TimeInterval?, lastAttemptFailed: Bool) -> RPOState {
+    switch backupCauses(age: age, rpo: rpo, lastAttemptFailed: lastAttemptFailed, lastError: nil).map(\.light).max() ?? .green {
+    case .green: .ok
+    case .amber: .atRisk
+    case .red: .breached
+    }
   }
 
   static func recovery(_ s: SystemStatus) -> Judgement {
@@ -351,6 +377,9 @@ public enum Posture {
     }
     for (name, error) in s.copiesFailing.sorted(by: { $0.key < $1.key }) where !s.copiesMissing.contains(name) {
       causes.append(Cause(reason: .copyFailing, message: "copies: the latest copy into \(name) failed: \(error)"))
+    }
+    for (name, error) in s.retentionFailing.sorted(by: { $0.key < $1.key }) {
+      causes.append(Cause(reason: .retentionFailing, message: "copies: retention in \(name) failed: \(error)"))
     }
     let summary =
       "\(present.count) of \(names.count) copies current" + (offsite ? ", offsite" : "") + (immutable ? ", immutable" : "")

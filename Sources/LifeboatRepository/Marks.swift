@@ -31,19 +31,32 @@ public struct MarkBook: Sendable {
     }
   }
 
-  /// The `protect` mark in force for a snapshot at `now`: the newest protect or release mark
-  /// decides; a protection past its `until` has ended.
+  /// How far a mark's time may be ahead of the reader's clock (clock skew between hosts).
+  public static let futureAllowance: TimeInterval = 3600
+
+  /// The protection in force for a snapshot at `now`, or nil. Every `protect` mark counts on its
+  /// own: it protects from its time until its `until` (or for ever), unless a `release` made at
+  /// or after it lifts it. A later protect never shortens an earlier one, and a release dated
+  /// beyond `now` (plus `futureAllowance`) lifts nothing. Of several protections in force, the
+  /// one that lasts longest is returned.
   public func protection(of id: ID, now: Date) -> SnapshotMark? {
     if unreadableProtections.contains(id) {
       return SnapshotMark(
         snapshot: id, kind: .protect, reason: "a protect mark that cannot be read (damaged, or from a newer Lifeboat); see `lifeboat check`",
         time: .distantPast, author: "unknown")
     }
-    guard let last = (marks[id] ?? []).last(where: { $0.knownKind == .protect || $0.knownKind == .release }),
-      last.knownKind == .protect
-    else { return nil }
-    if let until = last.until, until <= now { return nil }
-    return last
+    let mine = marks[id] ?? []
+    let lastRelease = mine.filter { $0.knownKind == .release && $0.time <= now.addingTimeInterval(Self.futureAllowance) }
+      .map(\.time).max()
+    let inForce = mine.filter { m in
+      m.knownKind == .protect && (lastRelease.map { m.time > $0 } ?? true) && (m.until.map { $0 > now } ?? true)
+    }
+    return inForce.max { ($0.until ?? .distantFuture, $0.time) < ($1.until ?? .distantFuture, $1.time) }
+  }
+
+  /// Releases dated beyond `now` (plus the allowance): reported, and lifting nothing.
+  public func futureReleases(now: Date) -> [SnapshotMark] {
+    marks.values.flatMap { $0 }.filter { $0.knownKind == .release && $0.time > now.addingTimeInterval(Self.futureAllowance) }
   }
 
   /// The snapshot's `suspicious` mark, if the signals flagged it.
@@ -86,7 +99,15 @@ extension Repository {
   /// Reads every mark. A mark that cannot be used is listed in `problems`, never fatal:
   /// a damaged mark must not stop a restore, and an unreadable protection is reported.
   public func loadMarks() async throws -> MarkBook {
-    let infos = try await Self.storage { try await backend.list(.mark) }
+    let infos: [ObjectInfo]
+    do {
+      infos = try await backend.list(.mark)
+    } catch let e as StorageError where e.isNotFound {
+      // A Lifeboat server older than marks knows no `marks` folder: there are none.
+      return MarkBook(marks: [], problems: ["the repository's storage has no marks folder (a server older than marks?)"])
+    } catch let e as StorageError {
+      throw e.asLifeboatError
+    }
     var good: [(name: MarkName, mark: SnapshotMark)] = []
     var problems: [String] = []
     var unreadable: Set<ID> = []
@@ -149,7 +170,8 @@ public enum SnapshotRemoval {
     guard refused.isEmpty else {
       throw LifeboatError(
         .usage, "refusing to remove protected snapshots: " + refused.joined(separator: ", "),
-        hint: "lift a protection first with `lifeboat unprotect SNAPSHOT`")
+        hint: "lift the protection first: `lifeboat unprotect SNAPSHOT`, or on a Lifeboat server an approved "
+          + "unprotect request (POST …/repositories/REPO/unprotect)")
     }
     var removed: [ID] = []
     for id in ids {

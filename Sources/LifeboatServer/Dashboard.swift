@@ -277,7 +277,8 @@ extension LifeboatServer {
     for d in drills {
       let r = d.details.flatMap { try? JSONDecoder.drill.decode(DrillReport.self, from: Data($0.utf8)) }
       b += "<tr><td><a href=\"/ui/tenants/\(id)/runs/\(d.id ?? 0)\">\(Page.time(d.started))</a></td><td>\(Page.esc(d.system))</td>"
-      b += "<td>\(Page.esc(r?.verdict.rawValue ?? d.outcome.rawValue))</td><td>\(r.map { String(format: "%.1f s of %@", $0.recoverySeconds, Page.duration($0.rtoSeconds)) } ?? "—")</td></tr>"
+      let recovered = d.recoverySeconds.map { String(format: "%.1f s", $0) + (r.map { " of " + Page.duration($0.rtoSeconds) } ?? "") }
+      b += "<td>\(Page.esc(d.verdict?.rawValue ?? d.outcome.rawValue))</td><td>\(recovered ?? "—")</td></tr>"
     }
     if drills.isEmpty { b += "<tr><td colspan=\"4\" class=\"muted\">No drills reported.</td></tr>" }
     b += "</table><h2>Recent runs</h2><table id=\"runs\"><tr><th>Started</th><th>Kind</th><th>System</th><th>Outcome</th><th>Data</th></tr>"
@@ -308,7 +309,8 @@ extension LifeboatServer {
     for w in j.warnings { b += "<tr><td>Warning</td><td>\(Page.esc(w))</td></tr>" }
     b += "</table>"
     if j.kind == "drill", let r = j.details.flatMap({ try? JSONDecoder.drill.decode(DrillReport.self, from: Data($0.utf8)) }) {
-      b += "<h2>Drill: \(r.verdict.rawValue)</h2><div class=\"finding \(r.verdict.light == .green ? "" : r.verdict.light.rawValue)\">\(r.reasons.map(Page.esc).joined(separator: "<br>"))</div>"
+      let verdict = j.verdict ?? r.verdict
+      b += "<h2>Drill: \(verdict.rawValue)</h2><div class=\"finding \(verdict.light == .green ? "" : verdict.light.rawValue)\">\(r.reasons.map(Page.esc).joined(separator: "<br>"))</div>"
       b += "<p>Restored \(r.files) files in \(String(format: "%.1f s", r.recoverySeconds)) against an RTO of \(Page.duration(r.rtoSeconds)); \(r.verifiedFiles) files read back. "
       b += "<a href=\"/ui/tenants/\(id)/reports/drill?system=\(Page.esc(j.system.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))\">The drill report</a></p>"
     } else if let d = j.details {

@@ -272,9 +272,10 @@ public struct LifeboatServer: Sendable {
       _, context in
       let tenant = try tenantParameter(context)
       let drills = try console.catalog(tenant.id).jobs(kind: "drill", limit: 500).map { j -> DrillSummary in
+        // The verdict and recovery time are typed facts; the report adds the objective.
         let r = j.details.flatMap { try? JSONDecoder.drill.decode(DrillReport.self, from: Data($0.utf8)) }
         return DrillSummary(id: j.id ?? 0, system: j.system, started: j.started, outcome: j.outcome.rawValue,
-          verdict: r?.verdict.rawValue, recoverySeconds: r?.recoverySeconds, rtoSeconds: r?.rtoSeconds)
+          verdict: j.verdict?.rawValue, recoverySeconds: j.recoverySeconds, rtoSeconds: r?.rtoSeconds)
       }
       return try Self.json(drills)
     }

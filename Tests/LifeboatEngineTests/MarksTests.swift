@@ -66,6 +66,32 @@ import Testing
     #expect(try await SnapshotRemoval.removeWithoutKey([s[4].hex], from: f.backend) == [s[4].hex], "without a mark it goes")
   }
 
+  /// Every protection stands on its own (review of #20): a later protect with an end in the
+  /// past, or dated in the future, ends nothing; a release dated in the future lifts nothing;
+  /// a release at the same instant as a protection lifts it, whatever the mark names.
+  @Test func aLaterMarkCannotShortenAnEarlierProtection() async throws {
+    let f = try await EngineFixture(seed: 4)
+    defer { f.remove() }
+    let repo = try await f.open()
+    let s = try await Self.snapshots(repo)
+    let now = Self.t0.addingTimeInterval(10 * 3600)
+    try await repo.addMark(Self.mark(s[0], .protect, "legal hold", hours: 5))
+    try await repo.addMark(Self.mark(s[0], .protect, "expired on purpose", hours: 9000, until: now.addingTimeInterval(-1)))
+    try await repo.addMark(Self.mark(s[1], .protect, "quarter end", hours: 5))
+    try await repo.addMark(Self.mark(s[1], .release, "from the future", hours: 9000))
+    try await repo.addMark(Self.mark(s[2], .protect, "same instant", hours: 6))
+    try await repo.addMark(Self.mark(s[2], .release, "lifted", hours: 6))
+    try await repo.addMark(Self.mark(s[3], .protect, "short", hours: 5, until: now.addingTimeInterval(3600)))
+    try await repo.addMark(Self.mark(s[3], .protect, "long", hours: 6))
+    let marks = try await repo.loadMarks()
+    #expect(marks.protection(of: s[0], now: now)?.reason == "legal hold")
+    #expect(marks.protection(of: s[1], now: now)?.reason == "quarter end", "a release from the future lifts nothing")
+    #expect(marks.futureReleases(now: now).map(\.reason) == ["from the future"])
+    #expect(marks.protection(of: s[2], now: now) == nil)
+    #expect(marks.protection(of: s[3], now: now)?.reason == "long", "the longest protection in force is shown")
+    #expect(marks.protection(of: s[3], now: now.addingTimeInterval(7200))?.reason == "long")
+  }
+
   @Test func theCleanPointBeforeASuspiciousSnapshotStaysAndMarksTravelWithCopies() async throws {
     let f = try await EngineFixture(seed: 2)
     defer { f.remove() }
@@ -89,7 +115,12 @@ import Testing
     let copy = try await Repository.open(backend: other, password: "other")
     let c = try await Self.snapshots(copy, original: s)
     try await repo.addMark(Self.mark(s[1], .protect, "audit sample", hours: 5))
-    #expect(try await SnapshotCopier.copyMarks(from: repo, into: copy, now: now) == 3)
+    try await repo.addMark(Self.mark(s[0], .protect, "old hold", hours: 5))
+    try await repo.addMark(Self.mark(s[0], .release, "hold ended", hours: 5.5))
+    // Into a Lifeboat server (releases refused there), the release stays behind.
+    #expect(try await SnapshotCopier.copyMarks(from: repo, into: copy, releases: false, now: now) == 4)
+    #expect(try await copy.loadMarks().protection(of: c[0], now: now)?.reason == "old hold", "the copy stays protected")
+    #expect(try await SnapshotCopier.copyMarks(from: repo, into: copy, now: now) == 1, "the release, where allowed")
     #expect(try await SnapshotCopier.copyMarks(from: repo, into: copy, now: now) == 0, "no mark is written twice")
     let copied = try await copy.loadMarks()
     #expect(copied.suspicion(of: c[3]) != nil && copied.protection(of: c[1], now: now)?.reason == "audit sample")

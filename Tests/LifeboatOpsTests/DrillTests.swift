@@ -21,7 +21,8 @@ import Testing
           copies: [onsite]
           drill: { checks: ["test -d {restored}\(src)"] }
       """)
-    let context = try f.context(plan)
+    let clock = ManualClock()
+    let context = try f.context(plan, clock: clock)
     let sis = try #require(plan.systems.first)
     #expect(await SystemRunner(context: context, system: sis).run().outcome == .success)
     try await context.catalog.refuseJobAndAuditWrites()
@@ -36,7 +37,7 @@ import Testing
     #expect(try context.catalog.jobs(system: sis.name).filter { $0.kind == "drill" }.isEmpty)
 
     // A runbook collects its own and its drills'.
-    let result = await RunbookExecution.run(try Runbook.make(plan, now: Date()), context: context, sandboxRoot: f.dir.path)
+    let result = await RunbookExecution.run(try Runbook.make(plan, now: clock.now()), context: context, sandboxRoot: f.dir.path)
     let all = result.notRecorded ?? []
     #expect(!result.failed)
     #expect(all.contains { $0.hasPrefix("catalog: cannot record the runbook's start in the audit log:") }, "\(all)")
@@ -77,11 +78,12 @@ import Testing
           copies: [onsite]
           drill: { checks: ["sleep 1.5"] }
       """)
-    let context = try f.context(plan)
+    let clock = ManualClock()
+    let context = try f.context(plan, clock: clock)
     for s in plan.systems { #expect(await SystemRunner(context: context, system: s).run().outcome == .success) }
 
     let sis = plan.systems[0]
-    #expect(PlanStatus.status(sis, history: try context.catalog.jobs(), now: Date()).drillOverdue, "never drilled")
+    #expect(PlanStatus.status(sis, history: try context.catalog.jobs(), now: clock.now()).drillOverdue, "never drilled")
     let report = await DrillRunner(context: context, system: sis).run()
     #expect(report.verdict == .passed, "\(report.reasons)")
     #expect(report.repository == "offsite", "drills restore from the last copy by default")
@@ -97,7 +99,7 @@ import Testing
     let stored = try JSONDecoder.drill.decode(DrillReport.self, from: Data(try #require(job.details).utf8))
     #expect(stored.verdict == .passed && stored.snapshot == report.snapshot && stored.actor == "test")
     #expect(try context.catalog.auditEvents().contains { $0.kind == "drill" && $0.details.contains("passed") })
-    let status = PlanStatus.status(sis, history: try context.catalog.jobs(), now: Date())
+    let status = PlanStatus.status(sis, history: try context.catalog.jobs(), now: clock.now())
     #expect(status.lastDrillVerdict == .passed && job.verdict == .passed && status.lastDrillRecoverySeconds == report.recoverySeconds)
     #expect(!status.drillOverdue)
 
@@ -122,11 +124,12 @@ import Testing
     let src = f.dir.sub("www")
     try FileManager.default.createDirectory(atPath: src, withIntermediateDirectories: true)
     try FixtureTree.write(src + "/health", Array("ok".utf8))
-    let port = 18_000 + Int(getpid() % 1000)
+    // Port 0: the server picks a free port and says which once it listens — no fixed wait.
     let server = Process()
     server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    server.arguments = ["python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", src]
-    server.standardOutput = FileHandle.nullDevice
+    server.arguments = ["python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", src]
+    let said = Pipe()
+    server.standardOutput = said
     server.standardError = FileHandle.nullDevice
     try server.run()
     defer {
@@ -135,7 +138,17 @@ import Testing
       kill(server.processIdentifier, SIGKILL)
       server.waitUntilExit()
     }
-    try await Task.sleep(for: .seconds(1))
+    let port = try await offThePool { () -> Int in
+      var text = ""
+      while !text.contains("\n") {
+        let chunk = said.fileHandleForReading.availableData
+        if chunk.isEmpty { break }
+        text += String(decoding: chunk, as: UTF8.self)
+      }
+      // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
+      return text.split(separator: " ").drop { $0 != "port" }.dropFirst().first.flatMap { Int($0) } ?? 0
+    }
+    try #require(port > 0, "the test HTTP server did not say its port")
     let plan = try f.writePlan(
       """
         - name: Web
@@ -145,7 +158,8 @@ import Testing
           sources: [{ path: \(src) }]
           drill: { checks: [{ http: "http://127.0.0.1:\(port)/nope", expect: 200 }] }
       """, repositories: ["onsite"])
-    let context = try f.context(plan)
+    let clock = ManualClock()
+    let context = try f.context(plan, clock: clock)
     for s in plan.systems { _ = await SystemRunner(context: context, system: s).run() }
     let ok = await DrillRunner(context: context, system: plan.systems[0]).run()
     #expect(ok.verdict == .passed, "\(ok.reasons)")
@@ -183,12 +197,13 @@ import Testing
           rto: 1h
           sources: [{ path: \(src) }]
       """, repositories: ["onsite"])
-    let book = try Runbook.make(plan, now: Date())
+    let clock = ManualClock()
+    let book = try Runbook.make(plan, now: clock.now())
     #expect(book.steps.map(\.system) == ["Email", "Directory", "SIS", "Finance", "Archive"])
     #expect(book.markdown.contains("## 4. Finance (important)") && book.markdown.contains("**Owner**: Omar"))
     #expect(book.steps[0].commands.first?.contains("--clean") == true)
 
-    let context = try f.context(plan)
+    let context = try f.context(plan, clock: clock)
     for s in plan.systems { _ = await SystemRunner(context: context, system: s).run() }
     let run = await RunbookExecution.run(book, context: context)
     #expect(run.results.map(\.verdict) == ["passed", "failed", "skipped", "skipped", "passed"])

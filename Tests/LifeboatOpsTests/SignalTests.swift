@@ -121,7 +121,8 @@ import Testing
     #expect(marks.protection(of: cleanID, now: Date.distantPast)?.reason.contains("the clean point before suspicious snapshot") == true)
     #expect(marks.suspicion(of: attackID)?.reason.contains("does not compress") == true)
     let mine = left.sorted { $0.snapshot.time < $1.snapshot.time }
-    let choice = try CleanPoint.choose(mine, system: system.name, catalog: context.catalog)
+    let choice = try CleanPoint.choose(mine, system: system.name, marks: marks)
+    #expect(choice.id == cleanID)
     #expect(choice.snapshot.time == cleanTime, "\(choice.reason)")
     #expect(choice.reason.contains("first flagged suspicious"))
 
@@ -132,5 +133,17 @@ import Testing
     #expect(report.verdict == .passed, "\(report.reasons)")
     #expect(report.selection.contains("first flagged suspicious"))
     #expect(report.files == all.count)
+
+    // A repository whose marks are missing (flagged by a version before marks): the next run
+    // marks the flagged snapshot and its clean point from the catalog before retention.
+    let marksDir = f.dir.sub("onsite/marks")
+    for name in try FileManager.default.contentsOfDirectory(atPath: marksDir) { try FileManager.default.removeItem(atPath: marksDir + "/" + name) }
+    #expect(try await f.open("onsite").loadMarks().marks.isEmpty)
+    let quiet = try await backup()
+    #expect(!quiet.suspicious)
+    let after = try await f.open("onsite")
+    let remarked = try await after.loadMarks()
+    #expect(remarked.protection(of: cleanID, now: Date.distantPast) != nil, "the clean point is protected again")
+    #expect(try await after.listSnapshots().snapshots.contains { $0.id == cleanID }, "and retention kept it")
   }
 }

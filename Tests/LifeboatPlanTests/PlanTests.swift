@@ -188,16 +188,4 @@ import Testing
     let ny = TimeZone(identifier: "America/New_York")!
     #expect(ISO8601DateFormatter().string(from: nightly.nextDue(lastRun: t0, now: t0, timeZone: ny)) == "2026-03-03T06:30:00Z")
   }
-
-  @Test func rpoStates() {
-    let now = Date(timeIntervalSince1970: 1_800_000_000)
-    func state(_ age: TimeInterval?, failed: Bool = false) -> RPOState {
-      Objectives.rpoState(rpo: 3600, lastGoodBackup: age.map { now.addingTimeInterval(-$0) }, lastAttemptFailed: failed, now: now)
-    }
-    #expect(state(nil) == .breached)
-    #expect(state(600) == .ok)
-    #expect(state(600, failed: true) == .atRisk)
-    #expect(state(2800) == .atRisk)
-    #expect(state(3601) == .breached)
-  }
 }

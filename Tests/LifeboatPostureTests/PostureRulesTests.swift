@@ -71,3 +71,17 @@ import Testing
     #expect(back.verdict == .passedOverRTO && back.recoverySeconds == 5400)
   }
 }
+
+/// The RPO state the status command prints is the backups light, by the one rule.
+@Suite struct RPOStateTests {
+  @Test func rpoStatesFollowTheBackupsLight() {
+    func state(_ age: TimeInterval?, failed: Bool = false) -> RPOState {
+      Posture.rpoState(rpo: 3600, age: age, lastAttemptFailed: failed)
+    }
+    #expect(state(nil) == .breached)
+    #expect(state(600) == .ok)
+    #expect(state(600, failed: true) == .atRisk)
+    #expect(state(2800) == .atRisk)
+    #expect(state(3601) == .breached)
+  }
+}

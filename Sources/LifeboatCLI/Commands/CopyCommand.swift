@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LifeboatBackends
 import LifeboatCore
 import LifeboatEngine
 import LifeboatRepository
@@ -10,7 +11,7 @@ struct CopyCommand: AsyncParsableCommand {
     commandName: "copy",
     abstract: "Copy snapshots from another repository into this one.",
     discussion: """
-      The second and third copy of a 3-2-1 strategy. Marks travel too: a protection, a suspicious flag or a release on a source snapshot is written on its copy (also for snapshots copied before the mark was made). The repositories may have different passwords, keys and chunker secrets: contents are cut again with this repository's chunker and deduplicated against what it already holds. Snapshots copied before (recognised by their original ID, or by the same time, host and paths) are skipped, so the command can run on a schedule.
+      The second and third copy of a 3-2-1 strategy. Marks travel too: a protection or a suspicious flag on a source snapshot is written on its copy (also for snapshots copied before the mark was made), and so is a release, except into a Lifeboat server, where only the provider lifts a protection. The repositories may have different passwords, keys and chunker secrets: contents are cut again with this repository's chunker and deduplicated against what it already holds. Snapshots copied before (recognised by their original ID, or by the same time, host and paths) are skipped, so the command can run on a schedule.
 
         lifeboat copy --repo /mnt/offsite --from-repo /srv/lifeboat --from-password-file /etc/lifeboat/pass
       """)
@@ -90,7 +91,10 @@ struct CopyCommand: AsyncParsableCommand {
         out.line("copied \(from.short) (\(Format.time(snap.time)), \(snap.paths.joined(separator: " "))) as \(newID.short)")
       }
       // Marks travel with the snapshots: protections, suspicions and releases.
-      let marks = try await SnapshotCopier.copyMarks(from: source, into: destination, now: global.clock.now())
+      // A Lifeboat server refuses releases from clients: there the copy stays protected.
+      let marks = try await SnapshotCopier.copyMarks(
+        from: source, into: destination, releases: BackendFactory.clientRetention(at: try global.repositoryLocation()),
+        now: global.clock.now())
       if marks > 0 { out.line("copied \(marks) mark(s) (protected, suspicious)") }
       return Result(copied: copied, skipped: skipped, bytes_added: copier.bytesCopied, marks_added: marks)
     }

@@ -29,7 +29,7 @@ struct DemoCommand: AsyncParsableCommand {
       FileHandle.standardOutput.write(Data("• \(line)\n".utf8))
     }
     var demo = DistrictDemo(
-      directory: directory, environment: ProcessInfo.processInfo.environment, clock: CommandClock.current, log: say)
+      directory: directory, environment: ProcessInfo.processInfo.environment, clock: CommandClock.system, log: say)
     demo.offsiteURL = s3
     if let postgres {
       let p = postgres.split(separator: ",").map(String.init)
@@ -44,7 +44,7 @@ struct DemoCommand: AsyncParsableCommand {
       files += try ReportWriter.write(
         kind, formats: [.html, .json], plan: plan, catalog: catalog,
         system: kind == .drill ? "Student Information System" : nil, directory: reports,
-        now: try catalog.jobs(limit: 1).first?.ended ?? CommandClock.current.now())
+        now: try catalog.jobs(limit: 1).first?.ended ?? CommandClock.system.now())
     }
     let audit = try catalog.verifyAudit()
     say("audit log: \(audit.events) events, chain \(audit.isIntact ? "intact" : "BROKEN"), head \(audit.head.prefix(16))…")

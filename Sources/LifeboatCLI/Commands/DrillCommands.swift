@@ -33,7 +33,7 @@ struct DrillCommand: AsyncParsableCommand {
       throw LifeboatError(.notFound, "the plan has no system \(system)",
         hint: "systems: \(plan.systems.map(\.name).joined(separator: ", "))")
     }
-    let context = RunContext(plan: plan, catalog: try options.catalog(plan), actor: PlanOptions.actor)
+    let context = RunContext(plan: plan, catalog: try options.catalog(plan), clock: options.clock, actor: PlanOptions.actor)
     var drill = DrillRunner(context: context, system: s)
     drill.snapshot = snapshot
     drill.repository = repository
@@ -88,7 +88,7 @@ struct RunbookShow: AsyncParsableCommand {
   func run() async throws {
     let plan = try options.load()
     let book: Runbook
-    do { book = try Runbook.make(plan, now: options.clock.now()) } catch let e as PlanError {
+    do { book = try Runbook.make(plan, now: try CommandClock.reporting().now()) } catch let e as PlanError {
       throw LifeboatError(.usage, e.message, hint: e.hint)
     }
     if options.json { try options.output.emit(book) } else { Swift.print(book.markdown, terminator: "") }
@@ -114,7 +114,7 @@ struct RunbookRun: AsyncParsableCommand {
       throw LifeboatError(.usage, e.message, hint: e.hint)
     }
     let out = options.output
-    let context = RunContext(plan: plan, catalog: try options.catalog(plan), actor: PlanOptions.actor)
+    let context = RunContext(plan: plan, catalog: try options.catalog(plan), clock: options.clock, actor: PlanOptions.actor)
     let result = await RunbookExecution.run(book, context: context, sandboxRoot: sandbox)
     for r in result.results {
       out.line(

@@ -201,7 +201,7 @@ struct RunCommand: AsyncParsableCommand {
       systems = PlanStatus.due(plan, history: try catalog.jobs(kind: "backup", limit: 10_000), now: now)
       if systems.isEmpty { out.line("nothing is due") }
     }
-    let context = RunContext(plan: plan, catalog: catalog, actor: PlanOptions.actor)
+    let context = RunContext(plan: plan, catalog: catalog, clock: options.clock, actor: PlanOptions.actor)
     var reports: [SystemRunReport] = []
     for s in systems {
       out.line("\(s.name): running")
@@ -242,7 +242,7 @@ struct StatusCommand: AsyncParsableCommand {
     let plan = try options.load()
     let catalog = try options.catalog(plan)
     let history = try catalog.jobs(limit: 100_000)
-    let now = options.clock.now()
+    let now = try CommandClock.reporting().now()
     let out = options.output
     let posture = Posture.judge(plan: plan, history: history, auditIntact: try catalog.verifyAudit().isIntact, now: now)
     for f in posture.findings where f.system == nil { out.line("\(f.severity.rawValue.uppercased()) \(f.message)") }

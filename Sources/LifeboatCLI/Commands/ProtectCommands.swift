@@ -10,7 +10,7 @@ struct ProtectCommand: AsyncParsableCommand {
     commandName: "protect",
     abstract: "Protect a snapshot from every deletion, with a reason (and an end date).",
     discussion: """
-      Writes a protect mark into the repository. `forget`, plan retention, the server's retention and approved deletions keep the snapshot until the mark ends (--until) or `lifeboat unprotect` lifts it. Marks travel with `lifeboat copy`. On a Lifeboat server's append-only repository a client can protect, but only the provider can lift a protection (an approval of unprotect-snapshots).
+      Writes a protect mark into the repository. `forget`, plan retention and the server's retention keep the snapshot until the mark ends (--until) or `lifeboat unprotect` lifts it; every protection stands on its own (a second, shorter one never shortens the first). An approved deletion on a Lifeboat server, which cannot read marks, refuses any snapshot with a protect mark, whatever its end date. Marks travel with `lifeboat copy`. On a Lifeboat server's append-only repository a client can protect, but only the provider can lift a protection (an approval of unprotect-snapshots).
 
         lifeboat protect 1a2b3c4d --reason "legal hold, matter 2026-114"
         lifeboat protect latest --reason "before the ERP upgrade" --until 2027-03-31

@@ -39,7 +39,7 @@ struct ReportCommand: AsyncParsableCommand {
     do {
       let files = try ReportWriter.write(
         ReportKind(rawValue: kind)!, formats: formats, plan: plan, catalog: try options.catalog(plan), system: system,
-        directory: out, now: options.clock.now())
+        directory: out, now: try CommandClock.reporting().now())
       for f in files { options.output.line("wrote \(f)") }
       try options.output.emit(["files": files])
     } catch let e as PlanError {
@@ -60,7 +60,7 @@ struct AssessCommand: AsyncParsableCommand {
 
   func run() async throws {
     let plan = try options.load()
-    let a = Assessment.make(plan: plan, history: try options.catalog(plan).jobs(limit: 100_000), now: options.clock.now())
+    let a = Assessment.make(plan: plan, history: try options.catalog(plan).jobs(limit: 100_000), now: try CommandClock.reporting().now())
     let out = options.output
     for f in a.systems {
       out.line(

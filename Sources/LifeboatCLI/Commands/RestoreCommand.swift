@@ -76,7 +76,7 @@ struct RestoreCommand: AsyncParsableCommand {
     guard let s = plan.system(named: system) else {
       throw LifeboatError(.notFound, "the plan has no system \(system)")
     }
-    let context = RunContext(plan: plan, catalog: try planOptions.catalog(plan), actor: PlanOptions.actor)
+    let context = RunContext(plan: plan, catalog: try planOptions.catalog(plan), clock: planOptions.clock, actor: PlanOptions.actor)
     let name = repository ?? s.drill.value.repository ?? s.copies.value.last ?? ""
     return (try await context.open(name), s, context)
   }
@@ -90,7 +90,7 @@ struct RestoreCommand: AsyncParsableCommand {
       if let planSystem, let context, clean {
         let mine = try await repo.listSnapshots().snapshots.filter { $0.snapshot.hostname == planSystem.snapshotHost }
           .sorted { $0.snapshot.time < $1.snapshot.time }
-        let choice = try CleanPoint.choose(mine, system: planSystem.name, catalog: context.catalog)
+        let choice = try CleanPoint.choose(mine, system: planSystem.name, marks: try await repo.loadMarks())
         out.line("clean restore point: \(choice.reason)")
         (id, snap) = (choice.id, choice.snapshot)
       } else {
