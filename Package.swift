@@ -203,6 +203,9 @@ let package = Package(
     .testTarget(
       name: "LifeboatCoreTests", dependencies: ["LifeboatCore", "LifeboatTesting"], swiftSettings: strict),
     .testTarget(
+      name: "LifeboatBackendsTests",
+      dependencies: ["LifeboatBackends", "LifeboatCore", "LifeboatStorage", "LifeboatTesting"], swiftSettings: strict),
+    .testTarget(
       name: "LifeboatCatalogTests",
       dependencies: ["LifeboatCatalog", "LifeboatTesting", .product(name: "GRDB", package: "GRDB.swift")],
       swiftSettings: strict),

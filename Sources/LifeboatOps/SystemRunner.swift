@@ -39,54 +39,13 @@ public struct SystemRunner: Sendable {
   public func run() async -> SystemRunReport {
     var jobs: [JobRecord] = []
     var errors: [String] = []
-    var snapshotID: ID?
-    // Retention runs only when every flagged snapshot is marked in the repository: otherwise
-    // it could remove a clean point nothing protects.
-    var marked = true
     let copies = system.copies.value
     let primary = copies.first ?? ""
 
-    // 1. Backup into the first repository (after the before hook).
-    var backup = JobRecord(kind: "backup", system: system.name, repository: primary, started: now)
-    let backupID = recordInCatalog("the backup's start", into: &errors) { try catalog.start(backup) }
-    backup.id = backupID
-    do {
-      if let hook = system.hooks.before {
-        try Hook.run(hook, label: "before hook", environment: hookEnvironment(nil))
-      }
-      let repo = try await context.open(primary)
-      let result = try await backupInto(repo)
-      snapshotID = result.snapshotID
-      if let signals = await signals(repo, result) {
-        backup.details = (try? JSONEncoder.drill.encode(signals)).map { String(decoding: $0, as: UTF8.self) }
-        backup.suspicious = signals.suspicious
-        if signals.suspicious {
-          alert(signals, snapshot: result.snapshotID, problems: &errors)
-          marked = await mark(signals.reasons.joined(separator: "; "), snapshot: result.snapshotID, in: repo, problems: &errors)
-        }
-      }
-      // Snapshots flagged before marks existed (the catalog knows them) get theirs too.
-      marked = await markFlaggedEarlier(in: repo, problems: &errors) && marked
-      backup.snapshot = result.snapshotID.hex
-      backup.bytes = Int64(result.snapshot.summary?.totalBytesProcessed ?? 0)
-      backup.files = Int64(result.snapshot.summary?.totalFilesProcessed ?? 0)
-      backup.warnings = result.errors
-      if backup.suspicious, let d = backup.details,
-        let sig = try? JSONDecoder.drill.decode(BackupSignals.self, from: Data(d.utf8))
-      {
-        backup.warnings.append("suspicious snapshot: " + sig.reasons.joined(separator: "; "))
-      }
-      backup.outcome = result.errors.isEmpty ? .success : .partial
-    } catch is CancellationError {
-      backup.outcome = .interrupted
-      errors.append("backup interrupted")
-    } catch {
-      backup.outcome = Task.isCancelled ? .interrupted : .failed
-      backup.errors = ["\(error)"]
-      errors.append("backup to \(primary): \(error)")
-    }
-    backup.ended = now
-    recordInCatalog("how the backup ended", into: &errors) { try catalog.finish(backup) }
+    // 1. Backup into the first repository (after the before hook). Retention runs only when
+    // every flagged snapshot is marked in the repository: otherwise it could remove a clean
+    // point nothing protects.
+    let (backup, snapshotID, marked) = await backupStep(into: primary, errors: &errors)
     jobs.append(backup)
 
     // 2. Copies to every other repository, and 3. retention in each.
@@ -228,6 +187,51 @@ public struct SystemRunner: Sendable {
       let saver = BlobSaver(repository: repo, onPackSaved: { try await lock.refreshIfDue() })
       return try await Archiver(repository: repo, saver: saver, options: options).run()
     }
+  }
+
+  /// The backup job: the before hook, the backup, the signals (and marks when they flag it),
+  /// recorded in the catalog. Returns the job, the snapshot and whether every flagged
+  /// snapshot is marked.
+  func backupStep(into primary: String, errors: inout [String]) async -> (JobRecord, ID?, Bool) {
+    var snapshotID: ID?
+    var marked = true
+    var backup = JobRecord(kind: "backup", system: system.name, repository: primary, started: now)
+    let backupID = recordInCatalog("the backup's start", into: &errors) { try catalog.start(backup) }
+    backup.id = backupID
+    do {
+      if let hook = system.hooks.before {
+        try Hook.run(hook, label: "before hook", environment: hookEnvironment(nil))
+      }
+      let repo = try await context.open(primary)
+      let result = try await backupInto(repo)
+      snapshotID = result.snapshotID
+      backup.snapshot = result.snapshotID.hex
+      backup.bytes = Int64(result.snapshot.summary?.totalBytesProcessed ?? 0)
+      backup.files = Int64(result.snapshot.summary?.totalFilesProcessed ?? 0)
+      backup.warnings = result.errors
+      if let signals = await signals(repo, result) {
+        backup.details = (try? JSONEncoder.drill.encode(signals)).map { String(decoding: $0, as: UTF8.self) }
+        backup.suspicious = signals.suspicious
+        if signals.suspicious {
+          backup.warnings.append("suspicious snapshot: " + signals.reasons.joined(separator: "; "))
+          alert(signals, snapshot: result.snapshotID, problems: &errors)
+          marked = await mark(signals.reasons.joined(separator: "; "), snapshot: result.snapshotID, in: repo, problems: &errors)
+        }
+      }
+      // Snapshots flagged before marks existed (the catalog knows them) get theirs too.
+      marked = await markFlaggedEarlier(in: repo, problems: &errors) && marked
+      backup.outcome = result.errors.isEmpty ? .success : .partial
+    } catch is CancellationError {
+      backup.outcome = .interrupted
+      errors.append("backup interrupted")
+    } catch {
+      backup.outcome = Task.isCancelled ? .interrupted : .failed
+      backup.errors = ["\(error)"]
+      errors.append("backup to \(primary): \(error)")
+    }
+    backup.ended = now
+    recordInCatalog("how the backup ended", into: &errors) { try catalog.finish(backup) }
+    return (backup, snapshotID, marked)
   }
 
   /// Copies every snapshot of this system the destination lacks; returns (count, bytes added).

@@ -134,13 +134,19 @@ import Testing
         try html.write(toFile: file, atomically: true, encoding: .utf8)
         let probe = Self.artifacts + "/\(name).probe.html"
         try html.replacingOccurrences(of: "</body>", with: Chromium.probeScript + "</body>").write(toFile: probe, atomically: true, encoding: .utf8)
-        let result = try Chromium.probeResult(try Chromium.run(chromium, ["--dump-dom", "file://" + probe], width: 1280, height: 900))
+        // Every browser run waits off the cooperative pool: the live server needs its threads.
+        let result = try Chromium.probeResult(
+          try await offThePool { try Chromium.run(chromium, ["--dump-dom", "file://" + probe], width: 1280, height: 900) })
         #expect(result.overflow.isEmpty, "\(name): elements wider than the window: \(result.overflow)")
         #expect(result.scrollWidth <= result.width, "\(name): scrolls sideways")
-        let rendered = try Chromium.run(chromium, ["--disable-javascript", "--dump-dom", "file://" + file], width: 1280, height: 900)
+        let rendered = try await offThePool {
+          try Chromium.run(chromium, ["--disable-javascript", "--dump-dom", "file://" + file], width: 1280, height: 900)
+        }
         for id in ids { #expect(rendered.contains("id=\"\(id)\""), "\(name): #\(id) rendered") }
-        _ = try Chromium.run(chromium, ["--disable-javascript", "--screenshot=\(Self.artifacts)/\(name).png", "file://" + file],
-          width: 1280, height: 900)
+        _ = try await offThePool {
+          try Chromium.run(chromium, ["--disable-javascript", "--screenshot=\(Self.artifacts)/\(name).png", "file://" + file],
+            width: 1280, height: 900)
+        }
         let png = try Data(contentsOf: URL(fileURLWithPath: "\(Self.artifacts)/\(name).png"))
         #expect(Array(png.prefix(4)) == [0x89, 0x50, 0x4E, 0x47], "\(name).png is a PNG")
         #expect(png.count > 15_000, "\(name).png has content (\(png.count) bytes)")
