@@ -29,14 +29,19 @@ public enum Forgetting {
     var out = decisions
     for i in out.indices {
       let id = out[i].id
-      if let p = marks.protection(of: id, now: now) {
-        out[i].keep = true
-        out[i].reasons.append(
-          "protected (\(p.reason))" + (p.until.map { " until \(ISO8601DateFormatter().string(from: $0))" } ?? ""))
+      var kept: [String] = []
+      let protection = marks.protection(of: id, now: now)
+      if let p = protection {
+        kept.append("protected (\(p.reason))" + (p.until.map { " until \(ISO8601DateFormatter().string(from: $0))" } ?? ""))
       }
-      if let suspicious = clean[id] {
+      // The clean point, unless its protect mark already says so.
+      if let suspicious = clean[id], !(protection?.reason.contains(suspicious.short) ?? false) {
+        kept.append("the clean point before suspicious snapshot \(suspicious.short)")
+      }
+      if !kept.isEmpty {
+        if !out[i].keep { out[i].reasons = [] }
         out[i].keep = true
-        out[i].reasons.append("the clean point before suspicious snapshot \(suspicious.short)")
+        out[i].reasons += kept
       }
       if marks.suspicion(of: id) != nil { out[i].reasons.append("flagged suspicious") }
     }

@@ -84,6 +84,9 @@ public struct RetentionDecision: Sendable, Equatable, Codable {
 }
 
 public enum Retention {
+  /// The reason of a snapshot no rule keeps.
+  public static let noRule = "matches no keep rule"
+
   /// Applies `policy` to `snapshots`; returns a decision for every snapshot, newest first
   /// within each group, groups in key order. Pure: the result depends only on the arguments.
   /// Periods (hour, day, ISO week, month, year) are wall-clock periods in `timeZone`; in the
@@ -137,7 +140,7 @@ public enum Retention {
         out.append(
           RetentionDecision(
             id: m.id, time: m.snapshot.time, keep: keep,
-            reasons: keep ? reasons[i] : ["matches no keep rule"], group: key))
+            reasons: keep ? reasons[i] : [Retention.noRule], group: key))
       }
     }
     return out
