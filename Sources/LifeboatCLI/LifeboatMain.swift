@@ -14,6 +14,10 @@ public enum LifeboatMain {
   {
     lifeboat_tune_malloc()
     let command: any ParsableCommand
+    if arguments.first == "help", let unknown = CommandSpelling.unknownCommand(in: arguments) {
+      FileHandle.standardError.write(Data((unknown + "\n").utf8))
+      return ExitStatus.fatal
+    }
     do {
       command = try LifeboatCommand.parseAsRoot(arguments)
     } catch {
@@ -23,7 +27,8 @@ public enum LifeboatMain {
         print(message)
         return 0
       }
-      FileHandle.standardError.write(Data((message + "\n").utf8))
+      let unknown = CommandSpelling.unknownCommand(in: arguments)
+      FileHandle.standardError.write(Data(((unknown ?? message) + "\n").utf8))
       return ExitStatus.fatal
     }
     if !(command is any ManagesOwnSignals) { Interrupts.install() }

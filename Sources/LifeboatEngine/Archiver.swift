@@ -563,8 +563,3 @@ public final class Archiver: Sendable {
     return r.id
   }
 }
-
-/// The program version recorded in snapshots.
-public enum LifeboatVersion {
-  public static let string = "lifeboat 0.1.0"
-}

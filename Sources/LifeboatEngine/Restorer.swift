@@ -13,6 +13,9 @@ public struct RestoreOptions: Sendable {
   public var target: String
   /// Restore only paths matching one of these globs (and what is below them); empty = all.
   public var includes: [String] = []
+  /// Skip paths matching one of these patterns (and what is below them), as `backup --exclude`
+  /// reads them: a pattern without `/` matches a name, one with `/` the path in the snapshot.
+  public var excludes: [String] = []
   /// Read every restored file back and compare it with the snapshot.
   public var verify = false
   /// Restore owners (needs root); defaults to whether we are root.
@@ -206,11 +209,13 @@ public final class Restorer: Sendable {
     let walker = TreeWalker(repository: repository, cacheTrees: false)
     var inodes = [InodeKey: Int]()
     let includes = options.includes.map { $0.hasPrefix("/") ? $0 : "/" + $0 }
+    let excluder = Excluder(patterns: options.excludes)
     try await walker.walk(
       root: snapshot.tree,
       visit: { path, node in
         let wanted = Self.included(path, includes)
         if wanted == .no { return false }
+        if !excluder.isEmpty, excluder.excludes(path: path, name: node.name) { return false }
         let dest = target + path
         switch node.kind {
         case .directory:

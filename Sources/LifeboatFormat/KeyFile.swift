@@ -182,6 +182,9 @@ public struct KeyFile: Codable, Sendable {
 
 /// The repository config (`config`), sealed under the metadata key (purpose `config`).
 public struct RepositoryConfig: Codable, Sendable, Equatable {
+  /// The repository format this Lifeboat writes (docs/design.md).
+  public static let currentVersion = 1
+
   public var version: Int
   /// Random, stable identity of the repository (hex).
   public var id: String
@@ -210,7 +213,7 @@ public struct RepositoryConfig: Codable, Sendable, Equatable {
     compressionLevel: Int = 3, immutability: Immutability? = nil)
   {
     self.immutability = immutability
-    self.version = 1
+    self.version = Self.currentVersion
     var rng = SystemRandomNumberGenerator()
     self.id = id ?? ID(w0: rng.next(), w1: rng.next(), w2: rng.next(), w3: rng.next()).hex
     self.chunker = chunker

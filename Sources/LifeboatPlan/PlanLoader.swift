@@ -2,6 +2,7 @@
 // instead; tier defaults filled in with their origin.
 
 import Foundation
+import enum LifeboatCore.Spelling
 import LifeboatPolicy
 import Yams
 
@@ -115,7 +116,7 @@ struct Reader {
         continue
       }
       if !known.contains(name) {
-        let suggestion = Self.closest(name, in: known)
+        let suggestion = Spelling.closest(name, in: known)
         error(
           k, "unknown key '\(name)' in \(what)",
           hint: (suggestion.map { "did you mean '\($0)'? " } ?? "") + "known keys: \(known.joined(separator: ", "))")
@@ -125,25 +126,6 @@ struct Reader {
       out[name] = (k, v)
     }
     return out
-  }
-
-  static func closest(_ word: String, in words: [String]) -> String? {
-    func distance(_ a: [Character], _ b: [Character]) -> Int {
-      var row = Array(0...b.count)
-      for i in 1...max(a.count, 1) where !a.isEmpty {
-        var prev = row[0]
-        row[0] = i
-        for j in 1...max(b.count, 1) where !b.isEmpty {
-          let cur = row[j]
-          row[j] = min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1))
-          prev = cur
-        }
-      }
-      return row[b.count]
-    }
-    let scored = words.map { ($0, distance(Array(word.lowercased()), Array($0))) }.min { $0.1 < $1.1 }
-    guard let (best, d) = scored, d <= max(2, word.count / 3) else { return nil }
-    return best
   }
 
   mutating func string(_ node: Node, _ what: String) -> String? {

@@ -621,12 +621,21 @@ public final class Repository: Sendable {
   public func findSnapshot(
     _ ref: String, host: String? = nil, paths: [String]? = nil, tags: [String] = []
   ) async throws -> (id: ID, snapshot: Snapshot) {
+    try await findSnapshot(
+      ref,
+      matching: { s in
+        (host == nil || s.hostname == host) && (paths == nil || s.paths == paths!) && tags.allSatisfy { s.tags.contains($0) }
+      }, filterDescription: host.map { "host \($0)" } ?? "")
+  }
+
+  /// The snapshot `ref` names (`latest`, an ID or a unique prefix of at least 4 digits) among
+  /// those `matching` accepts; `filterDescription` says what the filter was, for the error.
+  public func findSnapshot(
+    _ ref: String, matching: (Snapshot) -> Bool, filterDescription: String
+  ) async throws -> (id: ID, snapshot: Snapshot) {
     let list = try await listSnapshots()
-    let all = list.snapshots.filter { s in
-      (host == nil || s.snapshot.hostname == host)
-        && (paths == nil || s.snapshot.paths == paths!)
-        && tags.allSatisfy { s.snapshot.tags.contains($0) }
-    }
+    let all = list.snapshots.filter { matching($0.snapshot) }
+    let filtered = filterDescription.isEmpty ? "" : " (\(filterDescription))"
     // A snapshot that cannot be read may be the one asked for: say so rather than "no match".
     let damaged = list.damaged.filter { ref == "latest" || $0.name.hasPrefix(ref.lowercased()) }
     func damagedNote() -> String {
@@ -637,7 +646,7 @@ public final class Repository: Sendable {
     if ref == "latest" {
       guard let last = all.last else {
         throw LifeboatError(
-          damaged.isEmpty ? .notFound : .corrupt, "no snapshot matches" + damagedNote(),
+          damaged.isEmpty ? .notFound : .corrupt, "no snapshot matches\(filtered)" + damagedNote(),
           hint: damaged.isEmpty ? "run `lifeboat snapshots`" : damagedHint)
       }
       return last
@@ -649,7 +658,7 @@ public final class Repository: Sendable {
       }
       throw LifeboatError(
         .notFound,
-        matches.isEmpty ? "no snapshot \(ref)" : "snapshot prefix \(ref) is ambiguous",
+        matches.isEmpty ? "no snapshot \(ref)\(filtered)" : "snapshot prefix \(ref) is ambiguous",
         hint: "give `latest`, a full snapshot ID or a longer unique prefix")
     }
     return matches[0]

@@ -15,13 +15,8 @@ import Prometheus
 
 final class ServerMetrics: Sendable {
   let registry = PrometheusCollectorRegistry()
-  let factory: PrometheusMetricsFactory
 
-  init() {
-    factory = PrometheusMetricsFactory(registry: registry)
-  }
-
-  var middleware: HTTPMetricsMiddleware { HTTPMetricsMiddleware(factory: factory) }
+  var middleware: HTTPMetricsMiddleware { HTTPMetricsMiddleware(registry: registry) }
 
   /// The text exposition for the tenants `principal` may see.
   func exposition(console: Console, principal: Principal, now: Date) throws -> String {
@@ -83,9 +78,21 @@ final class ServerMetrics: Sendable {
 }
 
 /// Counts requests and their duration by method, route and status.
+/// Made on the registry directly (not through swift-metrics), so each carries its HELP text and
+/// the exposition passes `promtool check metrics`.
 struct HTTPMetricsMiddleware: RouterMiddleware {
   typealias Context = ServerContext
-  let factory: PrometheusMetricsFactory
+  let registry: PrometheusCollectorRegistry
+
+  static var requests: MetricNameDescriptor {
+    MetricNameDescriptor(
+    metricName: "lifeboat_http_requests", unitName: "total", helpText: "HTTP requests served, by method, route class and status")
+  }
+  static var duration: MetricNameDescriptor {
+    MetricNameDescriptor(
+    metricName: "lifeboat_http_request_duration", unitName: "seconds", helpText: "Time to serve an HTTP request, by method and route class")
+  }
+  static let buckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
   /// A label with few values: the API resource, or the repository object type; never ids.
   static func routeClass(_ path: String) -> String {
@@ -109,10 +116,10 @@ struct HTTPMetricsMiddleware: RouterMiddleware {
     defer {
       let route = Self.routeClass(request.uri.path)
       let dims = [("method", request.method.rawValue), ("route", route), ("status", String(status))]
-      Counter(label: "lifeboat_http_requests_total", dimensions: dims, factory: factory).increment()
-      Metrics.Timer(label: "lifeboat_http_request_duration_seconds", dimensions: [("method", request.method.rawValue), ("route", route)],
-        factory: factory)
-        .recordNanoseconds(Int64(start.seconds * 1e9))
+      registry.makeCounter(descriptor: Self.requests, labels: dims).increment()
+      registry.makeValueHistogram(
+        descriptor: Self.duration, labels: [("method", request.method.rawValue), ("route", route)], buckets: Self.buckets
+      ).record(start.seconds)
     }
     do {
       let response = try await next(request, context)

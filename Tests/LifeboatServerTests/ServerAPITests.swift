@@ -533,6 +533,14 @@ let acmePlan = """
         #expect(r.text.contains("lifeboat_repository_bytes{tenant=\"zenith\",repository=\"files\"}"))
         #expect(r.text.contains("lifeboat_rto_state{tenant=\"acme\",system=\"EHR\",tier=\"critical\"} 2"), "never drilled is red")
         #expect(r.text.contains("lifeboat_system_area_state{tenant=\"acme\",system=\"EHR\",tier=\"critical\",area=\"recovery\"} 2"))
+        #expect(r.text.contains("# HELP lifeboat_http_requests_total "))
+        #expect(r.text.contains("lifeboat_http_request_duration_seconds_bucket{"))
+        // Prometheus's own linter (from Debian's prometheus package): HELP on every metric,
+        // names, units and counters as it wants them. A missing promtool fails the test.
+        let exposition = f.dir.sub("metrics.txt")
+        try FixtureTree.write(exposition, Array(r.text.utf8))
+        let lint = try Subprocess.run(["sh", "-c", "promtool check metrics < '\(exposition)'"])
+        #expect(lint.status == 0, "promtool check metrics: \(lint.output)")
       }
       try await client.execute(uri: "/metrics", method: .get, headers: f.headers("zenith-auditor")) { r in
         #expect(!r.text.contains("tenant=\"acme\""), "no other tenant's series")

@@ -8,12 +8,19 @@ struct LsCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "ls",
     abstract: "List the files in a snapshot.",
-    discussion: "SNAPSHOT is `latest`, an ID or a unique prefix. With PATH, only that subtree.")
+    discussion: """
+      SNAPSHOT is `latest`, an ID or a unique prefix; `latest:/home/ana` (or a PATH argument) lists only that folder. --host, --tag and --path choose among snapshots for `latest`, as in `snapshots`.
+
+        lifeboat ls latest /etc
+        lifeboat ls latest --host fileserver --tag nightly --long
+      """)
 
   @OptionGroup var global: GlobalOptions
 
-  @Argument(help: "Snapshot: latest, an ID or a prefix.")
+  @Argument(help: "Snapshot: latest, an ID or a prefix (SNAPSHOT:PATH lists only that folder).")
   var snapshot: String
+
+  @OptionGroup(title: "Which snapshot `latest` means") var filter: SnapshotFilter
 
   @Argument(help: "Only list below this path inside the snapshot.")
   var path: String?
@@ -35,8 +42,9 @@ struct LsCommand: AsyncParsableCommand {
   func run() async throws {
     let repo = try await global.openRepository()
     try await repo.loadIndex()
-    let (_, snap) = try await repo.findSnapshot(snapshot)
-    var prefix = path.map { Array($0.utf8) } ?? []
+    let reference = SnapshotReference(snapshot)
+    let (_, snap) = try await repo.findSnapshot(reference, filter: filter)
+    var prefix = (path ?? reference.subpath).map { Array($0.utf8) } ?? []
     while prefix.last == 47 { prefix.removeLast() }
     if !prefix.isEmpty && prefix.first != 47 { prefix.insert(47, at: 0) }
     let out = global.output

@@ -18,11 +18,15 @@ struct RestoreCommand: AsyncParsableCommand {
       Large files are written past the page cache (O_DIRECT), and --verify reads them back from the device the same way, so a restore does not push the machine's working set out of memory. Set LIFEBOAT_DIRECT_IO=off to write through the page cache (for example on a network file system whose synchronous writes are slow).
 
         lifeboat restore latest --target /srv/restore --include '/home/ana/*' --verify
+        lifeboat restore latest:/home/ana --target /srv/ana --exclude '*.tmp'
+        lifeboat restore latest --host fileserver --tag nightly --path /srv/shares --target /srv/restore
+
+      SNAPSHOT:FOLDER restores the contents of FOLDER into the target (restic's syntax): `latest:/home/ana` puts /home/ana/Documents at TARGET/Documents.
       """)
 
   @OptionGroup var global: GlobalOptions
 
-  @Argument(help: "Snapshot: latest (the default), an ID or a prefix.")
+  @Argument(help: "Snapshot: latest (the default), an ID or a prefix; SNAPSHOT:FOLDER restores only that folder's contents.")
   var snapshot: String = "latest"
 
   @Option(help: "With --plan: restore this system's snapshot from the plan's repository.")
@@ -40,11 +44,15 @@ struct RestoreCommand: AsyncParsableCommand {
   @Option(name: .customLong("include"), help: "Restore only paths matching this glob and what is below them (repeatable).")
   var includes: [String] = []
 
+  @Option(
+    name: .customLong("exclude"),
+    help: "Do not restore paths matching this pattern, nor what is below them (repeatable; a pattern without / matches a name).")
+  var excludes: [String] = []
+
   @Flag(help: "Read every restored file back and compare it with the snapshot.")
   var verify = false
 
-  @Option(help: "Host to pick `latest` from.")
-  var host: String?
+  @OptionGroup(title: "Which snapshot `latest` means") var filter: SnapshotFilter
 
   struct Result: Encodable {
     var snapshot: String
@@ -86,7 +94,8 @@ struct RestoreCommand: AsyncParsableCommand {
     let out = global.output
     let (id, snap, result, seconds) = try await global.withLock(repo, exclusive: false, command: "restore") { _ in
       try await repo.loadIndex()
-      let (id, snap): (ID, Snapshot)
+      let id: ID
+      var snap: Snapshot
       if let planSystem, let context, clean {
         let mine = try await repo.listSnapshots().snapshots.filter { $0.snapshot.hostname == planSystem.snapshotHost }
           .sorted { $0.snapshot.time < $1.snapshot.time }
@@ -94,14 +103,24 @@ struct RestoreCommand: AsyncParsableCommand {
         out.line("clean restore point: \(choice.reason)")
         (id, snap) = (choice.id, choice.snapshot)
       } else {
-        (id, snap) = try await repo.findSnapshot(snapshot, host: planSystem?.snapshotHost ?? host)
+        let host = planSystem?.snapshotHost
+        let reference = SnapshotReference(snapshot)
+        (id, snap) = try await repo.findSnapshot(
+          reference.snapshot, matching: { (host == nil || $0.hostname == host) && filter.matches($0) },
+          filterDescription: ([planSystem.map { "system \($0.name)" }, filter.description] as [String?])
+            .compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ", "))
+        if let subpath = reference.subpath {
+          snap.tree = try await repo.subtree(of: snap.tree, at: subpath, snapshot: id)
+        }
       }
       var options = RestoreOptions(target: target)
       options.includes = includes
+      options.excludes = excludes
       options.verify = verify
       let restorer = Restorer(repository: repo, options: options)
       let start = Stopwatch()
-      let r = try await out.withProgress(restorer.progress) { try await restorer.run(snapshot: snap) }
+      let chosen = snap
+      let r = try await out.withProgress(restorer.progress) { try await restorer.run(snapshot: chosen) }
       return (id, snap, r, start.seconds)
     }
     _ = snap

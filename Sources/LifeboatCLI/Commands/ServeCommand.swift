@@ -69,30 +69,47 @@ struct ServeCommand: AsyncParsableCommand, ManagesOwnSignals {
       return
     }
     let server = LifeboatServer(configuration: configuration, console: console)
-    if let token = try server.bootstrapAdmin() {
-      // The server keeps only the token's hash: a token that could not be written to its file
-      // is printed instead, or nobody could ever sign in.
-      var written = false
-      if let file = adminTokenFile {
-        if let problem = Self.writeSecret(Data((token + "\n").utf8), to: file) {
-          FileHandle.standardError.write(Data("error: cannot write the admin token to \(file): \(problem); it is printed below instead\n".utf8))
-        } else {
-          FileHandle.standardOutput.write(Data("first start: created the admin token in \(file) (keep it safe)\n".utf8))
-          written = true
-        }
-      }
-      if !written {
-        FileHandle.standardOutput.write(Data(
-          "first start: the admin token is\n\n    \(token)\n\nIt is shown only this once; the server keeps only its hash.\n".utf8))
-      }
-    }
     let scheme = configuration.usesTLS ? "https" : "http"
     let shownHost = configuration.host == "0.0.0.0" ? "localhost" : configuration.host
+    let tokenFile = adminTokenFile
+    // The first admin token is created once the server listens: a server that could not start
+    // (a port in use, a bad certificate) never prints a token nobody can use.
     let app = try server.application(logger: logger) { port in
+      do {
+        if let token = try server.bootstrapAdmin() { Self.announce(adminToken: token, file: tokenFile) }
+      } catch {
+        FileHandle.standardError.write(Data("error: the first admin token could not be created: \(error)\n".utf8))
+      }
       FileHandle.standardOutput.write(Data(
         "lifeboat server listening on \(scheme)://\(shownHost):\(port)/ (dashboard), API at /api/v1, metrics at /metrics\n".utf8))
     }
-    try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    do {
+      try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    } catch where "\(error)".contains("Address already in use") {
+      throw LifeboatError(
+        .usage, "cannot listen on \(configuration.host):\(configuration.port): the address is already in use",
+        hint: "another program (another `lifeboat serve`?) listens there: stop it, or pass --port (or listen: in the configuration)")
+    } catch where "\(error)".contains("Cannot assign requested address") {
+      throw LifeboatError(
+        .usage, "cannot listen on \(configuration.host):\(configuration.port): no network interface has that address",
+        hint: "pass --host with an address of this machine (127.0.0.1, 0.0.0.0 for all)")
+    }
+  }
+
+  /// Shows the first admin token once: written to `file` (mode 0600) when given, else printed.
+  /// The server keeps only the token's hash, so a token that could not be written is printed
+  /// instead, or nobody could ever sign in.
+  static func announce(adminToken token: String, file: String?) {
+    if let file {
+      if let problem = writeSecret(Data((token + "\n").utf8), to: file) {
+        FileHandle.standardError.write(Data("error: cannot write the admin token to \(file): \(problem); it is printed below instead\n".utf8))
+      } else {
+        FileHandle.standardOutput.write(Data("first start: created the admin token in \(file) (keep it safe)\n".utf8))
+        return
+      }
+    }
+    FileHandle.standardOutput.write(Data(
+      "first start: the admin token is\n\n    \(token)\n\nIt is shown only this once; the server keeps only its hash.\n".utf8))
   }
 
   /// Writes a secret only its owner can read: the file is created with mode 0600, an existing

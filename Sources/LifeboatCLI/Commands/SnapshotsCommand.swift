@@ -10,11 +10,7 @@ struct SnapshotsCommand: AsyncParsableCommand {
 
   @OptionGroup var global: GlobalOptions
 
-  @Option(help: "Only snapshots of this host.")
-  var host: String?
-
-  @Option(name: .customLong("tag"), help: "Only snapshots with this tag (repeatable: all must match).")
-  var tags: [String] = []
+  @OptionGroup(title: "Which snapshots") var filter: SnapshotFilter
 
   struct Item: Encodable {
     var id: String
@@ -40,9 +36,7 @@ struct SnapshotsCommand: AsyncParsableCommand {
     let now = global.clock.now()
     let out = global.output
     for p in marks.problems { out.warn(p) }
-    let shown = list.snapshots.filter { s in
-      (host == nil || s.snapshot.hostname == host) && tags.allSatisfy { s.snapshot.tags.contains($0) }
-    }
+    let shown = list.snapshots.filter { filter.matches($0.snapshot) }
     for d in list.damaged { out.warn("snapshot \(d.name) cannot be read: \(d.error)") }
     if global.json {
       try out.emit(
@@ -56,18 +50,21 @@ struct SnapshotsCommand: AsyncParsableCommand {
         })
       return
     }
-    out.line("ID        Time                 Host             Tags        Paths")
-    out.line(String(repeating: "-", count: 78))
+    // Columns as wide as their widest value: a host or tag is never cut.
+    let hostWidth = max(4, shown.map(\.snapshot.hostname.count).max() ?? 0)
+    let tagWidth = max(4, shown.map { $0.snapshot.tags.joined(separator: ",").count }.max() ?? 0)
+    func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: max(0, n - s.count)) }
+    let rule = String(repeating: "-", count: max(78, 33 + hostWidth + tagWidth + 8))
+    out.line("ID        Time                 \(pad("Host", hostWidth))  \(pad("Tags", tagWidth))  Paths")
+    out.line(rule)
     for (id, s) in shown {
-      let host = s.hostname.padding(toLength: 16, withPad: " ", startingAt: 0)
-      let tags = s.tags.joined(separator: ",").padding(toLength: 11, withPad: " ", startingAt: 0)
-      out.line("\(id.short)  \(Format.time(s.time))  \(host) \(tags) \(s.paths.joined(separator: " "))")
+      out.line("\(id.short)  \(Format.time(s.time))  \(pad(s.hostname, hostWidth))  \(pad(s.tags.joined(separator: ","), tagWidth))  \(s.paths.joined(separator: " "))")
       if let p = marks.protection(of: id, now: now) {
         out.line("          protected: \(p.reason)" + (p.until.map { " (until \(Format.time($0)))" } ?? "") + " — \(p.author)")
       }
       if let m = marks.suspicion(of: id) { out.line("          SUSPICIOUS: \(m.reason)") }
     }
-    out.line(String(repeating: "-", count: 78))
-    out.line("\(shown.count) snapshots")
+    out.line(rule)
+    out.line(shown.count == 1 ? "1 snapshot" : "\(shown.count) snapshots")
   }
 }

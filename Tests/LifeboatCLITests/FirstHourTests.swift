@@ -1,0 +1,172 @@
+import Foundation
+import LifeboatCLI
+import LifeboatCore
+import LifeboatRepository
+import LifeboatStorage
+import LifeboatTesting
+import Testing
+
+/// What a restic user reaches for in the first hour (issue #21): did-you-mean, `help`,
+/// `version`, grouped help, `tag`, `cat`, snapshot filters, `SNAPSHOT:PATH`, and a server whose
+/// first start fails cleanly.
+@Suite(.serialized) struct FirstHourTests {
+  /// Runs the binary without the fixture's --repo (for commands that take none).
+  static func bare(_ args: [String], in dir: TemporaryDirectory) throws -> (code: Int32, output: String) {
+    let r = try CLIFixture.launch(args, environment: ["LIFEBOAT_CACHE_DIR": "off"], dir: dir)
+    return (r.code, r.output)
+  }
+
+  @Test func mistypedCommandsSuggestAndFail() throws {
+    let dir = TemporaryDirectory("lifeboat-first-hour")
+    defer { dir.remove() }
+    let typo = try Self.bare(["bakup"], in: dir)
+    #expect(typo.code == ExitStatus.fatal)
+    #expect(typo.output.contains("unknown command 'bakup'. Did you mean 'backup'?"), "\(typo.output)")
+    let nested = try Self.bare(["plan", "chek"], in: dir)
+    #expect(nested.code == ExitStatus.fatal)
+    #expect(nested.output.contains("lifeboat plan: unknown command 'chek'. Did you mean 'check'?"), "\(nested.output)")
+    let help = try Self.bare(["help", "restor"], in: dir)
+    #expect(help.code == ExitStatus.fatal, "help of an unknown command is an error")
+    #expect(help.output.contains("Did you mean 'restore'?"))
+    let nothing = try Self.bare(["help", "zzzzzzzz"], in: dir)
+    #expect(nothing.code == ExitStatus.fatal && !nothing.output.contains("Did you mean"))
+    let option = try Self.bare(["backup", "--exclud", "x"], in: dir)
+    #expect(option.code == ExitStatus.fatal && option.output.contains("Did you mean '--exclude'?"))
+    #expect(try Self.bare(["help", "restore"], in: dir).code == 0)
+
+    let version = try Self.bare(["version"], in: dir)
+    #expect(version.code == 0 && version.output.contains(LifeboatVersion.string))
+    #expect(try Self.bare(["--version"], in: dir).output.contains(LifeboatVersion.number))
+
+    let top = try Self.bare(["--help"], in: dir).output
+    for group in ["REPOSITORY SUBCOMMANDS:", "PLANS AND PROOF SUBCOMMANDS:", "SERVER SUBCOMMANDS:"] {
+      #expect(top.contains(group), "\(group) in --help")
+    }
+    let repositoryPart = top.components(separatedBy: "PLANS AND PROOF SUBCOMMANDS:")[0]
+    #expect(repositoryPart.contains("  restore ") && !repositoryPart.contains("  drill "))
+  }
+
+  @Test func tagChangesSnapshotsButNeverAProtectedOne() async throws {
+    let f = try CLIFixture()
+    defer { f.remove() }
+    let src = f.dir.sub("src")
+    try FixtureTree.build(at: src, seed: 211)
+    #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)
+    #expect(await f.run(["backup", src, "--tag", "nightly"]) == 0)
+    #expect(await f.run(["backup", src, "--tag", "nightly,test"]) == 0)
+    let repo = try await Repository.open(backend: LocalBackend(path: f.repo), password: "cli-test-password")
+    let before = try await repo.listSnapshots().snapshots
+    #expect(before.count == 2)
+    let (oldID, first) = before[0]
+    // A suspicious mark on the first snapshot moves with it.
+    try await repo.addMark(SnapshotMark(snapshot: oldID, kind: .suspicious, reason: "entropy", time: first.time, author: "test"))
+
+    let add = try f.runProcess(["tag", oldID.hex, "--add", "before-upgrade,audit"])
+    #expect(add.code == 0, "\(add.output)")
+    var now = try await repo.listSnapshots().snapshots
+    #expect(now.count == 2)
+    #expect(!now.contains { $0.id == oldID }, "the old snapshot is gone")
+    let retagged = try #require(now.first { $0.snapshot.tags == ["nightly", "before-upgrade", "audit"] })
+    #expect(retagged.snapshot.original == oldID)
+    #expect(retagged.snapshot.tree == first.tree)
+    #expect(try await repo.loadMarks().suspicion(of: retagged.id) != nil, "the suspicious mark moved")
+
+    #expect(try f.runProcess(["tag", "--tag", "test", "--remove", "test"]).code == 0)
+    now = try await repo.listSnapshots().snapshots
+    #expect(now.allSatisfy { !$0.snapshot.tags.contains("test") })
+    #expect(try f.runProcess(["tag", "latest", "--set", "monthly"]).code == 0)
+    now = try await repo.listSnapshots().snapshots
+    #expect(now.last?.snapshot.tags == ["monthly"])
+
+    // A protected snapshot keeps its tags, with the reason and what to do.
+    #expect(try f.runProcess(["protect", "latest", "--reason", "legal hold"]).code == 0)
+    let protectedID = try #require(now.last?.id)
+    let refused = try f.runProcess(["tag", "latest", "--add", "x"])
+    #expect(refused.code == ExitStatus.fatal)
+    #expect(refused.output.contains("protected: legal hold") && refused.output.contains("lifeboat unprotect"), "\(refused.output)")
+    #expect(try await repo.listSnapshots().snapshots.contains { $0.id == protectedID })
+    #expect(try f.runProcess(["tag", "latest"]).code == ExitStatus.fatal, "nothing to change is a usage error")
+  }
+
+  @Test func catShowsObjectsWithoutSecrets() async throws {
+    let f = try CLIFixture()
+    defer { f.remove() }
+    let src = f.dir.sub("src")
+    try FixtureTree.build(at: src, seed: 212)
+    #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)
+    #expect(await f.run(["backup", src]) == 0)
+    let config = try f.runProcess(["cat", "config"])
+    #expect(config.code == 0 && config.output.contains("\"chunker\""))
+    let snapshot = try f.runProcess(["cat", "snapshot", "latest"])
+    #expect(snapshot.code == 0 && snapshot.output.contains("\"tree\""))
+    let index = try #require(try FileManager.default.contentsOfDirectory(atPath: f.repo + "/index").first)
+    let shown = try f.runProcess(["cat", "index", String(index.prefix(8))])
+    #expect(shown.code == 0 && shown.output.contains("\"blobs\""))
+    let key = try #require(try FileManager.default.contentsOfDirectory(atPath: f.repo + "/keys").first)
+    let keyFile = try f.runProcess(["cat", "key", String(key.prefix(6))])
+    #expect(keyFile.code == 0 && keyFile.output.contains("pbkdf2"))
+    let stored = try String(contentsOfFile: f.repo + "/keys/" + key, encoding: .utf8)
+    let sealed = try #require(
+      (try JSONSerialization.jsonObject(with: Data(stored.utf8)) as? [String: Any])?["data"] as? String)
+    #expect(!keyFile.output.contains(sealed) && !keyFile.output.contains("\"salt\""), "no sealed master key, no salt")
+    let missing = try f.runProcess(["cat", "index", "ffffffff"])
+    #expect(missing.code == ExitStatus.fatal && missing.output.contains("no index file ffffffff"))
+  }
+
+  @Test func filtersAndSubfoldersChooseWhatIsListedAndRestored() async throws {
+    let f = try CLIFixture()
+    defer { f.remove() }
+    let src = f.dir.sub("src")
+    try FileManager.default.createDirectory(atPath: src + "/docs/deep", withIntermediateDirectories: true)
+    try FixtureTree.write(src + "/docs/deep/report.txt", Array("quarterly".utf8))
+    try FixtureTree.write(src + "/docs/scratch.tmp", Array("temp".utf8))
+    try FixtureTree.write(src + "/top.txt", Array("top".utf8))
+    let other = f.dir.sub("other")
+    try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+    try FixtureTree.write(other + "/only-here.txt", Array("x".utf8))
+    #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)
+    #expect(await f.run(["backup", src, "--tag", "nightly", "--host", "fileserver-with-a-long-name.district.example"]) == 0)
+    #expect(await f.run(["backup", other]) == 0)
+
+    let snapshots = try f.runProcess(["snapshots"])
+    #expect(snapshots.output.contains("fileserver-with-a-long-name.district.example"), "host names are not cut")
+
+    // latest with filters: the tagged one, not the newest.
+    let ls = try f.runProcess(["ls", "latest", "--tag", "nightly"])
+    #expect(ls.code == 0 && ls.output.contains("report.txt") && !ls.output.contains("only-here.txt"))
+    let byPath = try f.runProcess(["ls", "latest", "--path", other])
+    #expect(byPath.output.contains("only-here.txt"))
+    let sub = try f.runProcess(["ls", "latest:\(src)/docs", "--host", "fileserver-with-a-long-name.district.example"])
+    #expect(sub.output.contains("report.txt") && !sub.output.contains("top.txt"), "\(sub.output)")
+    let none = try f.runProcess(["ls", "latest", "--host", "nowhere"])
+    #expect(none.code == ExitStatus.fatal && none.output.contains("no snapshot matches (host nowhere)"))
+
+    // SNAPSHOT:FOLDER restores the folder's contents at the target's root; --exclude skips.
+    let target = f.dir.sub("restored")
+    let restore = try f.runProcess([
+      "restore", "latest:\(src)/docs", "--tag", "nightly", "--path", src, "--target", target, "--exclude", "*.tmp",
+    ])
+    #expect(restore.code == 0, "\(restore.output)")
+    #expect(FileManager.default.fileExists(atPath: target + "/deep/report.txt"))
+    #expect(!FileManager.default.fileExists(atPath: target + "/scratch.tmp"), "excluded")
+    #expect(!FileManager.default.fileExists(atPath: target + "/top.txt"), "outside the folder")
+    let wrong = try f.runProcess(["restore", "latest:\(src)/nope", "--tag", "nightly", "--target", f.dir.sub("x")])
+    #expect(wrong.code == ExitStatus.fatal && wrong.output.contains("has no \(src)/nope"), "\(wrong.output)")
+    let file = try f.runProcess(["restore", "latest:\(src)/top.txt", "--tag", "nightly", "--target", f.dir.sub("y")])
+    #expect(file.code == ExitStatus.fatal && file.output.contains("is a file, not a folder"), "\(file.output)")
+  }
+
+  @Test func aServerThatCannotListenCreatesNoToken() throws {
+    let first = try RunningServer()
+    defer { _ = first.stop() }
+    let port = try #require(first.base.split(separator: ":").last.map(String.init))
+    let dir = TemporaryDirectory("lifeboat-serve-busy")
+    defer { dir.remove() }
+    let second = try CLIFixture.launch(
+      ["serve", "--data", dir.sub("data"), "--port", port, "--admin-token-file", dir.sub("token")], environment: [:], dir: dir)
+    #expect(second.code == ExitStatus.fatal)
+    #expect(second.output.contains("cannot listen on 127.0.0.1:\(port): the address is already in use"), "\(second.output)")
+    #expect(!second.output.contains("admin token"), "no token for a server that did not start")
+    #expect(!FileManager.default.fileExists(atPath: dir.sub("token")))
+  }
+}
