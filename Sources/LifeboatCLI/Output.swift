@@ -20,6 +20,18 @@ struct Output: Sendable {
     FileHandle.standardError.write(Data("warning: \(s)\n".utf8))
   }
 
+  /// `text` after `prefix`, its continuation lines (a hint) indented two more than the prefix.
+  static func nested(_ prefix: String, _ text: String) -> String {
+    let indent = String(repeating: " ", count: prefix.prefix { $0 == " " }.count + 2)
+    return prefix + text.split(separator: "\n", omittingEmptySubsequences: false)
+      .map { $0.drop { $0 == " " } }.joined(separator: "\n" + indent)
+  }
+
+  /// A plan diagnostic, which already says `warning:` or `error:` after its file and line.
+  func diagnostic(_ d: some CustomStringConvertible) {
+    FileHandle.standardError.write(Data("\(d)\n".utf8))
+  }
+
   func emit<T: Encodable>(_ value: T) throws {
     guard json else { return }
     let enc = JSONEncoder()

@@ -8,6 +8,7 @@ public import LifeboatCatalog
 public import LifeboatCore
 public import LifeboatPlan
 public import LifeboatRepository
+import LifeboatStorage
 import Synchronization
 
 /// Where a run's context comes from; tests pass a manual clock and their own environment.
@@ -47,21 +48,64 @@ public struct RunContext: Sendable {
     guard let target = plan.repositories[name] else {
       throw LifeboatError(.usage, "the plan has no repository \(name)")
     }
-    let backend = try BackendFactory.backend(for: target.url, environment: environment)
-    let password: String
+    let backend = try backend(for: target)
+    let password = try password(for: target)
+    let repo: Repository
     do {
-      password = try target.password.resolve(environment: environment)
-    } catch let e as PlanError {
-      throw LifeboatError(.usage, "repository \(name): \(e.message)", hint: e.hint)
+      repo = try await Repository.open(
+        backend: backend, password: password, clock: clock, memory: KeyMemory.fromEnvironment(environment))
+    } catch let e as LifeboatError {
+      throw planned(e, target)
     }
-    let repo = try await Repository.open(
-      backend: backend, password: password, clock: clock, memory: KeyMemory.fromEnvironment(environment))
     if let days = target.immutableDays, repo.immutability == nil {
       throw LifeboatError(
         .usage, "the plan says repository \(name) is immutable for \(days) days, but it was not created so",
         hint: "create it with `lifeboat init -r \(target.url) --immutable-days \(days)` on a bucket with Object Lock")
     }
     return repo
+  }
+
+  func backend(for target: RepositoryTarget) throws -> any Backend {
+    try Self.backend(for: target, environment: environment)
+  }
+
+  /// The backend of a plan's repository; a `rest:` one signs in with the plan's token.
+  static func backend(for target: RepositoryTarget, environment: [String: String]) throws -> any Backend {
+    var env = environment
+    if let token = target.token {
+      do {
+        env["LIFEBOAT_SERVER_TOKEN"] = try token.resolve(environment: environment)
+      } catch let e as PlanError {
+        throw LifeboatError(.usage, "the server token of repository \(target.name): \(e.message)", hint: e.hint)
+      }
+    }
+    return try BackendFactory.backend(for: target.url, environment: env)
+  }
+
+  func password(for target: RepositoryTarget) throws -> String {
+    do {
+      return try target.password.resolve(environment: environment)
+    } catch let e as PlanError {
+      throw LifeboatError(.usage, "the password of repository \(target.name): \(e.message)", hint: e.hint)
+    }
+  }
+
+  /// An error from opening a plan's repository, said in the plan's words: which repository,
+  /// and what to do with the plan (not with --repo or LIFEBOAT_REPOSITORY).
+  func planned(_ e: LifeboatError, _ target: RepositoryTarget) -> LifeboatError {
+    let which = "the plan's repository \(target.name) (\(target.url))"
+    switch e.kind {
+    case .repositoryNotFound:
+      return LifeboatError(
+        .repositoryNotFound, "\(which) does not exist yet",
+        hint: "create every repository the plan names with `lifeboat plan init --plan \(plan.file)`")
+    case .wrongPassword:
+      return LifeboatError(
+        .wrongPassword, "the password \(target.password) does not open \(which)",
+        hint: "check that \(target.password) holds this repository's password (repositories: \(target.name): password: in the plan)")
+    default:
+      return LifeboatError(e.kind, "\(which): \(e.message)", hint: e.hint)
+    }
   }
 }
 

@@ -102,6 +102,9 @@ public struct RepositoryTarget: Sendable, Equatable {
   public var immutableDays: Int?
   /// Away from the production site: stated, or implied by an object-storage URL.
   public var offsite: Bool
+  /// For a repository on a Lifeboat server (`rest:`): the token it signs in with — its own
+  /// `token:`, else the plan's `server.token`. Nil elsewhere.
+  public var token: SecretReference? = nil
   public var line: Int
 }
 

@@ -174,7 +174,7 @@ struct Reader {
         out.append(.script(s, timeout: nil))
         continue
       }
-      let e = entries(item, known: ["script", "http", "expect", "timeout"], what: "a check")
+      let e = entries(item, known: PlanKeys.check, what: "a check")
       let timeout = e["timeout"].flatMap { duration($0.value, "timeout") }
       if let s = e["script"], let c = string(s.value, "script") {
         out.append(.script(c, timeout: timeout))
@@ -203,7 +203,7 @@ struct Reader {
   }
 
   mutating func retention(_ node: Node) -> RetentionPolicy? {
-    let e = entries(node, known: ["last", "hourly", "daily", "weekly", "monthly", "yearly", "within", "tags"], what: "retention")
+    let e = entries(node, known: PlanKeys.retention, what: "retention")
     var p = RetentionPolicy()
     func count(_ key: String) -> Int? {
       guard let v = e[key]?.value else { return nil }
@@ -235,7 +235,7 @@ struct Reader {
   mutating func plan(_ root: Node, text: String) -> Plan {
     let top = entries(
       root,
-      known: ["organization", "frameworks", "downtime_cost_per_hour", "catalog", "repositories", "tiers", "systems", "server"],
+      known: PlanKeys.plan,
       what: "the plan")
     var organization = ""
     if let o = top["organization"] { organization = string(o.value, "organization") ?? "" } else {
@@ -281,7 +281,7 @@ struct Reader {
       for (name, entry) in entries(tiers.value, known: Tier.allCases.map(\.rawValue), what: "tiers") {
         let tier = Tier(rawValue: name)!
         var (d, lines) = tierDefaults[tier]!
-        let e = entries(entry.value, known: ["rpo", "rto", "schedule", "retention", "drill_every"], what: "tier \(name)")
+        let e = entries(entry.value, known: PlanKeys.tier, what: "tier \(name)")
         if let v = e["rpo"], let x = duration(v.value, "rpo") { d.rpo = x; lines["rpo"] = v.key.mark?.line }
         if let v = e["rto"], let x = duration(v.value, "rto") { d.rto = x; lines["rto"] = v.key.mark?.line }
         if let v = e["schedule"], let x = schedule(v.value) { d.schedule = x; lines["schedule"] = v.key.mark?.line }
@@ -314,7 +314,7 @@ struct Reader {
 
     var server: ServerLink?
     if let sv = top["server"] {
-      let e = entries(sv.value, known: ["url", "tenant", "token"], what: "server")
+      let e = entries(sv.value, known: PlanKeys.server, what: "server")
       let url = e["url"].flatMap { string($0.value, "server url") }
       let tenant = e["tenant"].flatMap { string($0.value, "server tenant") }
       let tokenText = e["token"].flatMap { string($0.value, "server token") }
@@ -329,6 +329,17 @@ struct Reader {
       }
     }
 
+    // A repository on a Lifeboat server signs in with its own token, else the plan's server's.
+    for (name, r) in repositories where r.url.hasPrefix("rest:") && r.token == nil {
+      if let server {
+        repositories[name]?.token = server.token
+      } else {
+        diagnostics.append(Diagnostic(severity: .warning, file: file, line: r.line, column: 1,
+          message: "repository \(name) is on a Lifeboat server but names no token",
+          hint: "add token: \"file:/etc/lifeboat/server-token\" to it (or server: with a token); until then LIFEBOAT_SERVER_TOKEN[_FILE] must be set where the plan runs"))
+      }
+    }
+
     var plan = Plan(
       file: file, organization: organization, frameworks: frameworks, downtimeCostPerHour: cost,
       catalog: catalog, repositories: repositories, systems: systems)
@@ -337,7 +348,7 @@ struct Reader {
   }
 
   mutating func repository(_ name: String, _ node: Node) -> RepositoryTarget? {
-    let e = entries(node, known: ["url", "password", "immutable_days", "offsite"], what: "repository \(name)")
+    let e = entries(node, known: PlanKeys.repository, what: "repository \(name)")
     guard let u = e["url"], let url = string(u.value, "url") else {
       error(node, "repository \(name) has no url", hint: "url: /srv/lifeboat or url: s3:https://host/bucket/prefix")
       return nil
@@ -356,9 +367,22 @@ struct Reader {
     if let d = e["immutable_days"] {
       if let n = d.value.int, n > 0 { days = n } else { error(d.value, "immutable_days must be a whole number of days") }
     }
-    let offsite = e["offsite"]?.value.bool ?? (url.hasPrefix("s3:") || url.hasPrefix("rest:"))
+    var offsite = url.hasPrefix("s3:") || url.hasPrefix("rest:")
+    if let o = e["offsite"] {
+      if let b = o.value.bool { offsite = b } else { error(o.value, "offsite must be true or false") }
+    }
+    var token: SecretReference?
+    if let t = e["token"], let text = string(t.value, "token") {
+      if !url.hasPrefix("rest:") {
+        error(t.value, "only a repository on a Lifeboat server (rest:) takes a token", hint: "remove token: from repository \(name)")
+      } else if let ref = SecretReference(text) {
+        token = ref
+      } else {
+        error(t.value, "the token of repository \(name) is written inline", hint: "never put secrets in the plan: write env:NAME or file:/path")
+      }
+    }
     return RepositoryTarget(
-      name: name, url: url, password: secret, immutableDays: days, offsite: offsite,
+      name: name, url: url, password: secret, immutableDays: days, offsite: offsite, token: token,
       line: node.mark?.line ?? 1)
   }
 
@@ -368,8 +392,7 @@ struct Reader {
   ) -> ProtectedSystem? {
     let e = entries(
       node,
-      known: ["name", "owner", "contacts", "tier", "rpo", "rto", "sources", "schedule", "retention", "copies",
-        "hooks", "drill", "downtime_cost_per_hour", "depends_on"],
+      known: PlanKeys.system,
       what: "a system")
     guard let n = e["name"], let name = string(n.value, "name") else {
       error(node, "a system has no name", hint: "add - name: Student Information System")
@@ -441,7 +464,7 @@ struct Reader {
     var sources: [Source] = []
     if let s = e["sources"], let seq = s.value.sequence {
       for src in seq {
-        let se = entries(src, known: ["path", "exclude", "command", "as", "timeout"], what: "a source")
+        let se = entries(src, known: PlanKeys.source, what: "a source")
         let srcLine = src.mark?.line ?? line
         if let p = se["path"], let path = string(p.value, "path") {
           if se["command"] != nil { error(src, "a source is either a path or a command, not both") }
@@ -467,7 +490,7 @@ struct Reader {
 
     var hooks = Hooks()
     if let h = e["hooks"] {
-      let he = entries(h.value, known: ["before", "after", "on_failure", "on_alert"], what: "hooks")
+      let he = entries(h.value, known: PlanKeys.hooks, what: "hooks")
       hooks.before = he["before"].flatMap { string($0.value, "before") }
       hooks.after = he["after"].flatMap { string($0.value, "after") }
       hooks.onFailure = he["on_failure"].flatMap { string($0.value, "on_failure") }
@@ -477,7 +500,7 @@ struct Reader {
     var drill = Sourced(
       DrillSettings(every: defaults.drillEvery, repository: copies.value.last), fromTier("drill"))
     if let d = e["drill"] {
-      let de = entries(d.value, known: ["every", "checks", "repository"], what: "drill")
+      let de = entries(d.value, known: PlanKeys.drill, what: "drill")
       var settings = drill.value
       if let v = de["every"], let x = duration(v.value, "drill every") { settings.every = x }
       if let v = de["checks"] { settings.checks = checks(v.value) }
@@ -493,5 +516,32 @@ struct Reader {
       contacts: e["contacts"].map { strings($0.value, "contacts") } ?? [], tier: tier, rpo: rpo, rto: rto,
       schedule: sched, retention: keep, copies: copies, drill: drill, downtimeCostPerHour: cost,
       sources: sources, hooks: hooks, dependsOn: e["depends_on"].map { strings($0.value, "depends_on") } ?? [])
+  }
+}
+
+/// Every key a plan may use, by where it appears: the loader accepts exactly these, and the
+/// example plan (docs/examples/plan.yaml) shows each of them (PlanTests checks it).
+public enum PlanKeys {
+  public static let plan = [
+    "organization", "frameworks", "downtime_cost_per_hour", "catalog", "repositories", "tiers", "systems", "server",
+  ]
+  public static let repository = ["url", "password", "immutable_days", "offsite", "token"]
+  public static let server = ["url", "tenant", "token"]
+  public static let tier = ["rpo", "rto", "schedule", "retention", "drill_every"]
+  public static let system = [
+    "name", "owner", "contacts", "tier", "rpo", "rto", "sources", "schedule", "retention", "copies",
+    "hooks", "drill", "downtime_cost_per_hour", "depends_on",
+  ]
+  public static let source = ["path", "exclude", "command", "as", "timeout"]
+  public static let retention = ["last", "hourly", "daily", "weekly", "monthly", "yearly", "within", "tags"]
+  public static let hooks = ["before", "after", "on_failure", "on_alert"]
+  public static let drill = ["every", "checks", "repository"]
+  public static let check = ["script", "http", "expect", "timeout"]
+
+  public static var all: [String: [String]] {
+    [
+      "plan": plan, "repository": repository, "server": server, "tier": tier, "system": system, "source": source,
+      "retention": retention, "hooks": hooks, "drill": drill, "check": check,
+    ]
   }
 }

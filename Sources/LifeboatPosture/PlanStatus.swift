@@ -17,6 +17,8 @@ public struct SystemStatus: Sendable, Codable {
   /// Per repository in `copies`: the time of the last successful backup or copy into it.
   public var copies: [String: Date?]
   public var copiesMissing: [String]
+  /// The newest error still current: no later run of the same job (kind and repository)
+  /// succeeded. Older errors are history, in the catalog's runs.
   public var lastError: String?
   public var lastErrorTime: Date?
   public var nextDue: Date
@@ -97,7 +99,12 @@ public enum PlanStatus {
         retention[name] = last.errors.first ?? "forget \(last.outcome.rawValue)"
       }
     }
-    let failure = mine.first { $0.outcome == .failed || $0.outcome == .interrupted }
+    // The current error: the newest failure that no later success of the same job (kind and
+    // repository) has put behind it. An error before the last good run is history (`runs`).
+    let failure = mine.first { f in
+      (f.outcome == .failed || f.outcome == .interrupted)
+        && !mine.contains { $0.kind == f.kind && $0.repository == f.repository && $0.succeeded && $0.started > f.started }
+    }
     let drill = mine.first { $0.kind == "drill" && $0.outcome != .running }
     let next = nextDrill(system, history: history)
     let suspicious = mine.filter { $0.kind == "backup" && $0.suspicious }

@@ -20,8 +20,18 @@ public struct LocalBackend: Backend {
     root = p
   }
 
-  /// Creates the folder layout of a new repository. Fails if `config` already exists.
+  /// Creates the folder layout of a new repository, and the folders above it that do not exist
+  /// yet (as `mkdir -p`). Fails if `config` already exists.
   public func createLayout() throws {
+    var missing: [String] = []
+    var p = root
+    while !p.isEmpty, p != "/", access(p, F_OK) != 0 {
+      missing.append(p)
+      let parent = String(p[..<(p.lastIndex(of: "/") ?? p.startIndex)])
+      if parent == p { break }
+      p = parent
+    }
+    for dir in missing.reversed().dropLast() { try makeDirectory(dir) }
     try makeDirectory(root)
     for t in ObjectType.allCases where t != .config {
       try makeDirectory("\(root)/\(t.rawValue)")

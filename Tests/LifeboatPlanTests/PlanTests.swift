@@ -14,6 +14,18 @@ import Testing
     text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains(needle) }! + 1
   }
 
+  /// A new user writes a plan from the example: every key the loader accepts is shown there
+  /// (as a setting or, for the optional ones, a commented line).
+  @Test func theExampleShowsEveryKeyTheLoaderAccepts() throws {
+    let text = try String(contentsOfFile: Self.example, encoding: .utf8)
+    for (place, keys) in PlanKeys.all {
+      for key in keys {
+        let shown = text.contains("\(key):") || text.contains("\(key) :") || text.contains("{ \(key):")
+        #expect(shown, "the example plan shows no \(place) key \(key)")
+      }
+    }
+  }
+
   @Test func theDocumentedExampleIsValidAndEveryValueKnowsItsOrigin() throws {
     let result = PlanLoader.load(file: Self.example)
     #expect(result.errors.isEmpty, "\(result.errors)")

@@ -2,7 +2,7 @@ import ArgumentParser
 import LifeboatCore
 import LifeboatFormat
 import LifeboatRepository
-import LifeboatS3
+import LifeboatBackends
 
 struct InitCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
@@ -70,15 +70,10 @@ struct InitCommand: AsyncParsableCommand {
     if let immutableDays {
       config.immutability = .init(days: immutableDays, mode: lockMode.rawValue)
     }
-    if let s3 = backend as? S3Backend {
-      let created = try await Repository.storage {
-        try await s3.createBucketIfMissing(
-          objectLock: immutableDays != nil, region: S3Environment.region(global.environment))
-      }
-      if created {
-        global.output.line(
-          "created bucket \(s3.s3.bucket)" + (immutableDays != nil ? " with Object Lock" : ""))
-      }
+    if let done = try await Repository.storage({
+      try await BackendFactory.prepareForInit(backend, objectLock: immutableDays != nil, environment: global.environment)
+    }) {
+      global.output.line(done)
     }
     let repo = try await Repository.initialize(
       backend: backend, password: password, derivation: derivation, configuration: config)

@@ -34,7 +34,7 @@ struct PlanOptions: ParsableArguments {
   func load() throws -> Plan {
     let f = try file()
     let result = PlanLoader.load(file: f)
-    for w in result.warnings { output.warn("\(w)") }
+    for w in result.warnings { output.diagnostic(w) }
     guard let plan = result.plan else {
       throw LifeboatError(
         .usage, "the plan has \(result.errors.count) errors:\n" + result.errors.map { "\($0)" }.joined(separator: "\n"),
@@ -54,7 +54,7 @@ struct PlanCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "plan",
     abstract: "Check and explain a protection plan.",
-    subcommands: [PlanCheckCommand.self, PlanShowCommand.self])
+    subcommands: [PlanCheckCommand.self, PlanInitCommand.self, PlanShowCommand.self])
 }
 
 struct PlanCheckCommand: AsyncParsableCommand {
@@ -62,19 +62,23 @@ struct PlanCheckCommand: AsyncParsableCommand {
     commandName: "check",
     abstract: "Validate a plan: every problem with its line and column and what to write instead.",
     discussion: """
-      Errors (exit code 1): unknown keys, values that do not parse, an RPO shorter than the schedule, a copy naming no repository, inline secrets. Warnings (exit code 0): a critical system without an offsite copy or without an immutable copy.
+      Errors (exit code 1): unknown keys, values that do not parse, an RPO shorter than the schedule, a copy naming no repository, inline secrets. Warnings (exit code 0): a critical system without an offsite copy or without an immutable copy, a repository that does not exist yet or cannot be reached, an offsite repository on the same storage as an onsite one.
+
+      Each repository is probed with one request (no password needed); --offline skips the probes.
 
         lifeboat plan check /etc/lifeboat/plan.yaml
       """)
 
   @Argument(help: "The plan file (default: --plan or $LIFEBOAT_PLAN).") var file: String?
   @OptionGroup var options: PlanOptions
+  @Flag(help: "Do not contact the repositories (check the file only).") var offline = false
 
   struct Result: Encodable {
     var file: String
     var errors: [String]
     var warnings: [String]
     var systems: Int
+    var repositories: [RepositoryReadiness]?
   }
 
   func run() async throws {
@@ -82,16 +86,81 @@ struct PlanCheckCommand: AsyncParsableCommand {
     let result = PlanLoader.load(file: f)
     let out = options.output
     for d in result.diagnostics { out.line("\(d)") }
+    var warnings = result.warnings.map(\.description)
+    var probes: [RepositoryReadiness]?
     if let plan = result.plan {
-      out.line("\(f): \(plan.systems.count) systems, \(plan.repositories.count) repositories; \(result.warnings.count) warnings")
+      let environment = ProcessInfo.processInfo.environment
+      for p in PlanRepositories.offsiteProblems(plan, environment: environment) {
+        out.line("warning: \(p)")
+        warnings.append(p)
+      }
+      if !offline {
+        let found = await PlanRepositories.probe(plan, environment: environment)
+        for r in found where r.state != .ready {
+          let line = "repository \(r.name) (\(r.url)): \(r.detail)"
+          out.line("warning: \(line)" + (r.hint.map { "\n  hint: \($0)" } ?? ""))
+          warnings.append(line)
+        }
+        probes = found
+      }
+      let reach = probes.map { p in "; \(p.filter { $0.state == .ready }.count) of \(p.count) repositories exist" } ?? ""
+      let w = warnings.count == 1 ? "1 warning" : "\(warnings.count) warnings"
+      out.line("\(f): \(plan.systems.count) systems, \(plan.repositories.count) repositories\(reach); \(w)")
     } else {
       out.line("\(f): \(result.errors.count) errors, \(result.warnings.count) warnings")
     }
     try out.emit(
       Result(
-        file: f, errors: result.errors.map(\.description), warnings: result.warnings.map(\.description),
-        systems: result.plan?.systems.count ?? 0))
+        file: f, errors: result.errors.map(\.description), warnings: warnings,
+        systems: result.plan?.systems.count ?? 0, repositories: probes))
     if result.plan == nil { throw PartialSuccess(code: ExitStatus.fatal) }
+  }
+}
+
+struct PlanInitCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "init",
+    abstract: "Create the plan's repositories that do not exist yet, and check the others.",
+    discussion: """
+      For each repository under repositories: in the plan: one that does not exist is created with the password its reference names (an S3 bucket is created when missing, with Object Lock when the plan says immutable_days, and every object is then locked for that many days); one that exists is opened with that password and checked to be as immutable as the plan says. A repository marked offsite (or on S3 or a Lifeboat server) on the same storage as an onsite one is a warning. Nothing in an existing repository is changed. Each creation is recorded in the plan's audit log.
+
+      Exit code 0 when every repository is ready, 1 when one could not be created or opened (the others are still done).
+
+        lifeboat plan check --plan /etc/lifeboat/plan.yaml
+        lifeboat plan init --plan /etc/lifeboat/plan.yaml
+        lifeboat run --all --plan /etc/lifeboat/plan.yaml
+      """)
+
+  @OptionGroup var options: PlanOptions
+
+  @Option(help: "Password key derivation for new repositories: scrypt (default) or pbkdf2 (FIPS 140).")
+  var kdf: InitCommand.KDFChoice = .scrypt
+
+  func run() async throws {
+    let plan = try options.load()
+    let out = options.output
+    let context = RunContext(plan: plan, catalog: try options.catalog(plan), clock: options.clock, actor: PlanOptions.actor)
+    let results = await PlanRepositories.initialize(context, derivation: kdf == .scrypt ? .defaultScrypt : .defaultPBKDF2)
+    let nameWidth = results.map(\.name.count).max() ?? 0
+    for r in results {
+      let name = r.name + String(repeating: " ", count: nameWidth - r.name.count)
+      switch r.state {
+      case .failed:
+        out.line("\(name)  \(r.url)  FAILED: \(r.detail)" + (r.hint.map { "\n  hint: \($0)" } ?? ""))
+      default:
+        out.line("\(name)  \(r.url)  \(r.detail)")
+      }
+    }
+    for p in PlanRepositories.offsiteProblems(plan, environment: context.environment) { out.warn(p) }
+    let created = results.filter { $0.state == .created }.count
+    let failed = results.filter { $0.state == .failed }.count
+    let ready = results.count - failed
+    out.line(
+      "\(ready) of \(results.count) repositories ready" + (created > 0 ? " (\(created) created)" : "")
+        + (failed > 0 ? "; \(failed) failed, see above" : ""))
+    if failed == 0 && created > 0 { out.line("keep the passwords safe: without them nobody can read these backups") }
+    try out.emit(results)
+    if failed > 0 { throw PartialSuccess(code: ExitStatus.fatal) }
   }
 }
 
@@ -208,8 +277,8 @@ struct RunCommand: AsyncParsableCommand {
       let r = await SystemRunner(context: context, system: s).run()
       reports.append(r)
       for j in r.jobs {
-        out.line("  \(j.kind) \(j.repository ?? "") \(j.outcome.rawValue)" + (j.snapshot.map { " snapshot \($0.prefix(8))" } ?? "")
-          + (j.errors.first.map { ": \($0)" } ?? ""))
+        let head = "  \(j.kind) \(j.repository ?? "") \(j.outcome.rawValue)" + (j.snapshot.map { " snapshot \($0.prefix(8))" } ?? "")
+        out.line(j.errors.first.map { Output.nested(head + ": ", $0) } ?? head)
       }
     }
     if let problem = await ServerReporting.push(plan: plan, catalog: catalog) { out.warn(problem) }
@@ -258,7 +327,7 @@ struct StatusCommand: AsyncParsableCommand {
       for (repo, when) in s.copies.sorted(by: { $0.key < $1.key }) {
         out.line("          copy \(repo): " + (when.flatMap { $0 }.map { Format.time($0) } ?? "none"))
       }
-      if let e = s.lastError, let t = s.lastErrorTime { out.line("          last error \(Format.time(t)): \(e)") }
+      if let e = s.lastError, let t = s.lastErrorTime { out.line(Output.nested("          last error \(Format.time(t)): ", e)) }
       out.line("          next run due \(Format.time(s.nextDue))" + (s.running ? " (running now)" : ""))
     }
     try out.emit(posture.systems)
