@@ -222,7 +222,7 @@ let package = Package(
       dependencies: ["LifeboatPosture", "LifeboatPlan", "LifeboatCatalog", "LifeboatTesting"], swiftSettings: strict),
     .testTarget(
       name: "LifeboatPlanTests",
-      dependencies: ["LifeboatPlan", "LifeboatPolicy", "LifeboatTesting"], swiftSettings: strict),
+      dependencies: ["LifeboatPlan", "LifeboatPolicy", "LifeboatCore", "LifeboatTesting"], swiftSettings: strict),
     .testTarget(
       name: "LifeboatOpsTests",
       dependencies: [

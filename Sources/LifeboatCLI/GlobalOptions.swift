@@ -88,8 +88,13 @@ struct GlobalOptions: ParsableArguments {
   func password(confirm: Bool = false) throws -> String {
     if let p = environment["LIFEBOAT_PASSWORD"], !p.isEmpty { return p }
     if let file = passwordFile ?? environment["LIFEBOAT_PASSWORD_FILE"] {
-      guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-        throw LifeboatError(.usage, "cannot read password file \(file)")
+      let text: String
+      do {
+        text = try PasswordFile.read(file)
+      } catch let e as PasswordFile.Unreadable {
+        throw LifeboatError(
+          .usage, "cannot read the password file \(file): \(e.reason)",
+          hint: "--password-file and LIFEBOAT_PASSWORD_FILE name a file whose first line is the password")
       }
       let line = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
       guard !line.isEmpty else { throw LifeboatError(.usage, "password file \(file) is empty") }
@@ -189,5 +194,33 @@ enum Terminal {
       throw LifeboatError(.usage, "no password entered")
     }
     return line
+  }
+}
+
+/// Reading a password file, with the reason when it cannot be read.
+enum PasswordFile {
+  struct Unreadable: Error {
+    var reason: String
+  }
+
+  static func read(_ path: String) throws -> String {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw Unreadable(reason: String(cString: strerror(errno))) }
+    defer { close(fd) }
+    var st = stat()
+    if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { throw Unreadable(reason: "it is a directory") }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while bytes.count < 1 << 20 {
+      let n = Glibc.read(fd, &buffer, buffer.count)
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw Unreadable(reason: String(cString: strerror(errno)))
+      }
+      if n == 0 { break }
+      bytes += buffer[0..<n]
+    }
+    guard let text = String(validating: bytes, as: UTF8.self) else { throw Unreadable(reason: "it is not UTF-8 text") }
+    return text
   }
 }

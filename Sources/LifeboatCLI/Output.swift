@@ -90,16 +90,7 @@ struct Output: Sendable {
 }
 
 enum Format {
-  static func bytes(_ n: UInt64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
-    var v = Double(n)
-    var u = 0
-    while v >= 1024 && u < units.count - 1 {
-      v /= 1024
-      u += 1
-    }
-    return u == 0 ? "\(n) B" : String(format: "%.2f", v) + " " + units[u]
-  }
+  static func bytes(_ n: UInt64) -> String { ByteCount.format(n) }
 
   static func duration(_ seconds: Double) -> String {
     let s = Int(seconds.rounded())

@@ -16,6 +16,10 @@ public struct Snapshot: Codable, Sendable, Equatable {
   public var summary: Summary?
   /// For a snapshot copied from another repository: the snapshot it was copied from.
   public var original: ID?
+  /// For a plan's backup: the protected system it belongs to (`ProtectedSystem.snapshotSystem`,
+  /// e.g. `student-information-system`). Absent in ad-hoc backups and in snapshots written
+  /// before Lifeboat recorded it (those carried the system in `hostname`).
+  public var system: String?
 
   public init(
     time: Date, tree: ID, parent: ID? = nil, paths: [String], hostname: String,

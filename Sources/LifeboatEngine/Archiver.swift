@@ -12,6 +12,8 @@ public struct BackupOptions: Sendable {
   public var paths: [String]
   public var tags: [String] = []
   public var hostname: String
+  /// The plan's system this backup belongs to (`Snapshot.system`); nil for ad-hoc backups.
+  public var system: String?
   public var excludes: [String] = []
   public var oneFileSystem = false
   /// Parent snapshot for change detection; nil picks the latest with the same host and paths.
@@ -200,12 +202,13 @@ public final class Archiver: Sendable {
     run.summary.backupEnd = repository.clock.now()
     let stats = saver.statistics
     run.summary.dataAddedPacked = stats.storedBytes
-    let snapshot = Snapshot(
+    var snapshot = Snapshot(
       time: start, tree: rootTree, parent: parent?.id,
       paths: snapshotPaths(),
       hostname: options.hostname, username: Repository.Identity.current.username,
       uid: getuid(), gid: getgid(), tags: options.tags, excludes: options.excludes,
       programVersion: LifeboatVersion.string, summary: run.summary)
+    snapshot.system = options.system
     let id = try await repository.saveSnapshot(snapshot)
     return BackupResult(
       snapshotID: id, snapshot: snapshot, errors: run.errors,
@@ -231,7 +234,14 @@ public final class Archiver: Sendable {
     guard options.stdin == nil else { return nil }
     let list = try await repository.listSnapshots()
     let paths = snapshotPaths()
-    return list.snapshots.last { $0.snapshot.hostname == options.hostname && $0.snapshot.paths == paths }
+    if let same = list.snapshots.last(where: {
+      $0.snapshot.hostname == options.hostname && $0.snapshot.paths == paths && $0.snapshot.system == options.system
+    }) {
+      return same
+    }
+    // A plan's system backed up before snapshots recorded `system` carried it as the host name.
+    guard let system = options.system else { return nil }
+    return list.snapshots.last { $0.snapshot.system == nil && $0.snapshot.hostname == system && $0.snapshot.paths == paths }
   }
 
   func stdinNode(_ name: String, _ now: Date) -> Node {
@@ -249,8 +259,18 @@ public final class Archiver: Sendable {
     for arg in options.paths {
       let comps = PathArgument.components(arg, cwd: cwd)
       let full = PathArgument.join(comps)
-      guard case .success(let st) = FS.lstat(full) else {
-        run.errors.append("\(arg): does not exist or cannot be read")
+      let found = FS.lstat(full)
+      guard case .success(let st) = found else {
+        if case .failure(let e) = found, e.code != ENOENT && e.code != ENOTDIR {
+          run.errors.append("\(arg): cannot be read: \(e)")
+        } else {
+          // Name the part that is missing: a mistyped folder high up says more than the leaf.
+          var existing = comps
+          while !existing.isEmpty, case .failure = FS.lstat(PathArgument.join(existing)) { existing.removeLast() }
+          let missing = PathBytes.display(PathArgument.join(Array(comps.prefix(existing.count + 1))))
+          run.errors.append(
+            "\(arg): does not exist" + (missing == PathBytes.display(full) ? "" : " (there is no \(missing))"))
+        }
         continue
       }
       any = true

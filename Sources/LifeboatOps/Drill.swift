@@ -39,7 +39,7 @@ public struct DrillRunner: Sendable {
     // /var/tmp rather than /tmp: a full restore must not land on a RAM-backed tmpfs.
     let defaultRoot = FileManager.default.fileExists(atPath: "/var/tmp") ? "/var/tmp" : NSTemporaryDirectory()
     let root = sandboxRoot ?? context.environment["LIFEBOAT_DRILL_DIR"] ?? defaultRoot
-    let sandbox = (root.hasSuffix("/") ? root : root + "/") + "lifeboat-drill-\(system.snapshotHost)-\(UInt32.random(in: 0...UInt32.max))"
+    let sandbox = (root.hasSuffix("/") ? root : root + "/") + "lifeboat-drill-\(system.snapshotSystem)-\(UInt32.random(in: 0...UInt32.max))"
     var report = DrillReport(
       system: system.name, repository: repoName, actor: context.actor, host: ProcessInfo.processInfo.hostName,
       started: now, ended: now, sandbox: sandbox, rtoSeconds: system.rto.value)
@@ -110,8 +110,9 @@ public struct DrillRunner: Sendable {
       } else {
         report.verdict = .passed
         report.reasons.append(
-          "restored \(report.files) files (\(report.bytes) bytes), every byte and every file's metadata verified, "
-            + "\(report.checks.count) checks passed, in \(Self.seconds(report.recoverySeconds)) against an RTO of \(DurationText.format(system.rto.value))")
+          "restored \(Plural.count(report.files, "file")) (\(ByteCount.format(report.bytes))), every byte and every file's metadata verified, "
+            + (report.checks.isEmpty ? "no application checks defined" : "\(Plural.count(report.checks.count, "application check")) passed")
+            + ", in \(Self.seconds(report.recoverySeconds)) against an RTO of \(DurationText.format(system.rto.value))")
       }
     } catch {
       report.verdict = .failed
@@ -153,7 +154,7 @@ public struct DrillRunner: Sendable {
       let (id, snap) = try await repo.findSnapshot(snapshot)
       return (id, snap, "snapshot \(id.short) as asked")
     }
-    let mine = try await repo.listSnapshots().snapshots.filter { $0.snapshot.hostname == system.snapshotHost }
+    let mine = try await repo.listSnapshots().snapshots.filter { system.owns($0.snapshot) }
       .sorted { $0.snapshot.time < $1.snapshot.time }
     guard let newest = mine.last else {
       throw DrillFailure("repository has no snapshot of \(system.name) to restore")
@@ -166,7 +167,7 @@ public struct DrillRunner: Sendable {
   }
 
   func newestSize(_ repo: Repository) async throws -> UInt64? {
-    try await repo.listSnapshots().snapshots.filter { $0.snapshot.hostname == system.snapshotHost }
+    try await repo.listSnapshots().snapshots.filter { system.owns($0.snapshot) }
       .max { $0.snapshot.time < $1.snapshot.time }?.snapshot.summary?.totalBytesProcessed
   }
 

@@ -55,11 +55,13 @@ public struct SystemRunner: Sendable {
         let copyID = recordInCatalog("the start of the copy to \(name)", into: &errors) { try catalog.start(copy) }
         copy.id = copyID
         do {
-          let (count, bytes) = try await copyInto(name, from: primary)
+          let (count, bytes, there) = try await copyInto(name, from: primary, snapshot: snapshotID)
           copy.files = Int64(count)
           copy.bytes = Int64(bytes)
           copy.outcome = .success
-          copy.snapshot = snapshotID?.hex
+          // The snapshot's ID in the copy (a copy is a new snapshot), and the source's beside it.
+          copy.snapshot = there?.hex ?? snapshotID?.hex
+          copy.details = snapshotID.map { "{\"source_snapshot\":\"\($0.hex)\"}" }
         } catch {
           copy.outcome = Task.isCancelled ? .interrupted : .failed
           copy.errors = ["\(error)"]
@@ -127,7 +129,7 @@ public struct SystemRunner: Sendable {
   func signals(_ repo: Repository, _ result: BackupResult) async -> BackupSignals? {
     do {
       let mine = try await repo.listSnapshots().snapshots.filter {
-        $0.snapshot.hostname == system.snapshotHost && $0.id != result.snapshotID
+        system.owns($0.snapshot) && $0.id != result.snapshotID
           && $0.snapshot.time < result.snapshot.time
       }
       let parent = mine.max { $0.snapshot.time < $1.snapshot.time }?.snapshot
@@ -178,7 +180,8 @@ public struct SystemRunner: Sendable {
         commands.append(StdinSource(command: c, filename: name, timeout: timeout))
       }
     }
-    var options = BackupOptions(paths: paths, hostname: system.snapshotHost)
+    var options = BackupOptions(paths: paths, hostname: Repository.Identity.current.hostname)
+    options.system = system.snapshotSystem
     options.excludes = excludes
     options.commands = commands
     options.tags = ["plan", "tier:\(system.tier.value.rawValue)"]
@@ -234,15 +237,16 @@ public struct SystemRunner: Sendable {
     return (backup, snapshotID, marked)
   }
 
-  /// Copies every snapshot of this system the destination lacks; returns (count, bytes added).
-  func copyInto(_ name: String, from primary: String) async throws -> (Int, UInt64) {
+  /// Copies every snapshot of this system the destination lacks; returns how many, the bytes
+  /// added, and the ID `snapshot` has in the destination.
+  func copyInto(_ name: String, from primary: String, snapshot: ID?) async throws -> (Int, UInt64, ID?) {
     let source = try await context.open(primary)
     let destination = try await context.open(name)
     return try await destination.withLock(exclusive: false, command: "copy \(system.name)", waiting: .planJob) {
-      lock -> (Int, UInt64) in
+      lock -> (Int, UInt64, ID?) in
       try await source.loadIndex()
       try await destination.loadIndex()
-      let mine = try await source.listSnapshots().snapshots.filter { $0.snapshot.hostname == system.snapshotHost }
+      let mine = try await source.listSnapshots().snapshots.filter { system.owns($0.snapshot) }
       let existing = try await destination.listSnapshots().snapshots
       let saver = BlobSaver(repository: destination, onPackSaved: { try await lock.refreshIfDue() })
       let copier = SnapshotCopier(source: source, destination: destination, saver: saver)
@@ -253,12 +257,16 @@ public struct SystemRunner: Sendable {
         converted.append(try await copier.copy(id, snap))
       }
       try await saver.flush()
-      for s in converted { _ = try await destination.saveSnapshot(s) }
+      var there = existing.first { snapshot != nil && ($0.snapshot.original == snapshot || $0.id == snapshot) }?.id
+      for s in converted {
+        let id = try await destination.saveSnapshot(s)
+        if snapshot != nil && s.original == snapshot { there = id }
+      }
       // Protections and suspicions travel with the snapshots.
       try await SnapshotCopier.copyMarks(
         from: source, into: destination,
         releases: BackendFactory.clientRetention(at: context.plan.repositories[name]?.url ?? ""), now: now)
-      return (converted.count, copier.bytesCopied)
+      return (converted.count, copier.bytesCopied, there)
     }
   }
 
@@ -269,7 +277,7 @@ public struct SystemRunner: Sendable {
     return try await repo.withLock(exclusive: true, command: "forget \(system.name)", waiting: .planJob) {
       _ -> [String] in
       let list = try await repo.listSnapshots()
-      let mine = list.snapshots.filter { $0.snapshot.hostname == system.snapshotHost }
+      let mine = list.snapshots.filter { system.owns($0.snapshot) }
       let marks = try await repo.loadMarks()
       let decisions = Forgetting.decide(
         system.retention.value, snapshots: mine, marks: marks, grouping: RetentionGrouping(host: true, paths: false, tags: false),
@@ -287,7 +295,7 @@ public struct SystemRunner: Sendable {
       try await repo.addMark(
         SnapshotMark(snapshot: snapshot, kind: .suspicious, reason: reasons, time: at, author: context.actor))
       let marks = try await repo.loadMarks()
-      let mine = try await repo.listSnapshots().snapshots.filter { $0.snapshot.hostname == system.snapshotHost }
+      let mine = try await repo.listSnapshots().snapshots.filter { system.owns($0.snapshot) }
       if let clean = marks.cleanPoint(before: snapshot, in: mine), marks.protection(of: clean.id, now: at) == nil {
         try await repo.addMark(
           SnapshotMark(

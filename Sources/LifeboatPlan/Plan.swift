@@ -4,6 +4,7 @@
 
 public import Foundation
 public import LifeboatPolicy
+public import struct LifeboatCore.Snapshot
 
 /// Where a value came from, for `plan show` and for messages.
 public enum Provenance: Sendable, Equatable, Codable, CustomStringConvertible {
@@ -181,10 +182,17 @@ public struct ProtectedSystem: Sendable, Equatable {
   public var hooks: Hooks
   public var dependsOn: [String]
 
-  /// The host name snapshots of this system carry: its name, so retention and parents group
-  /// by system even when one machine backs up several.
-  public var snapshotHost: String {
+  /// The name snapshots of this system carry in their `system` field (its name, lower case,
+  /// with dashes), so retention, parents, drills and the clean point find the system's snapshots
+  /// even when one machine backs up several systems. Their `hostname` is the real host's.
+  public var snapshotSystem: String {
     name.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }.reduce(into: "") { $0.append($1) }
+  }
+
+  /// Whether a snapshot is this system's: its `system` field names it — or, for snapshots
+  /// written before that field existed, its host name did.
+  public func owns(_ snapshot: Snapshot) -> Bool {
+    snapshot.system.map { $0 == snapshotSystem } ?? (snapshot.hostname == snapshotSystem)
   }
 }
 
@@ -214,7 +222,7 @@ public struct Plan: Sendable {
   public var server: ServerLink? = nil
 
   public func system(named name: String) -> ProtectedSystem? {
-    systems.first { $0.name.caseInsensitiveCompare(name) == .orderedSame || $0.snapshotHost == name }
+    systems.first { $0.name.caseInsensitiveCompare(name) == .orderedSame || $0.snapshotSystem == name }
   }
 }
 

@@ -295,7 +295,7 @@ struct Reader {
     if let s = top["systems"], let seq = s.value.sequence {
       for node in seq {
         if let sys = system(node, repositories: repositories, tiers: tierDefaults, defaultCost: cost, costLine: costLine) {
-          if systems.contains(where: { $0.name == sys.name || $0.snapshotHost == sys.snapshotHost }) {
+          if systems.contains(where: { $0.name == sys.name || $0.snapshotSystem == sys.snapshotSystem }) {
             error(node, "two systems are named '\(sys.name)'", hint: "system names must be unique")
           }
           systems.append(sys)

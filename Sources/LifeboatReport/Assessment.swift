@@ -4,6 +4,7 @@
 
 public import Foundation
 public import LifeboatCatalog
+import LifeboatCore
 import LifeboatPosture
 public import LifeboatPlan
 import LifeboatPolicy
@@ -216,13 +217,7 @@ public struct Assessment: Sendable, Codable {
   }
 
   public var html: String {
-    func size(_ b: Double) -> String {
-      let units = ["B", "KB", "MB", "GB", "TB", "PB"]
-      var v = b
-      var u = 0
-      while v >= 1000 && u < units.count - 1 { v /= 1000; u += 1 }
-      return u == 0 ? "\(Int(v)) B" : String(format: "%.1f %@", v, units[u])
-    }
+    func size(_ b: Double) -> String { ByteCount.format(b) }
     var b = "<header><h1>Data-protection assessment — \(HTML.escape(organization))</h1><p class=\"sub\">Generated \(ISO8601DateFormatter().string(from: generated)). Sizes scanned now; change rates and throughput from the catalog's history.</p></header>"
     b += "<section id=\"gaps\"><h2>Gaps ranked by risk</h2><table><colgroup><col style=\"width:26%\"><col style=\"width:54%\"><col style=\"width:20%\"></colgroup><tr><th>System</th><th>Gap</th><th>Risk (cost × hours × likelihood)</th></tr>"
     for g in gaps { b += "<tr><td>\(HTML.escape(g.system))</td><td>\(HTML.escape(g.gap))</td><td>\(HTML.money(g.risk))</td></tr>" }

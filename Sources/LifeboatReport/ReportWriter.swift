@@ -2,6 +2,7 @@
 
 public import Foundation
 public import LifeboatCatalog
+import LifeboatCore
 public import LifeboatPosture
 public import LifeboatPlan
 import LifeboatPolicy
@@ -96,7 +97,7 @@ extension ReportWriter {
     b += "<section id=\"verdict\"><div class=\"q \(light.rawValue)\"><b>Verdict: \(r.verdict.rawValue)</b>\(r.reasons.map(HTML.escape).joined(separator: "<br>"))</div></section>"
     b += "<section id=\"facts\"><h2>What was restored</h2><table>"
     b += "<tr><td>Snapshot</td><td>\(HTML.escape(r.snapshot ?? "—")) (\(r.snapshotTime.map { df.string(from: $0) } ?? "—")): \(HTML.escape(r.selection))</td></tr>"
-    b += "<tr><td>Files and bytes</td><td>\(r.files) files, \(r.bytes) bytes; \(r.verifiedFiles) files read back, \(r.verifiedNodes) nodes' metadata verified</td></tr>"
+    b += "<tr><td>Files and bytes</td><td>\(Plural.count(r.files, "file")), \(ByteCount.format(r.bytes)) (\(r.bytes) bytes); \(Plural.count(r.verifiedFiles, "file")) read back, the metadata of \(Plural.count(r.verifiedNodes, "entry", "entries")) (files, folders, links) verified</td></tr>"
     b += "<tr><td>Recovery time</td><td>\(String(format: "%.2f s", r.recoverySeconds)) against an RTO of \(DurationText.format(r.rtoSeconds))"
       + (r.projectedSeconds.map { String(format: "; projected for the newest full snapshot %.2f s", $0) } ?? "") + "</td></tr></table>"
     b += HTML.bars([("recovery", r.recoverySeconds, r.rtoSeconds, String(format: "%.1f s of %@", r.recoverySeconds, DurationText.format(r.rtoSeconds)))])

@@ -4,6 +4,7 @@
 // a session cookie (HttpOnly, SameSite=Strict); every form carries the session's CSRF token.
 
 import Foundation
+import LifeboatCore
 import LifeboatPosture
 import Hummingbird
 import LifeboatCatalog
@@ -75,16 +76,7 @@ enum Page {
     return String(format: "%.1f days", s / 86400)
   }
 
-  static func bytes(_ n: Int64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    var v = Double(n)
-    var i = 0
-    while v >= 1024 && i < units.count - 1 {
-      v /= 1024
-      i += 1
-    }
-    return i == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[i])
-  }
+  static func bytes(_ n: Int64) -> String { ByteCount.format(n) }
 
   static func time(_ d: Date?) -> String {
     guard let d else { return "—" }

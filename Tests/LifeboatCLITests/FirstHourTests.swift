@@ -156,6 +156,32 @@ import Testing
     #expect(file.code == ExitStatus.fatal && file.output.contains("is a file, not a folder"), "\(file.output)")
   }
 
+  /// Messages name the thing and why: the missing part of a path, why a password file cannot
+  /// be read, a value shown whole.
+  @Test func messagesNameTheThingAndWhy() async throws {
+    let f = try CLIFixture()
+    defer { f.remove() }
+    let src = f.dir.sub("src")
+    try FixtureTree.build(at: src, seed: 214)
+    #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)
+    let missing = try f.runProcess(["backup", src, "/lifeboat-no-such-dir/data"])
+    #expect(missing.code == ExitStatus.partial)
+    #expect(missing.output.contains("warning: /lifeboat-no-such-dir/data: does not exist (there is no /lifeboat-no-such-dir)"), "\(missing.output)")
+    #expect(!missing.output.contains("warning: warning:"))
+
+    for (file, reason) in [(f.dir.sub("no-such-password"), "No such file or directory"), (f.dir.path, "it is a directory")] {
+      let r = try CLIFixture.launch(
+        ["snapshots", "--repo", f.repo, "--password-file", file], environment: ["LIFEBOAT_PASSWORD": ""], dir: f.dir)
+      #expect(r.code == ExitStatus.fatal)
+      #expect(r.output.contains("cannot read the password file \(file): \(reason)"), "\(r.output)")
+    }
+
+    let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("docs/examples/plan.yaml").path
+    let show = try Self.bare(["plan", "show", "--plan", example], in: f.dir)
+    #expect(show.output.contains("hourly 24, daily 14, weekly 8, monthly 12, yearly 7 ← plan line"), "never cut mid-word: \(show.output)")
+  }
+
   @Test func aServerThatCannotListenCreatesNoToken() throws {
     let first = try RunningServer()
     defer { _ = first.stop() }

@@ -101,6 +101,41 @@ import Testing
     }
   }
 
+  /// A plan's backup says which machine made it and which system it is; a copy says its own ID
+  /// in the target and the source's beside it.
+  @Test func snapshotsTraceToTheirHostSystemAndSource() throws {
+    let s = try Setup()
+    defer { s.dir.remove() }
+    #expect(try s.lifeboat(["plan", "init", "--kdf", "pbkdf2"]).code == 0)
+    let run = try s.lifeboat(["run", "--all"])
+    #expect(run.code == 0, "\(run.output)")
+    func snapshots(_ repo: String, _ pass: String) throws -> [[String: Any]] {
+      let r = try CLIFixture.launch(
+        ["snapshots", "--json", "-r", s.dir.sub(repo), "--password-file", s.dir.sub(pass)],
+        environment: ["LIFEBOAT_CACHE_DIR": "off"], dir: s.dir)
+      let start = r.output.firstIndex(of: "[") ?? r.output.startIndex
+      return try #require(try JSONSerialization.jsonObject(with: Data(r.output[start...].utf8)) as? [[String: Any]])
+    }
+    let onsite = try #require(try snapshots("repos/deep/onsite", "onsite.pass").first)
+    let offsite = try #require(try snapshots("repos/offsite", "offsite.pass").first)
+    #expect(onsite["hostname"] as? String == ProcessInfo.processInfo.hostName, "the real host")
+    #expect(onsite["system"] as? String == "student-information-system")
+    #expect(offsite["system"] as? String == "student-information-system")
+    let source = try #require(onsite["id"] as? String)
+    let copy = try #require(offsite["id"] as? String)
+    #expect(source != copy)
+    #expect(run.output.contains("backup onsite success snapshot \(source.prefix(8))"), "\(run.output)")
+    #expect(run.output.contains("copy offsite success snapshot \(copy.prefix(8)) (copy of \(source.prefix(8)))"), "\(run.output)")
+    let listed = try CLIFixture.launch(
+      ["snapshots", "-r", s.dir.sub("repos/offsite"), "--password-file", s.dir.sub("offsite.pass")],
+      environment: ["LIFEBOAT_CACHE_DIR": "off"], dir: s.dir)
+    #expect(listed.output.contains("System") && listed.output.contains("student-information-system"), "\(listed.output)")
+    // A drill finds the system's snapshot by the same rule.
+    let drill = try s.lifeboat(["drill", "--system", "Student Information System"])
+    #expect(drill.code == 0, "\(drill.output)")
+    #expect(drill.output.contains("no application checks defined"), "not \"0 checks passed\": \(drill.output)")
+  }
+
   @Test func aServerRepositorySignsInWithThePlansToken() throws {
     let server = try RunningServer()
     defer { _ = server.stop() }

@@ -83,7 +83,10 @@ import Testing
     let off = try await offsite.listSnapshots().snapshots
     #expect(on.count == 2 && off.count == 2)
     #expect(Set(on.map(\.id.hex)) == Set(snapshots.suffix(2)))
-    #expect(on.allSatisfy { $0.snapshot.hostname == "student-information-system" && $0.snapshot.paths.contains("/sis.sql") })
+    #expect(on.allSatisfy {
+      $0.snapshot.system == "student-information-system" && $0.snapshot.hostname == ProcessInfo.processInfo.hostName
+        && $0.snapshot.paths.contains("/sis.sql")
+    })
 
     // The command's output restores byte for byte from the offsite copy.
     let target = f.dir.sub("restore")

@@ -1,4 +1,5 @@
 import Foundation
+import LifeboatCore
 import LifeboatPlan
 import LifeboatPolicy
 import Testing
@@ -26,6 +27,22 @@ import Testing
     }
   }
 
+  /// A system's snapshots: by their `system` field, or by the host name older snapshots
+  /// carried it in — never another system's, never an ad-hoc backup of the same host.
+  @Test func aSystemOwnsItsSnapshotsOldAndNew() throws {
+    let plan = try #require(PlanLoader.load(file: Self.example).plan)
+    let sis = try #require(plan.system(named: "Student Information System"))
+    func snapshot(host: String, system: String?) -> Snapshot {
+      var s = Snapshot(time: Date(timeIntervalSince1970: 0), tree: ID(w0: 1, w1: 2, w2: 3, w3: 4), paths: ["/srv"], hostname: host, username: "root", programVersion: "t")
+      s.system = system
+      return s
+    }
+    #expect(sis.owns(snapshot(host: "sis-db-01", system: "student-information-system")))
+    #expect(sis.owns(snapshot(host: "student-information-system", system: nil)), "written before the field existed")
+    #expect(!sis.owns(snapshot(host: "sis-db-01", system: nil)), "an ad-hoc backup of the same host")
+    #expect(!sis.owns(snapshot(host: "student-information-system", system: "finance")))
+  }
+
   @Test func theDocumentedExampleIsValidAndEveryValueKnowsItsOrigin() throws {
     let result = PlanLoader.load(file: Self.example)
     #expect(result.errors.isEmpty, "\(result.errors)")
@@ -48,7 +65,7 @@ import Testing
     #expect(sis.drill.value.repository == "offsite" && sis.drill.value.checks.count == 2)
     #expect(sis.drill.value.checks.last == .script("test $(find {restored}/srv/sis/files -type f | wc -l) -gt 100", timeout: 300))
     #expect(sis.hooks.onAlert?.contains("looks attacked") == true)
-    #expect(sis.snapshotHost == "student-information-system")
+    #expect(sis.snapshotSystem == "student-information-system")
 
     let finance = try #require(plan.system(named: "Finance"))
     #expect(finance.schedule == Sourced(.daily(hour: 1, minute: 0), .tier("important", line: nil)))

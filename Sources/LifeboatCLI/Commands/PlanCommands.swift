@@ -189,7 +189,7 @@ struct PlanShowCommand: AsyncParsableCommand {
     let plan = try options.load()
     let out = options.output
     var views: [SystemView] = []
-    for s in plan.systems where system == nil || s.name == system || s.snapshotHost == system {
+    for s in plan.systems where system == nil || s.name == system || s.snapshotSystem == system {
       var settings: [String: Value] = [:]
       settings["tier"] = Value(value: s.tier.value.rawValue, source: "\(s.tier.source)")
       settings["rpo"] = Value(value: DurationText.format(s.rpo.value), source: "\(s.rpo.source)")
@@ -213,7 +213,9 @@ struct PlanShowCommand: AsyncParsableCommand {
       out.line("\(s.name)" + (s.owner.map { " — owner \($0)" } ?? ""))
       for key in ["tier", "rpo", "rto", "schedule", "retention", "copies", "drill", "downtime cost"] {
         let v = settings[key]!
-        out.line("  " + key.padding(toLength: 14, withPad: " ", startingAt: 0) + v.value.padding(toLength: 44, withPad: " ", startingAt: 0) + " ← " + v.source)
+        // Padded, never cut: a long value pushes its origin to the right.
+        let gap = String(repeating: " ", count: max(1, 44 - v.value.count))
+        out.line("  " + key.padding(toLength: 14, withPad: " ", startingAt: 0) + v.value + gap + "← " + v.source)
       }
       for src in sources { out.line("  source        \(src)") }
     }
@@ -277,7 +279,8 @@ struct RunCommand: AsyncParsableCommand {
       let r = await SystemRunner(context: context, system: s).run()
       reports.append(r)
       for j in r.jobs {
-        let head = "  \(j.kind) \(j.repository ?? "") \(j.outcome.rawValue)" + (j.snapshot.map { " snapshot \($0.prefix(8))" } ?? "")
+        let source = j.kind == "copy" ? j.details.flatMap(Self.sourceSnapshot).map { " (copy of \($0.prefix(8)))" } ?? "" : ""
+        let head = "  \(j.kind) \(j.repository ?? "") \(j.outcome.rawValue)" + (j.snapshot.map { " snapshot \($0.prefix(8))" } ?? "") + source
         out.line(j.errors.first.map { Output.nested(head + ": ", $0) } ?? head)
       }
     }
@@ -287,6 +290,11 @@ struct RunCommand: AsyncParsableCommand {
       throw PartialSuccess(code: ExitStatus.fatal)
     }
     if reports.contains(where: { $0.outcome == .partial }) { throw PartialSuccess(code: ExitStatus.partial) }
+  }
+
+  /// The source snapshot a copy job recorded in its details.
+  static func sourceSnapshot(_ details: String) -> String? {
+    (try? JSONSerialization.jsonObject(with: Data(details.utf8)) as? [String: Any])?["source_snapshot"] as? String
   }
 }
 

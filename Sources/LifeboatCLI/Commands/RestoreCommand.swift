@@ -97,16 +97,15 @@ struct RestoreCommand: AsyncParsableCommand {
       let id: ID
       var snap: Snapshot
       if let planSystem, let context, clean {
-        let mine = try await repo.listSnapshots().snapshots.filter { $0.snapshot.hostname == planSystem.snapshotHost }
+        let mine = try await repo.listSnapshots().snapshots.filter { planSystem.owns($0.snapshot) }
           .sorted { $0.snapshot.time < $1.snapshot.time }
         let choice = try CleanPoint.choose(mine, system: planSystem.name, marks: try await repo.loadMarks())
         out.line("clean restore point: \(choice.reason)")
         (id, snap) = (choice.id, choice.snapshot)
       } else {
-        let host = planSystem?.snapshotHost
         let reference = SnapshotReference(snapshot)
         (id, snap) = try await repo.findSnapshot(
-          reference.snapshot, matching: { (host == nil || $0.hostname == host) && filter.matches($0) },
+          reference.snapshot, matching: { (planSystem?.owns($0) ?? true) && filter.matches($0) },
           filterDescription: ([planSystem.map { "system \($0.name)" }, filter.description] as [String?])
             .compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ", "))
         if let subpath = reference.subpath {

@@ -17,6 +17,8 @@ struct SnapshotsCommand: AsyncParsableCommand {
     var short_id: String
     var time: Date
     var hostname: String
+    /// The plan's system, for a plan's backup.
+    var system: String?
     var username: String
     var paths: [String]
     var tags: [String]
@@ -43,7 +45,7 @@ struct SnapshotsCommand: AsyncParsableCommand {
         shown.map {
           Item(
             id: $0.id.hex, short_id: $0.id.short, time: $0.snapshot.time,
-            hostname: $0.snapshot.hostname, username: $0.snapshot.username,
+            hostname: $0.snapshot.hostname, system: $0.snapshot.system, username: $0.snapshot.username,
             paths: $0.snapshot.paths, tags: $0.snapshot.tags, parent: $0.snapshot.parent?.hex,
             tree: $0.snapshot.tree.hex, summary: $0.snapshot.summary,
             protected: marks.protection(of: $0.id, now: now), suspicious: marks.suspicion(of: $0.id))
@@ -53,12 +55,15 @@ struct SnapshotsCommand: AsyncParsableCommand {
     // Columns as wide as their widest value: a host or tag is never cut.
     let hostWidth = max(4, shown.map(\.snapshot.hostname.count).max() ?? 0)
     let tagWidth = max(4, shown.map { $0.snapshot.tags.joined(separator: ",").count }.max() ?? 0)
+    // The plan's system, when any snapshot belongs to one.
+    let systemWidth = shown.map { $0.snapshot.system?.count ?? 0 }.max() ?? 0
     func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: max(0, n - s.count)) }
-    let rule = String(repeating: "-", count: max(78, 33 + hostWidth + tagWidth + 8))
-    out.line("ID        Time                 \(pad("Host", hostWidth))  \(pad("Tags", tagWidth))  Paths")
+    func system(_ s: String?) -> String { systemWidth == 0 ? "" : pad(s ?? "-", max(6, systemWidth)) + "  " }
+    let rule = String(repeating: "-", count: max(78, 33 + hostWidth + tagWidth + (systemWidth == 0 ? 0 : max(6, systemWidth) + 2) + 8))
+    out.line("ID        Time                 \(pad("Host", hostWidth))  \(system("System"))\(pad("Tags", tagWidth))  Paths")
     out.line(rule)
     for (id, s) in shown {
-      out.line("\(id.short)  \(Format.time(s.time))  \(pad(s.hostname, hostWidth))  \(pad(s.tags.joined(separator: ","), tagWidth))  \(s.paths.joined(separator: " "))")
+      out.line("\(id.short)  \(Format.time(s.time))  \(pad(s.hostname, hostWidth))  \(system(s.system))\(pad(s.tags.joined(separator: ","), tagWidth))  \(s.paths.joined(separator: " "))")
       if let p = marks.protection(of: id, now: now) {
         out.line("          protected: \(p.reason)" + (p.until.map { " (until \(Format.time($0)))" } ?? "") + " — \(p.author)")
       }
