@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 
-.PHONY: deps test-deps build release test demo demo-backup bench bench-smoke clean s3-server
+.PHONY: deps test-deps build release install install-files man test demo demo-backup bench bench-smoke clean s3-server
 
 deps:
 	@scripts/install-deps.sh
@@ -13,7 +13,7 @@ deps:
 # headless Chromium (report and dashboard layout; screenshots land in test-artifacts/reports/ and
 # test-artifacts/dashboard/), and openssl (a private certificate for the HTTPS server test).
 test-deps:
-	@scripts/install-deps.sh radosgw ceph-mon ceph-osd curl openssl postgresql-15 sqlite3 chromium fonts-dejavu-core prometheus
+	@scripts/install-deps.sh radosgw ceph-mon ceph-osd curl openssl postgresql-15 sqlite3 chromium fonts-dejavu-core prometheus groff-base
 	@command -v aws >/dev/null || python3 -m pip install --quiet awscli
 
 s3-server: test-deps
@@ -24,6 +24,21 @@ build: deps
 
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib
+
+# `make install` (PREFIX=/usr/local, DESTDIR for packaging): the release binary, stripped of its
+# debug symbols, and a man page per command generated from its --help (scripts/manpages.py).
+PREFIX ?= /usr/local
+BIN ?= .build/release/lifeboat
+install: release install-files
+
+install-files:
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 -s $(BIN) $(DESTDIR)$(PREFIX)/bin/lifeboat
+	scripts/manpages.py $(DESTDIR)$(PREFIX)/bin/lifeboat $(DESTDIR)$(PREFIX)/share/man/man1
+
+# Man pages of the debug build, to read before installing: man -l .build/man/lifeboat-backup.1
+man: build
+	scripts/manpages.py .build/debug/lifeboat .build/man
 
 test: deps test-deps
 	scripts/check-imports.sh

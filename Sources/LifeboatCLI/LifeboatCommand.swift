@@ -102,3 +102,14 @@ enum CommandSpelling {
     return nil
   }
 }
+
+/// The command tree, for tools and tests: every command's path, `lifeboat`, `lifeboat plan`,
+/// `lifeboat plan init`, … (`help` aside).
+public enum LifeboatCommands {
+  public static var paths: [[String]] {
+    func walk(_ command: any ParsableCommand.Type, _ path: [String]) -> [[String]] {
+      [path] + command.configuration.subcommands.flatMap { walk($0, path + [$0._commandName]) }
+    }
+    return walk(LifeboatCommand.self, ["lifeboat"])
+  }
+}

@@ -182,6 +182,34 @@ import Testing
     #expect(show.output.contains("hourly 24, daily 14, weekly 8, monthly 12, yearly 7 ← plan line"), "never cut mid-word: \(show.output)")
   }
 
+  /// `make install-files` (what `make install` runs after the release build): a stripped
+  /// binary and a man page per command, generated from --help, that groff reads without a warning.
+  @Test func installPutsAStrippedBinaryAndAManPagePerCommand() throws {
+    let dir = TemporaryDirectory("lifeboat-install")
+    defer { dir.remove() }
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().path
+    let make = try Subprocess.run(["make", "-s", "-C", root, "install-files", "BIN=\(CLIFixture.binary)", "DESTDIR=\(dir.path)", "PREFIX=/usr"])
+    #expect(make.status == 0, "\(make.output)")
+    let binary = dir.sub("usr/bin/lifeboat")
+    let sections = try Subprocess.run(["readelf", "-S", "-W", binary]).output
+    #expect(sections.contains(".text") && !sections.contains(".debug_info") && !sections.contains(".symtab"), "stripped")
+    #expect(try Subprocess.run([binary, "version"]).output.contains(LifeboatVersion.string))
+
+    // A page for every command, subcommands of groups included.
+    let pages = dir.sub("usr/share/man/man1")
+    let expected = LifeboatCommands.paths.map { $0.joined(separator: "-") }
+    #expect(expected.count > 40)
+    for name in expected {
+      let page = pages + "/\(name).1"
+      #expect(FileManager.default.fileExists(atPath: page), "\(name).1")
+      let lint = try Subprocess.run(["groff", "-man", "-ww", "-z", page])
+      #expect(lint.status == 0 && lint.output.isEmpty, "\(name).1: \(lint.output)")
+    }
+    let restore = try Subprocess.run(["groff", "-man", "-Tutf8", pages + "/lifeboat-restore.1"], environment: ["LC_ALL": "C.UTF-8"]).output
+    #expect(restore.contains("latest:/home/ana") && restore.contains("--exclude"), "the page is the --help text")
+  }
+
   @Test func aServerThatCannotListenCreatesNoToken() throws {
     let first = try RunningServer()
     defer { _ = first.stop() }
