@@ -265,6 +265,6 @@ let package = Package(
       swiftSettings: strict),
     .testTarget(
       name: "LifeboatCLITests",
-      dependencies: ["LifeboatCLI", "LifeboatTesting"], swiftSettings: strict),
+      dependencies: ["LifeboatCLI", "LifeboatEngine", "LifeboatTesting"], swiftSettings: strict),
   ]
 )

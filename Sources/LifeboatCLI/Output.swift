@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 import LifeboatCore
-import LifeboatEngine
+public import LifeboatEngine
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -71,21 +71,35 @@ struct Output: Sendable {
   }
 
   static func draw(_ c: OperationProgress.Counters, elapsed: Double) {
-    var s = "[\(Format.duration(elapsed))] \(c.phase)"
-    if c.scanned > 0 { s += " \(c.scanned) scanned," }
-    if let ft = c.filesTotal { s += " \(c.filesDone)/\(ft) items" } else { s += " \(c.filesDone) items" }
+    FileHandle.standardError.write(Data("\r\u{1B}[K\(ProgressLine.text(c, elapsed: elapsed))".utf8))
+  }
+}
+
+/// The text of the progress line (public for its tests).
+public enum ProgressLine {
+  /// The progress line: files and bytes done from the first second, with the rate; once the
+  /// scan has counted everything, the totals, the share done and an ETA. While the scan is still
+  /// running, what it has found so far ("of 12,000+ found").
+  public static func text(_ c: OperationProgress.Counters, elapsed: Double) -> String {
+    var s = "[\(Format.duration(elapsed))] \(c.phase):"
+    if let ft = c.filesTotal {
+      s += " \(c.filesDone)/\(ft) files"
+    } else {
+      s += " \(Plural.count(c.filesDone, "file"))" + (c.scanned > 0 ? " of \(c.scanned)+ found" : "")
+    }
     s += ", \(Format.bytes(c.bytesDone))"
     if let bt = c.bytesTotal, bt > 0 {
-      let pct = Double(c.bytesDone) / Double(bt) * 100
-      s += "/\(Format.bytes(bt)) (\(Int(pct))%)"
-      let rate = Double(c.bytesDone) / max(elapsed, 0.001)
-      s += ", \(Format.bytes(UInt64(rate)))/s"
-      if rate > 0 && bt > c.bytesDone {
-        s += ", ETA \(Format.duration(Double(bt - c.bytesDone) / rate))"
-      }
+      s += "/\(Format.bytes(bt)) (\(Int(Double(c.bytesDone) / Double(bt) * 100))%)"
+    } else if c.scannedBytes > 0 {
+      s += " of \(Format.bytes(c.scannedBytes))+"
     }
-    if c.errors > 0 { s += ", \(c.errors) errors" }
-    FileHandle.standardError.write(Data("\r\u{1B}[K\(s)".utf8))
+    let rate = Double(c.bytesDone) / max(elapsed, 0.001)
+    if elapsed >= 1 { s += ", \(Format.bytes(UInt64(rate)))/s" }
+    if let bt = c.bytesTotal, rate > 0, bt > c.bytesDone, elapsed >= 1 {
+      s += ", ETA \(Format.duration(Double(bt - c.bytesDone) / rate))"
+    }
+    if c.errors > 0 { s += ", \(Plural.count(c.errors, "error"))" }
+    return s
   }
 }
 

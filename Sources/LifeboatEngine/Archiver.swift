@@ -145,7 +145,7 @@ public final class Archiver: Sendable {
     let parentRoot = loadedParentRoot
 
     // Scan and read overlap: the scan feeds a queue that the readers drain as it fills.
-    progress.update { $0.phase = "scanning" }
+    progress.update { $0.phase = "backing up, scanning" }
     let root = ScanDir(
       node: Node(name: [], kind: .directory, mode: 0o755), path: [], parentNode: nil)
     let queue = JobQueue()
@@ -168,7 +168,7 @@ public final class Archiver: Sendable {
         }
         let (files, bytes) = queue.totals
         progress.update {
-          $0.phase = "reading"
+          $0.phase = "backing up"
           $0.filesTotal = files
           $0.bytesTotal = bytes
         }
@@ -353,7 +353,10 @@ public final class Archiver: Sendable {
       return
     }
     guard var node = FS.node(name: name, path: path, st: st, readExtras: false) else { return }
-    progress.update { $0.scanned += 1 }
+    progress.update {
+      $0.scanned += 1
+      if node.kind == .file { $0.scannedBytes += node.size }
+    }
     // Extended attributes and link targets change the ctime: when inode and ctime are those
     // of the parent snapshot, its values are reused and no system call is needed.
     if let p = parentNode, p.kind == node.kind, p.inode == node.inode, p.ctime == node.ctime {

@@ -4,14 +4,18 @@ import Synchronization
 public final class OperationProgress: Sendable {
   public struct Counters: Sendable {
     public var phase: String = ""
-    /// Entries examined by a scan.
+    /// Entries examined by a scan, and the bytes of the files among them (so far: the scan
+    /// runs alongside the reading).
     public var scanned = 0
+    public var scannedBytes: UInt64 = 0
     public var filesDone = 0
     public var bytesDone: UInt64 = 0
     /// Totals once known (after the scan); nil while scanning.
     public var filesTotal: Int?
     public var bytesTotal: UInt64?
     public var errors = 0
+
+    public init() {}
   }
 
   private let state = Mutex(Counters())

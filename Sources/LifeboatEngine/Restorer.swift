@@ -33,7 +33,12 @@ public struct RestoreOptions: Sendable {
 
 public struct RestoreResult: Sendable {
   public var files = 0
+  /// What was restored, each counted once: regular files (`files`, with `bytes` of content),
+  /// further names of a file already restored (`hardLinks`), `directories`, `symlinks`, and
+  /// `otherNodes` (devices and fifos). `--verify` reads back the `files`.
   public var directories = 0
+  public var hardLinks = 0
+  public var symlinks = 0
   public var otherNodes = 0
   public var bytes: UInt64 = 0
   /// Files that could not be restored intact (damaged or missing data); they were removed.
@@ -177,7 +182,7 @@ public final class Restorer: Sendable {
       if rc != 0 {
         result.errors.append("\(PathBytes.display(l.target)): link: \(FS.errorText(errno))")
       } else {
-        result.files += 1
+        result.hardLinks += 1
       }
     }
     for o in plan.others {
@@ -187,7 +192,7 @@ public final class Restorer: Sendable {
       }
       if !fresh { _ = FS.withCPath(o.target) { unlink($0) } }  // replace what is there
       if createSpecial(o.target, o.node, &result.errors) {
-        result.otherNodes += 1
+        if o.node.kind == .symlink { result.symlinks += 1 } else { result.otherNodes += 1 }
         applyMetadata(o.target, o.node, &result.errors)
       }
     }
@@ -367,6 +372,9 @@ public final class Restorer: Sendable {
     let queue = WorkQueue(count: packs.count)
     let outcome = SharedBox(missing)
     let files = plan.files
+    // Each file counts in the progress line when its last blob is in place.
+    let countdown = FileCountdown(plan.files.map { $0.node.content.count }, progress: progress)
+    for (fi, f) in plan.files.enumerated() where f.node.content.isEmpty && !skipping.contains(fi) { progress.add(files: 1) }
     let workers = repository.backend.isRemote ? max(options.workers, options.remoteWorkers) : options.workers
     try await withThrowingTaskGroup(of: Void.self) { group in
       for _ in 0..<workers {
@@ -375,7 +383,7 @@ public final class Restorer: Sendable {
           while let i = queue.take() {
             try Task.checkCancellation()
             let (packID, blobs) = packs[i]
-            let r = await restorePack(packID, blobs, files: files, workspace: workspace)
+            let r = await restorePack(packID, blobs, files: files, countdown: countdown, workspace: workspace)
             workspace.shrink()
             if !r.bad.isEmpty || !r.errors.isEmpty {
               outcome.withLock { o in
@@ -402,7 +410,7 @@ public final class Restorer: Sendable {
   /// damaged) and other errors (metadata of files it completed).
   func restorePack(
     _ packID: ID, _ blobs: [(entry: PackEntry, places: [Placement])], files: [FilePlan],
-    workspace: Workspace
+    countdown: FileCountdown, workspace: Workspace
   ) async -> (bad: [Unfilled], errors: [String]) {
     var bad = [Unfilled]()
     var errors = [String]()
@@ -423,7 +431,7 @@ public final class Restorer: Sendable {
       }
     }
     for segment in segments {
-      let r = await restoreSegment(packID, segment, files: files, workspace: workspace)
+      let r = await restoreSegment(packID, segment, files: files, countdown: countdown, workspace: workspace)
       bad += r.bad
       errors += r.errors
     }
@@ -432,7 +440,7 @@ public final class Restorer: Sendable {
 
   func restoreSegment(
     _ packID: ID, _ sorted: [(entry: PackEntry, places: [Placement])], files: [FilePlan],
-    workspace: Workspace
+    countdown: FileCountdown, workspace: Workspace
   ) async -> (bad: [Unfilled], errors: [String]) {
     var bad = [Unfilled]()
     var errors = [String]()
@@ -469,7 +477,10 @@ public final class Restorer: Sendable {
         let single = f.node.content.count == 1
         // A blob of zeros in a larger file is a hole: nothing to write, the file is sized
         // at the end. A file of one blob is always opened, so that it exists.
-        if runs.isEmpty && !single { continue }
+        if runs.isEmpty && !single {
+          countdown.placed(p.file)
+          continue
+        }
         let fd = FS.withCPath(f.target) { open($0, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600) }
         guard fd >= 0 else {
           let e = errno
@@ -497,6 +508,7 @@ public final class Restorer: Sendable {
         } else {
           close(fd)
         }
+        countdown.placed(p.file)
       }
       progress.add(bytes: UInt64(plain.count) * UInt64(b.places.count))
     }
@@ -691,5 +703,21 @@ public final class Restorer: Sendable {
       return "\(f.display): size differs from the snapshot"
     }
     return nil
+  }
+}
+
+/// The blobs each file still waits for; a file counts as done in the progress line when its
+/// last one is in place.
+final class FileCountdown: Sendable {
+  private let remaining: Mutex<[Int]>
+  private let progress: OperationProgress
+
+  init(_ blobsPerFile: [Int], progress: OperationProgress) {
+    remaining = Mutex(blobsPerFile)
+    self.progress = progress
+  }
+
+  func placed(_ file: Int) {
+    if remaining.withLock({ r in r[file] -= 1; return r[file] == 0 }) { progress.add(files: 1) }
   }
 }

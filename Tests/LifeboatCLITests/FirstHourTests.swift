@@ -1,6 +1,7 @@
 import Foundation
 import LifeboatCLI
 import LifeboatCore
+import LifeboatEngine
 import LifeboatRepository
 import LifeboatStorage
 import LifeboatTesting
@@ -208,6 +209,46 @@ import Testing
     }
     let restore = try Subprocess.run(["groff", "-man", "-Tutf8", pages + "/lifeboat-restore.1"], environment: ["LC_ALL": "C.UTF-8"]).output
     #expect(restore.contains("latest:/home/ana") && restore.contains("--exclude"), "the page is the --help text")
+  }
+
+  /// Restore's last lines count the same things as --verify and name each kind.
+  @Test func restoreAndVerifyCountTheSameThings() async throws {
+    let f = try CLIFixture()
+    defer { f.remove() }
+    let src = f.dir.sub("src")
+    try FileManager.default.createDirectory(atPath: src + "/docs", withIntermediateDirectories: true)
+    try FixtureTree.write(src + "/docs/a.txt", Array("alpha".utf8))
+    try FixtureTree.write(src + "/docs/b.txt", Array("bravo".utf8))
+    try FixtureTree.write(src + "/c.bin", [UInt8](repeating: 7, count: 3000))
+    try FileManager.default.createSymbolicLink(atPath: src + "/docs/link", withDestinationPath: "a.txt")
+    #expect(link(src + "/c.bin", src + "/c-again.bin") == 0)
+    #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)
+    #expect(await f.run(["backup", src]) == 0)
+    let r = try f.runProcess(["restore", "latest:\(src)", "--target", f.dir.sub("out"), "--verify"])
+    #expect(r.code == 0, "\(r.output)")
+    #expect(r.output.contains(": 3 files (2.94 KiB), 1 directory, 1 symbolic link, 1 hard link"), "\(r.output)")
+    #expect(r.output.contains("verified: 3 files read back, all identical to the snapshot"), "\(r.output)")
+  }
+
+  /// The progress line from the first second: files, bytes and the rate while the scan still
+  /// runs (with what it found so far); then the totals, the share and an ETA.
+  @Test func theProgressLineTellsTheTruth() {
+    var c = OperationProgress.Counters()
+    c.phase = "backing up, scanning"
+    c.scanned = 12_000
+    c.scannedBytes = 3 << 30
+    c.filesDone = 1_500
+    c.bytesDone = 512 << 20
+    let early = ProgressLine.text(c, elapsed: 4)
+    #expect(early == "[0:04] backing up, scanning: 1500 files of 12000+ found, 512 MiB of 3.00 GiB+, 128 MiB/s", "\(early)")
+    c.phase = "backing up"
+    c.filesTotal = 115_000
+    c.bytesTotal = 5 << 30
+    c.filesDone = 60_000
+    c.bytesDone = (5 << 30) / 2
+    let later = ProgressLine.text(c, elapsed: 20)
+    #expect(later == "[0:20] backing up: 60000/115000 files, 2.50 GiB/5.00 GiB (50%), 128 MiB/s, ETA 0:20", "\(later)")
+    #expect(ProgressLine.text(OperationProgress.Counters(), elapsed: 0.3) == "[0:00] : 0 files, 0 B")
   }
 
   @Test func aServerThatCannotListenCreatesNoToken() throws {
