@@ -196,6 +196,77 @@ public struct ProtectedSystem: Sendable, Equatable {
   }
 }
 
+/// The likelihoods and durations the assessment's expected losses rest on. Each is an
+/// assumption the organization can state in the plan (`assessment:`), with where it came
+/// from shown in the report; the defaults are Lifeboat's, stated as assumptions, not facts.
+public struct RiskAssumptions: Sendable, Equatable {
+  public struct Factor: Sendable, Equatable {
+    /// The plan key (`incidents_per_year`).
+    public var key: String
+    public var value: Double
+    public var source: Provenance
+    /// What it means, in a sentence for the report.
+    public var meaning: String
+  }
+
+  /// Events a year that need a restore of a system (a failed disk or server, a deleted or
+  /// corrupted database, an attack).
+  public var incidentsPerYear: Factor
+  /// Ransomware attacks a year that reach the backups when nothing stops them.
+  public var ransomwarePerYear: Factor
+  /// Losses of a whole site a year (fire, flood, theft), taking its storage with it.
+  public var siteLossPerYear: Factor
+  /// Losses of a single copy a year (a failed backup disk, an account closed, a bucket deleted).
+  public var copyLossPerYear: Factor
+  /// The share of restores never tried before that fail the first time they are needed.
+  public var untestedRestoreFailure: Factor
+  /// Hours to rebuild a system when no usable backup is left.
+  public var rebuildHours: Factor
+
+  public static let keys = [
+    "incidents_per_year", "ransomware_per_year", "site_loss_per_year", "copy_loss_per_year",
+    "untested_restore_failure", "rebuild_hours",
+  ]
+
+  public init() {
+    incidentsPerYear = Factor(
+      key: "incidents_per_year", value: 0.3, source: .builtIn,
+      meaning: "events a year that need a system restored (a failed server, a deleted database, an attack)")
+    ransomwarePerYear = Factor(
+      key: "ransomware_per_year", value: 0.2, source: .builtIn,
+      meaning: "ransomware attacks a year that reach backups nothing protects")
+    siteLossPerYear = Factor(
+      key: "site_loss_per_year", value: 0.02, source: .builtIn,
+      meaning: "losses of a whole site a year (fire, flood, theft) with the storage in it")
+    copyLossPerYear = Factor(
+      key: "copy_loss_per_year", value: 0.05, source: .builtIn,
+      meaning: "losses of a single backup copy a year (a failed disk, a closed account)")
+    untestedRestoreFailure = Factor(
+      key: "untested_restore_failure", value: 0.3, source: .builtIn,
+      meaning: "share of never-tested restores that fail the first time they are needed")
+    rebuildHours = Factor(
+      key: "rebuild_hours", value: 168, source: .builtIn,
+      meaning: "hours to rebuild a system when no usable backup is left")
+  }
+
+  public var all: [Factor] {
+    [incidentsPerYear, ransomwarePerYear, siteLossPerYear, copyLossPerYear, untestedRestoreFailure, rebuildHours]
+  }
+
+  public mutating func set(_ key: String, _ value: Double, line: Int) {
+    func apply(_ f: inout Factor) { f.value = value; f.source = .plan(line: line) }
+    switch key {
+    case "incidents_per_year": apply(&incidentsPerYear)
+    case "ransomware_per_year": apply(&ransomwarePerYear)
+    case "site_loss_per_year": apply(&siteLossPerYear)
+    case "copy_loss_per_year": apply(&copyLossPerYear)
+    case "untested_restore_failure": apply(&untestedRestoreFailure)
+    case "rebuild_hours": apply(&rebuildHours)
+    default: break
+    }
+  }
+}
+
 /// The provider's Lifeboat server the agent reports its runs to.
 public struct ServerLink: Sendable, Equatable {
   public var url: String
@@ -220,6 +291,8 @@ public struct Plan: Sendable {
   public var systems: [ProtectedSystem]
   /// Where runs are reported (`server:`), if anywhere.
   public var server: ServerLink? = nil
+  /// The assessment's likelihoods and durations (`assessment:`), defaults where not stated.
+  public var risk = RiskAssumptions()
 
   public func system(named name: String) -> ProtectedSystem? {
     systems.first { $0.name.caseInsensitiveCompare(name) == .orderedSame || $0.snapshotSystem == name }

@@ -340,10 +340,25 @@ struct Reader {
       }
     }
 
+    var risk = RiskAssumptions()
+    if let a = top["assessment"] {
+      let e = entries(a.value, known: PlanKeys.assessment, what: "assessment")
+      for (key, entry) in e {
+        guard let v = number(entry.value, key) else { continue }
+        let isShare = key == "untested_restore_failure"
+        if v < 0 || (isShare && v > 1) {
+          error(entry.value, "\(key) must be \(isShare ? "between 0 and 1" : "zero or more")")
+        } else {
+          risk.set(key, v, line: entry.key.mark?.line ?? 1)
+        }
+      }
+    }
+
     var plan = Plan(
       file: file, organization: organization, frameworks: frameworks, downtimeCostPerHour: cost,
       catalog: catalog, repositories: repositories, systems: systems)
     plan.server = server
+    plan.risk = risk
     return plan
   }
 
@@ -524,7 +539,9 @@ struct Reader {
 public enum PlanKeys {
   public static let plan = [
     "organization", "frameworks", "downtime_cost_per_hour", "catalog", "repositories", "tiers", "systems", "server",
+    "assessment",
   ]
+  public static let assessment = RiskAssumptions.keys
   public static let repository = ["url", "password", "immutable_days", "offsite", "token"]
   public static let server = ["url", "tenant", "token"]
   public static let tier = ["rpo", "rto", "schedule", "retention", "drill_every"]
@@ -541,7 +558,7 @@ public enum PlanKeys {
   public static var all: [String: [String]] {
     [
       "plan": plan, "repository": repository, "server": server, "tier": tier, "system": system, "source": source,
-      "retention": retention, "hooks": hooks, "drill": drill, "check": check,
+      "retention": retention, "hooks": hooks, "drill": drill, "check": check, "assessment": assessment,
     ]
   }
 }

@@ -42,18 +42,44 @@ public struct Assessment: Sendable, Codable {
     public var retentionDays: Double
   }
 
+  /// A gap and its expected loss a year: the system's downtime cost per hour × the hours the
+  /// gap would cost (beyond the objective, or to rebuild) × how often a year it would bite.
+  /// A longer RTO never raises it by itself: only hours beyond the objective count.
   public struct Gap: Sendable, Codable {
     public var system: String
     public var gap: String
-    /// Downtime cost per hour × hours at stake × likelihood proxy.
-    public var risk: Double
+    public var expectedLossPerYear: Double
+    public var costPerHour: Double
+    public var hours: Double
+    /// Times a year the gap would bite (may exceed 1 for frequent events; 1 for what happened).
     public var likelihood: Double
+    /// The figure's arithmetic with the name of every factor, for an auditor to follow.
+    public var reasoning: String
+  }
+
+  /// A system's gaps summed: the order in which to fix them.
+  public struct SystemRisk: Sendable, Codable {
+    public var system: String
+    public var expectedLossPerYear: Double
+    public var gaps: Int
+  }
+
+  /// The factors the likelihoods and hours come from, with their source (the plan's line or
+  /// Lifeboat's default assumption).
+  public struct Factor: Sendable, Codable {
+    public var key: String
+    public var value: Double
+    public var source: String
+    public var meaning: String
   }
 
   public var organization: String
   public var generated: Date
   public var systems: [SystemFacts]
   public var gaps: [Gap]
+  /// Systems by expected loss, largest first.
+  public var ranking: [SystemRisk]
+  public var factors: [Factor]
   public var assumptions: [String]
 
   /// Assumed when nothing was measured yet (this project's reference machine measures more;
@@ -121,46 +147,101 @@ public struct Assessment: Sendable, Codable {
         copies: s.copies.value, retentionDays: span)
       facts.append(f)
 
-      // Gaps, each with a likelihood proxy; risk = cost/hour × hours at stake × likelihood.
-      let cost = s.downtimeCostPerHour.value
-      let hours = s.rto.value / 3600
-      func gap(_ text: String, _ likelihood: Double, hoursAtStake: Double? = nil) {
-        gaps.append(Gap(system: s.name, gap: text, risk: cost * (hoursAtStake ?? hours) * likelihood, likelihood: likelihood))
-      }
-      let judged = Posture.judge(PlanStatus.status(s, history: history, now: now), in: plan, now: now)
-      let reasons = Set(judged.judgements.flatMap { $0.causes.map(\.reason) })
-      if f.restoreSeconds > s.rto.value {
-        gap("a restore would take \(ExecutiveReport.age(f.restoreSeconds)), over the RTO of \(DurationText.format(s.rto.value))", 0.9,
-          hoursAtStake: f.restoreSeconds / 3600)
-      }
-      if let inc = incremental, inc > s.schedule.value.interval {
-        gap("a backup would run \(ExecutiveReport.age(inc)), longer than the schedule's interval", 0.7)
-      }
-      if judged.backups.light == .red { gap("no good backup within the RPO", 0.8) }
-      if reasons.contains(.neverDrilled) { gap("recovery never tested by a drill", 0.5) }
-      if reasons.contains(.drillFailed) { gap("the last drill failed", 0.8) }
-      let targets = s.copies.value.compactMap { plan.repositories[$0] }
-      if !targets.contains(where: \.offsite) { gap("no offsite copy (a site loss takes the backups too)", 0.3) }
-      if !targets.contains(where: { $0.immutableDays != nil }) {
-        gap("no immutable copy (ransomware holding the credentials can delete the backups)", 0.4)
-      }
-      if judged.integrity.light != .green {
-        let n = judged.status.suspiciousSnapshots
-        gap(n == 1 ? "a backup looked like an attack" : "\(n) backups looked like an attack", 0.9)
-      }
+      gaps += Self.gaps(of: s, facts: f, plan: plan, history: history, now: now)
     }
-    gaps.sort { $0.risk > $1.risk }
+    gaps.sort { ($0.expectedLossPerYear, $1.system) > ($1.expectedLossPerYear, $0.system) }
+    var ranking = plan.systems.map { s in
+      let mine = gaps.filter { $0.system == s.name }
+      return SystemRisk(system: s.name, expectedLossPerYear: mine.map(\.expectedLossPerYear).reduce(0, +), gaps: mine.count)
+    }
+    ranking.sort { ($0.expectedLossPerYear, $1.system) > ($1.expectedLossPerYear, $0.system) }
     return Assessment(
-      organization: plan.organization, generated: now, systems: facts, gaps: gaps,
+      organization: plan.organization, generated: now, systems: facts, gaps: gaps, ranking: ranking,
+      factors: plan.risk.all.map {
+        Factor(key: $0.key, value: $0.value, source: $0.source == .builtIn ? "assumed (Lifeboat's default)" : "\($0.source)", meaning: $0.meaning)
+      },
       assumptions: [
         "throughput measured from this catalog's backups and drills where they exist; otherwise assumed: "
           + "backup 100 MB/s, restore 150 MB/s",
         "storage per copy: the data once, plus for each snapshot the retention keeps the change since the previous "
           + "kept one (measured daily change, else 1 % a day; never more than the data), at the measured compression "
           + "ratio (else 0.6); deduplication usually makes it smaller",
-        "likelihood proxies: restore over the RTO 0.9, attack signals 0.9, RPO breached 0.8, failed drill 0.8, "
-          + "backup longer than its interval 0.7, never drilled 0.5, no immutable copy 0.4, no offsite copy 0.3",
+        "expected loss a year = the system's downtime cost per hour × the hours a gap would cost × how often a year "
+          + "it would bite; the factors are listed with their source, and the plan's assessment: section changes them",
+        "hours: beyond the RTO or RPO for a slow restore, a long backup or a stale backup (a longer objective never "
+          + "raises the figure by itself); rebuild_hours when no usable backup would be left",
       ])
+  }
+
+  /// The gaps of one system, each with its expected loss a year and the arithmetic behind it.
+  static func gaps(of s: ProtectedSystem, facts f: SystemFacts, plan: Plan, history: [JobRecord], now: Date) -> [Gap] {
+    let risk = plan.risk
+    let cost = s.downtimeCostPerHour.value
+    var out: [Gap] = []
+    func gap(_ text: String, hours: Double, hoursWhy: String, _ likelihood: [RiskAssumptions.Factor], fixed: Double? = nil) {
+      let l = fixed ?? likelihood.map(\.value).reduce(1, *)
+      let why = fixed != nil ? "\(Self.number(l)) (it happened)" : likelihood.map { "\(Self.number($0.value)) (\($0.key))" }.joined(separator: " × ")
+      out.append(
+        Gap(
+          system: s.name, gap: text, expectedLossPerYear: cost * hours * l, costPerHour: cost, hours: hours, likelihood: l,
+          reasoning: "\(HTML.money(cost)) an hour × \(Self.number(hours)) h (\(hoursWhy)) × \(why)"))
+    }
+    let rebuild = risk.rebuildHours.value
+    let judged = Posture.judge(PlanStatus.status(s, history: history, now: now), in: plan, now: now)
+    let reasons = Set(judged.judgements.flatMap { $0.causes.map(\.reason) })
+    let restoreSource = f.throughputSource == "measured" ? "measured" : "estimated"
+    if f.restoreSeconds > s.rto.value {
+      let over = (f.restoreSeconds - s.rto.value) / 3600
+      gap(
+        "a restore would take \(ExecutiveReport.age(f.restoreSeconds)) (\(restoreSource)), \(ExecutiveReport.age(over * 3600)) over the RTO of \(DurationText.format(s.rto.value))",
+        hours: over, hoursWhy: "beyond the RTO", [risk.incidentsPerYear])
+    }
+    if let inc = f.incrementalBackupSeconds, inc > s.schedule.value.interval {
+      let over = (inc - s.schedule.value.interval) / 3600
+      gap("a backup would run \(ExecutiveReport.age(inc)), longer than the schedule's interval", hours: over,
+        hoursWhy: "of changes beyond the schedule", [risk.incidentsPerYear])
+    }
+    if judged.backups.light == .red {
+      if let age = judged.status.ageSeconds {
+        let over = min(rebuild, max(0, age - s.rpo.value) / 3600)
+        gap("no good backup within the RPO: the last is \(ExecutiveReport.age(age)) old against \(DurationText.format(s.rpo.value))",
+          hours: over, hoursWhy: "of data beyond the RPO", [risk.incidentsPerYear])
+      } else {
+        gap("no good backup within the RPO: never backed up", hours: rebuild, hoursWhy: "rebuild_hours", [risk.incidentsPerYear])
+      }
+    }
+    if reasons.contains(.neverDrilled) {
+      gap("recovery never tested by a drill", hours: rebuild, hoursWhy: "rebuild_hours, when the untested restore fails",
+        [risk.incidentsPerYear, risk.untestedRestoreFailure])
+    }
+    if reasons.contains(.drillFailed) {
+      gap("the last drill failed", hours: rebuild, hoursWhy: "rebuild_hours", [risk.incidentsPerYear])
+    }
+    let targets = s.copies.value.compactMap { plan.repositories[$0] }
+    if !targets.contains(where: \.offsite) {
+      gap("no offsite copy (a site loss takes the backups too)", hours: rebuild, hoursWhy: "rebuild_hours", [risk.siteLossPerYear])
+    }
+    if !targets.contains(where: { $0.immutableDays != nil }) {
+      gap("no immutable copy (ransomware holding the credentials can delete the backups)", hours: rebuild,
+        hoursWhy: "rebuild_hours", [risk.ransomwarePerYear])
+    }
+    if targets.count < 2 {
+      gap("only one copy (losing it loses every backup)", hours: rebuild, hoursWhy: "rebuild_hours", [risk.copyLossPerYear])
+    }
+    if judged.integrity.light != .green {
+      let n = judged.status.suspiciousSnapshots
+      gap(n == 1 ? "a backup looked like an attack" : "\(n) backups looked like an attack", hours: f.restoreSeconds / 3600,
+        hoursWhy: "to restore the clean point", [], fixed: 1)
+    }
+    return out
+  }
+
+  /// 0.3, 168, 0.06: as short as the value needs.
+  static func number(_ v: Double) -> String {
+    if v == v.rounded() && abs(v) < 1e12 { return String(Int(v)) }
+    var text = String(format: "%.3f", v)
+    while text.hasSuffix("0") { text.removeLast() }
+    return text
   }
 
   /// Files and bytes under a path (regular files, not following links); nil when unreadable.
@@ -219,9 +300,18 @@ public struct Assessment: Sendable, Codable {
   public var html: String {
     func size(_ b: Double) -> String { ByteCount.format(b) }
     var b = "<header><h1>Data-protection assessment — \(HTML.escape(organization))</h1><p class=\"sub\">Generated \(ISO8601DateFormatter().string(from: generated)). Sizes scanned now; change rates and throughput from the catalog's history.</p></header>"
-    b += "<section id=\"gaps\"><h2>Gaps ranked by risk</h2><table><colgroup><col style=\"width:26%\"><col style=\"width:54%\"><col style=\"width:20%\"></colgroup><tr><th>System</th><th>Gap</th><th>Risk (cost × hours × likelihood)</th></tr>"
-    for g in gaps { b += "<tr><td>\(HTML.escape(g.system))</td><td>\(HTML.escape(g.gap))</td><td>\(HTML.money(g.risk))</td></tr>" }
+    b += "<section id=\"gaps\"><h2>Gaps ranked by expected loss</h2>"
+    b += "<p class=\"small\">Expected loss a year = the system's downtime cost per hour × the hours the gap would cost × how often a year it would bite. "
+      + "The factors and their sources are listed under Assumptions; the plan's <code>assessment:</code> section changes them.</p>"
+    b += "<table><colgroup><col style=\"width:22%\"><col style=\"width:56%\"><col style=\"width:22%\"></colgroup><tr><th>System</th><th>Gap, and how the figure is made</th><th>Expected loss a year</th></tr>"
+    for g in gaps {
+      b += "<tr><td>\(HTML.escape(g.system))</td><td>\(HTML.escape(g.gap))<br><span class=\"small muted\">\(HTML.escape(g.reasoning))</span></td><td>\(HTML.money(g.expectedLossPerYear))</td></tr>"
+    }
     if gaps.isEmpty { b += "<tr><td colspan=\"3\">No gap found.</td></tr>" }
+    b += "</table><h3>Systems in the order to fix them</h3><table><tr><th>System</th><th>Gaps</th><th>Expected loss a year</th></tr>"
+    for r in ranking {
+      b += "<tr><td>\(HTML.escape(r.system))</td><td>\(r.gaps)</td><td>\(HTML.money(r.expectedLossPerYear))</td></tr>"
+    }
     b += "</table></section><section id=\"systems\"><h2>Systems</h2><table><colgroup><col style=\"width:20%\"><col style=\"width:16%\"><col style=\"width:16%\"><col style=\"width:24%\"><col style=\"width:24%\"></colgroup>"
     b += "<tr><th>System</th><th>Size</th><th>Change a day</th><th>Backup window vs schedule</th><th>Restore vs RTO</th></tr>"
     for f in systems {
@@ -238,7 +328,11 @@ public struct Assessment: Sendable, Codable {
       (f.system, f.storagePerCopyBytes, systems.map(\.storagePerCopyBytes).max() ?? 1,
        "\(size(f.storagePerCopyBytes)) × \(f.copies.count), kept \(Int(f.retentionDays)) d")
     })
-    b += "</section><section id=\"assumptions\"><h2>Assumptions</h2><ul>" + assumptions.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul></section>"
+    b += "</section><section id=\"assumptions\"><h2>Assumptions</h2><table><tr><th>Factor</th><th>Value</th><th>Source</th></tr>"
+    for f in factors {
+      b += "<tr><td><code>\(HTML.escape(f.key))</code><br><span class=\"small muted\">\(HTML.escape(f.meaning))</span></td><td>\(Self.number(f.value))</td><td>\(HTML.escape(f.source))</td></tr>"
+    }
+    b += "</table><ul>" + assumptions.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul></section>"
     return HTML.page(title: "Data-protection assessment — \(organization)", body: b)
   }
 }

@@ -129,13 +129,59 @@ import Testing
     let (plan, history, _, _) = try Self.scenario()
     let a = Assessment.make(plan: plan, history: history, now: Self.now, scan: false)
     #expect(a.systems.count == 3)
-    #expect(a.gaps.map(\.risk) == a.gaps.map(\.risk).sorted(by: >), "ranked")
+    #expect(a.gaps.map(\.expectedLossPerYear) == a.gaps.map(\.expectedLossPerYear).sorted(by: >), "ranked")
+    #expect(a.ranking.map(\.expectedLossPerYear) == a.ranking.map(\.expectedLossPerYear).sorted(by: >))
+    for g in a.gaps {
+      #expect(abs(g.expectedLossPerYear - g.costPerHour * g.hours * g.likelihood) < 0.01, "the figure is its arithmetic")
+      #expect(g.reasoning.contains(" h (") && g.reasoning.contains("an hour"), "\(g.reasoning)")
+    }
     #expect(a.gaps.contains { $0.system == "Archive" && $0.gap.contains("no good backup within the RPO") })
     #expect(!a.gaps.contains { $0.system == "Student Information System" && $0.gap.contains("immutable") })
     let sis = try #require(a.systems.first { $0.tier == "critical" })
     #expect(sis.throughputSource == "assumed" || sis.throughputSource == "measured")
     #expect(sis.retentionDays == 3 * 365, "critical default keeps 3 yearly snapshots")
     try checkGolden("assessment.json", a)
+  }
+
+  /// The district example before its first run: the student information system (critical,
+  /// $25,000 an hour) comes before the archive, and a longer RTO alone never makes a system
+  /// look riskier. The factors are named, with their source, and the plan can change them.
+  @Test func theAssessmentRanksByExpectedLossAnAuditorCanFollow() throws {
+    let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("docs/examples/plan.yaml").path
+    let plan = try #require(PlanLoader.load(file: example).plan)
+    let a = Assessment.make(plan: plan, history: [], now: Self.now, scan: false)
+    let order = a.ranking.map(\.system)
+    let sis = try #require(order.firstIndex(of: "Student Information System"))
+    let archive = try #require(order.firstIndex(of: "Archive"))
+    #expect(sis < archive, "\(a.ranking)")
+    #expect(a.factors.map(\.key) == RiskAssumptions.keys)
+    #expect(a.factors.contains { $0.key == "rebuild_hours" && $0.source.contains("plan line") }, "the example states one")
+
+    // The same system, its RTO from 4 hours to 3 days: the expected loss does not grow.
+    func loss(rto: String) throws -> Double {
+      let yaml = """
+        organization: O
+        repositories: { r: { url: /srv/r, password: "env:P" } }
+        assessment: { incidents_per_year: 0.5 }
+        systems:
+          - name: Files
+            tier: important
+            rto: \(rto)
+            downtime_cost_per_hour: 1000
+            sources: [{ path: /srv/files }]
+        """
+      let p = try #require(PlanLoader.parse(yaml, file: "/tmp/plan.yaml").plan)
+      let a = Assessment.make(plan: p, history: [], now: Self.now, scan: false)
+      #expect(a.gaps.allSatisfy { !$0.reasoning.contains("incidents_per_year") || $0.reasoning.contains("0.5 (incidents_per_year)") })
+      #expect(a.factors.first { $0.key == "incidents_per_year" }?.source == "plan line 3")
+      #expect(a.factors.first { $0.key == "site_loss_per_year" }?.source.contains("assumed") == true, "unstated: said so")
+      return a.ranking.first?.expectedLossPerYear ?? 0
+    }
+    let short = try loss(rto: "4h")
+    let long = try loss(rto: "72h")
+    #expect(long <= short, "a longer RTO alone never raises the expected loss: \(short) → \(long)")
+    #expect(short > 0)
   }
 
   /// Renders in headless Chromium: PNG and PDF kept under test-artifacts/reports/, and a

@@ -67,8 +67,15 @@ struct AssessCommand: AsyncParsableCommand {
         "\(f.system) (\(f.tier)): \(Format.bytes(f.bytes)) in \(f.files) files; restore ~\(Int(f.restoreSeconds.rounded())) s "
           + "against RTO \(Int(f.rtoSeconds)) s; \(Format.bytes(UInt64(f.storagePerCopyBytes))) per copy (\(f.throughputSource) throughput)")
     }
-    out.line("gaps, highest risk first:")
-    for g in a.gaps { out.line(String(format: "  %12.0f  %@: %@", g.risk, g.system, g.gap)) }
+    out.line("gaps by expected loss a year (cost an hour × hours × how often a year; factors below):")
+    for g in a.gaps {
+      out.line(String(format: "  %12.0f  %@: %@", g.expectedLossPerYear, g.system, g.gap))
+      out.line("                " + g.reasoning)
+    }
+    out.line("systems in the order to fix them:")
+    for r in a.ranking { out.line(String(format: "  %12.0f  %@ (%d gaps)", r.expectedLossPerYear, r.system, r.gaps)) }
+    out.line("factors (the plan's assessment: section changes them):")
+    for f in a.factors { out.line("  \(f.key) = \(f.value) — \(f.source)") }
     try out.emit(a)
   }
 }
