@@ -214,7 +214,7 @@ let package = Package(
       dependencies: ["LifeboatConsole", "LifeboatCatalog", "LifeboatCore", "LifeboatTesting"], swiftSettings: strict),
     .testTarget(
       name: "LifeboatReportTests",
-      dependencies: ["LifeboatReport", "LifeboatPosture", "LifeboatPlan", "LifeboatCatalog", "LifeboatTesting"],
+      dependencies: ["LifeboatReport", "LifeboatPosture", "LifeboatPlan", "LifeboatCatalog", "LifeboatCore", "LifeboatTesting"],
       exclude: ["golden"],
       swiftSettings: strict),
     .testTarget(

@@ -299,7 +299,7 @@ public struct Assessment: Sendable, Codable {
 
   public var html: String {
     func size(_ b: Double) -> String { ByteCount.format(b) }
-    var b = "<header><h1>Data-protection assessment — \(HTML.escape(organization))</h1><p class=\"sub\">Generated \(ISO8601DateFormatter().string(from: generated)). Sizes scanned now; change rates and throughput from the catalog's history.</p></header>"
+    var b = "<header><h1>Data-protection assessment — \(HTML.escape(organization))</h1><p class=\"sub\">Generated \(HTML.dateTime(generated)) by Lifeboat \(LifeboatVersion.number). Sizes scanned now; change rates and throughput from the catalog's history.</p></header>"
     b += "<section id=\"gaps\"><h2>Gaps ranked by expected loss</h2>"
     b += "<p class=\"small\">Expected loss a year = the system's downtime cost per hour × the hours the gap would cost × how often a year it would bite. "
       + "The factors and their sources are listed under Assumptions; the plan's <code>assessment:</code> section changes them.</p>"

@@ -79,11 +79,6 @@ public struct ExecutiveReport: Sendable, Codable {
     }
 
     // The three questions.
-    let df = DateFormatter()
-    df.dateStyle = .long
-    df.timeStyle = .none
-    df.locale = Locale(identifier: "en_US")
-    df.timeZone = TimeZone(identifier: "UTC")
     var answers: [Answer] = []
     let criticalRows = rows.filter { $0.tier == "critical" }
     let q1: String
@@ -95,7 +90,7 @@ public struct ExecutiveReport: Sendable, Codable {
         guard let m = r.measuredRecoverySeconds,
           let drill = history.filter({ $0.system == r.name && $0.kind == "drill" }).max(by: { $0.started < $1.started })
         else { return "\(r.name) must be back within \(objective); this has never been tested." }
-        return "\(r.name) must be back within \(objective); a restore test on \(df.string(from: drill.started)) "
+        return "\(r.name) must be back within \(objective); a restore test on \(HTML.date(drill.started)) "
           + "recovered it in \(Self.age(m))" + (r.rto == .green ? ", within the objective." : ", which needs attention.")
       }
       q1 = parts.joined(separator: " ")

@@ -2,6 +2,7 @@
 // A4 page per report section.
 
 import Foundation
+import LifeboatCore
 import LifeboatPosture
 
 public enum HTML {
@@ -70,6 +71,29 @@ public enum HTML {
   }
 
   /// `$1,234,567`: whole dollars with thousands separators, the same on every machine.
+  /// The one way reports write a date: "January 10, 2027" (UTC).
+  static func date(_ d: Date) -> String { dateFormatter.string(from: d) }
+
+  /// A moment: "January 10, 2027, 14:05 UTC".
+  static func dateTime(_ d: Date) -> String { date(d) + ", " + timeFormatter.string(from: d) + " UTC" }
+
+  nonisolated(unsafe) static let dateFormatter: DateFormatter = {
+    let f = DateFormatter()
+    f.dateStyle = .long
+    f.timeStyle = .none
+    f.locale = Locale(identifier: "en_US")
+    f.timeZone = TimeZone(identifier: "UTC")
+    return f
+  }()
+
+  nonisolated(unsafe) static let timeFormatter: DateFormatter = {
+    let f = DateFormatter()
+    f.dateFormat = "HH:mm"
+    f.locale = Locale(identifier: "en_US_POSIX")
+    f.timeZone = TimeZone(identifier: "UTC")
+    return f
+  }()
+
   static func money(_ v: Double) -> String {
     let n = Int64(v.rounded())
     var digits = String(abs(n))
@@ -85,9 +109,8 @@ public enum HTML {
 
 extension ExecutiveReport {
   public var html: String {
-    let df = ISO8601DateFormatter()
     var body = "<header><h1>Recovery readiness — \(HTML.escape(organization))</h1>"
-    body += "<p class=\"sub\">Board summary generated \(df.string(from: generated)). Green: on target with recent evidence. Amber: needs attention. Red: a gap.</p></header>"
+    body += "<p class=\"sub\">Board summary generated \(HTML.date(generated)) by Lifeboat \(LifeboatVersion.number). Green: on target with recent evidence. Amber: needs attention. Red: a gap.</p></header>"
     body += "<section id=\"questions\"><h2>Three questions for leadership</h2>"
     for a in answers {
       body += "<div class=\"q \(a.light.rawValue)\"><b>\(HTML.escape(a.question))</b>\(HTML.escape(a.answer))</div>"

@@ -91,12 +91,11 @@ extension Runbook {
 
 extension ReportWriter {
   static func drillHTML(_ r: DrillReport) -> String {
-    let df = ISO8601DateFormatter()
     let light = r.verdict.light
-    var b = "<header><h1>Restore drill — \(HTML.escape(r.system))</h1><p class=\"sub\">\(df.string(from: r.started)) by \(HTML.escape(r.actor)) on \(HTML.escape(r.host)), from repository \(HTML.escape(r.repository)).</p></header>"
+    var b = "<header><h1>Restore drill — \(HTML.escape(r.system))</h1><p class=\"sub\">\(HTML.dateTime(r.started)) by \(HTML.escape(r.actor)) on \(HTML.escape(r.host)), from repository \(HTML.escape(r.repository)).</p></header>"
     b += "<section id=\"verdict\"><div class=\"q \(light.rawValue)\"><b>Verdict: \(r.verdict.rawValue)</b>\(r.reasons.map(HTML.escape).joined(separator: "<br>"))</div></section>"
     b += "<section id=\"facts\"><h2>What was restored</h2><table>"
-    b += "<tr><td>Snapshot</td><td>\(HTML.escape(r.snapshot ?? "—")) (\(r.snapshotTime.map { df.string(from: $0) } ?? "—")): \(HTML.escape(r.selection))</td></tr>"
+    b += "<tr><td>Snapshot</td><td>\(HTML.escape(r.snapshot ?? "—")) (\(r.snapshotTime.map { HTML.dateTime($0) } ?? "—")): \(HTML.escape(r.selection))</td></tr>"
     b += "<tr><td>Files and bytes</td><td>\(Plural.count(r.files, "file")), \(ByteCount.format(r.bytes)) (\(r.bytes) bytes); \(Plural.count(r.verifiedFiles, "file")) read back, the metadata of \(Plural.count(r.verifiedNodes, "entry", "entries")) (files, folders, links) verified</td></tr>"
     b += "<tr><td>Recovery time</td><td>\(String(format: "%.2f s", r.recoverySeconds)) against an RTO of \(DurationText.format(r.rtoSeconds))"
       + (r.projectedSeconds.map { String(format: "; projected for the newest full snapshot %.2f s", $0) } ?? "") + "</td></tr></table>"
@@ -115,7 +114,7 @@ extension ReportWriter {
   }
 
   static func runbookHTML(_ book: Runbook) -> String {
-    var b = "<header><h1>Recovery runbook — \(HTML.escape(book.organization))</h1><p class=\"sub\">Generated \(ISO8601DateFormatter().string(from: book.generated)) from the protection plan. Restore in this order.</p></header>"
+    var b = "<header><h1>Recovery runbook — \(HTML.escape(book.organization))</h1><p class=\"sub\">Generated \(HTML.dateTime(book.generated)) from the protection plan. Restore in this order.</p></header>"
     b += "<section id=\"steps\">"
     for s in book.steps {
       b += "<h2>\(s.order). \(HTML.escape(s.system)) <span class=\"muted small\">\(s.tier), RTO \(DurationText.format(s.rtoSeconds))</span></h2>"

@@ -1,5 +1,6 @@
 import Foundation
 import LifeboatCatalog
+import LifeboatCore
 import LifeboatPlan
 import LifeboatPosture
 import LifeboatReport
@@ -123,6 +124,49 @@ import Testing
     #expect(r.controls.first { $0.id == "164.308(a)(7)(ii)(A)" }?.missing == ["Archive: no good backup within its RPO"])
     #expect(r.disclaimer.contains("does not certify"))
     try checkGolden("compliance.json", r)
+  }
+
+  /// What an auditor signs: a period, a scope, success rates, samples to test, the version and
+  /// a sign-off block; no empty evidence, no gap without what is missing, nothing cited that the
+  /// auditor does not receive. Checked on the scenario and on a plan with no history at all.
+  @Test func theComplianceReportIsOneAnAuditorCanSign() throws {
+    let (plan, history, audit, events) = try Self.scenario()
+    let empty = try #require(PlanLoader.parse("""
+      organization: New Clinic
+      frameworks: [hipaa, nist-800-171, erate]
+      repositories: { r: { url: /srv/r, password: "env:P" } }
+      systems:
+        - name: Files
+          sources: [{ path: /srv/files }]
+      """, file: "/etc/lifeboat/plan.yaml").plan)
+    let reports = [
+      ComplianceReport.make(plan: plan, history: history, audit: audit, events: events, now: Self.now),
+      ComplianceReport.make(plan: empty, history: [], audit: AuditVerification(events: 0, head: "", problems: []), events: [], now: Self.now),
+    ]
+    for r in reports {
+      for c in r.controls {
+        #expect(!c.evidence.isEmpty && c.evidence.allSatisfy { !$0.isEmpty && !$0.hasSuffix(": ") && !$0.hasSuffix(":") }, "\(c.id): \(c.evidence)")
+        #expect(c.status == .met || !c.missing.isEmpty, "\(c.id) is \(c.status) but says nothing is missing")
+        #expect(!(c.evidence + c.missing).contains { $0.contains("docs/") || $0.contains(".md") }, "\(c.id) cites a file the auditor lacks")
+      }
+      #expect(r.periodEnd == Self.now && r.periodStart == Self.now.addingTimeInterval(-365 * 86400))
+      #expect(r.lifeboatVersion == LifeboatVersion.number)
+      #expect(r.signOff.contains("Reviewed by"))
+      #expect(r.scope.statement.contains("Systems, data and sites outside the plan are outside its scope"))
+      #expect(r.html.contains("id=\"signoff\"") && r.html.contains("id=\"scope\"") && r.html.contains("id=\"samples\""))
+    }
+    let r = reports[0]
+    #expect(r.scope.systems.map(\.name) == plan.systems.map(\.name))
+    #expect(r.scope.systems.first?.data == ["/srv/sis"])
+    let backups = try #require(r.rates.first { $0.kind == "backup" && $0.system == nil })
+    let inPeriod = history.filter { $0.kind == "backup" && $0.outcome != .running }
+    #expect(backups.attempted == inPeriod.count && backups.succeeded == inPeriod.filter(\.succeeded).count)
+    #expect(!r.samples.isEmpty)
+    for sample in r.samples {
+      #expect(history.contains { $0.kind == sample.kind && $0.system == sample.system && $0.snapshot == sample.snapshot }, "a real job")
+    }
+    let none = reports[1].controls.first { $0.id == "164.308(a)(7)(ii)(B)" }
+    #expect(none?.evidence.contains("offsite repositories: none") == true, "\(String(describing: none))")
   }
 
   @Test func theAssessmentRanksGapsByRisk() throws {
