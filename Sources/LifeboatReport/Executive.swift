@@ -50,7 +50,11 @@ public struct ExecutiveReport: Sendable, Codable {
   /// The cost of each critical system's measured recovery time (drill), by system.
   public var measuredRecoveryCost: [String: Double]
   public var answers: [Answer]
+  /// What to do next: one action per finding, with its owner and a due date.
+  public var actions: [RecommendedAction]
   public var auditChain: AuditVerification
+  public var preparedBy: String?
+  public var reviewedBy: String?
 
   /// Renders the posture (`Posture.judge`): the lights, reasons and findings are decided
   /// there, never here.
@@ -107,7 +111,10 @@ public struct ExecutiveReport: Sendable, Codable {
           + "\(money(orgRate * 168)) for a week."
           + (measuredCost.isEmpty
             ? " No critical system has a measured recovery time yet."
-            : " The measured recoveries cost " + measuredCost.sorted { $0.key < $1.key }.map { "\(money($0.value)) for \($0.key)" }.joined(separator: ", ") + "."),
+            : measuredCost.values.allSatisfy { $0 < 100 }
+              ? " The measured recoveries were quick enough that their downtime cost is negligible (under $100 each); "
+                + "the exposure is an outage that outlasts them."
+              : " The measured recoveries cost " + measuredCost.sorted { $0.key < $1.key }.map { "\(money($0.value)) for \($0.key)" }.joined(separator: ", ") + "."),
         light: .amber))
     let allFindings = posture.findings.map(\.message)
     let defensible = posture.defensible == .green
@@ -120,9 +127,13 @@ public struct ExecutiveReport: Sendable, Codable {
             + (audit.isIntact ? "" : " and the audit log does not verify") + ". "
             + (allFindings.first.map { "First: \($0)." } ?? ""),
         light: posture.defensible))
+    var owners: [String: String] = [:]
+    for s in plan.systems { if let o = s.owner { owners[s.name] = o } }
+    let actions = Posture.actions(
+      for: posture.findings, owners: owners, fallbackOwner: "the IT lead (no owner named in the plan)", now: now)
     return ExecutiveReport(
       organization: plan.organization, generated: now, systems: rows, costs: costs, measuredRecoveryCost: measuredCost,
-      answers: answers, auditChain: audit)
+      answers: answers, actions: actions, auditChain: audit)
   }
 
   static func age(_ seconds: Double) -> String { Wording.age(seconds) }

@@ -131,7 +131,10 @@ extension ExecutiveReport {
       })
     body += "<p class=\"muted small\">Grey: the recovery time objective. Bar: the last drill's measured restore, verification and checks (green within, red over).</p></section>"
     body += "<section id=\"costs\"><h2>What downtime would cost</h2><table><tr><th>Outage</th><th>Organization</th>"
-    let critical = costs.first.map { $0.perCriticalSystem.keys.sorted() } ?? []
+    // A critical system's column only where its figures differ from the organization's.
+    let critical = (costs.first.map { $0.perCriticalSystem.keys.sorted() } ?? []).filter { name in
+      costs.contains { abs(($0.perCriticalSystem[name] ?? 0) - $0.organization) >= 0.5 }
+    }
     for c in critical { body += "<th>\(HTML.escape(c))</th>" }
     body += "</tr>"
     for c in costs {
@@ -142,14 +145,30 @@ extension ExecutiveReport {
     }
     body += "</table>"
     if !measuredRecoveryCost.isEmpty {
-      body += "<p>Cost of the measured recovery: " + measuredRecoveryCost.sorted { $0.key < $1.key }
-        .map { "\(HTML.escape($0.key)) \(HTML.money($0.value))" }.joined(separator: "; ") + ".</p>"
+      if measuredRecoveryCost.values.allSatisfy({ $0 < 100 }) {
+        body += "<p>The measured recoveries took minutes: their downtime cost is negligible (under $100 each). "
+          + "The figures above are what an outage costs if recovery does not go as drilled.</p>"
+      } else {
+        body += "<p>Cost of the measured recovery: " + measuredRecoveryCost.sorted { $0.key < $1.key }
+          .map { "\(HTML.escape($0.key)) \(HTML.money($0.value))" }.joined(separator: "; ") + ".</p>"
+      }
     }
     body += "</section><section id=\"findings\"><h2>Open findings</h2>"
     let all = systems.flatMap { s in s.findings.map { (s.name, $0) } }
     if all.isEmpty { body += "<p>None.</p>" } else {
       body += "<ul>" + all.map { "<li><b>\(HTML.escape($0.0))</b>: \(HTML.escape($0.1))</li>" }.joined() + "</ul>"
     }
+    body += "</section><section id=\"actions\"><h2>Recommended actions</h2>"
+    if actions.isEmpty { body += "<p>None: every system is on target.</p>" } else {
+      body += "<table><colgroup><col style=\"width:44%\"><col style=\"width:20%\"><col style=\"width:22%\"><col style=\"width:14%\"></colgroup><tr><th>Action</th><th>System</th><th>Owner</th><th>Due</th></tr>"
+      for a in actions {
+        body += "<tr><td>\(HTML.light(a.severity))\(HTML.escape(a.action))</td><td>\(HTML.escape(a.system ?? "organization"))</td><td>\(HTML.escape(a.owner))</td><td>\(HTML.date(a.due))</td></tr>"
+      }
+      body += "</table>"
+    }
+    body += "</section><section id=\"signoff\"><h2>Sign-off</h2><table>"
+    body += "<tr><td style=\"width:22%\">Prepared by</td><td>\(HTML.escape(preparedBy ?? ""))</td><td style=\"width:30%\">Date:</td></tr>"
+    body += "<tr><td>Reviewed by</td><td>\(HTML.escape(reviewedBy ?? ""))</td><td>Date:</td></tr></table>"
     body += "</section><footer>Audit log: \(auditChain.events) events, chain \(auditChain.isIntact ? "intact" : "BROKEN"), head \(auditChain.head). "
     body += "Evidence supports these statements; it does not certify compliance.</footer>"
     return HTML.page(title: "Recovery readiness — \(organization)", body: body)

@@ -22,14 +22,26 @@ public enum ReportWriter {
     return e
   }
 
-  /// Writes `kind` for the plan into `directory`; returns the files written.
+  /// Who prepared and who reviewed a report, for its sign-off block (blank lines when nil).
+  public struct Signatures: Sendable {
+    public var preparedBy: String?
+    public var reviewedBy: String?
+    public init(preparedBy: String? = nil, reviewedBy: String? = nil) {
+      self.preparedBy = preparedBy
+      self.reviewedBy = reviewedBy
+    }
+  }
+
+  /// Writes `kind` for the plan into `directory`; returns the files written. A drill report
+  /// is named after its system and the drill's start (`drill-student-information-system-
+  /// 20261207-0930.html`), so each drill keeps its own document and none is overwritten.
   public static func write(
     _ kind: ReportKind, formats: [ReportFormat], plan: Plan, catalog: Catalog, system: String? = nil,
-    directory: String, now: Date
+    directory: String, now: Date, signatures: Signatures = Signatures()
   ) throws -> [String] {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    let (html, json) = try render(kind, plan: plan, catalog: catalog, system: system, now: now)
-    let base = directory + "/" + kind.rawValue
+    let (html, json, name) = try render(kind, plan: plan, catalog: catalog, system: system, now: now, signatures: signatures)
+    let base = directory + "/" + name
     var written: [String] = []
     for f in formats {
       let path = base + "." + f.rawValue
@@ -39,17 +51,22 @@ public enum ReportWriter {
     return written
   }
 
-  /// Renders `kind` for the plan: the HTML document and the JSON with the same facts.
-  public static func render(_ kind: ReportKind, plan: Plan, catalog: Catalog, system: String? = nil, now: Date)
-    throws -> (html: String, json: Data)
-  {
+  /// Renders `kind` for the plan: the HTML document and the JSON with the same facts, and the
+  /// document's file name (without extension).
+  public static func render(
+    _ kind: ReportKind, plan: Plan, catalog: Catalog, system: String? = nil, now: Date,
+    signatures: Signatures = Signatures()
+  ) throws -> (html: String, json: Data, name: String) {
     let history = try catalog.jobs(limit: 100_000)
     let audit = try catalog.verifyAudit()
     var html = ""
     var json = Data()
+    var name = kind.rawValue
     switch kind {
     case .executive:
-      let r = ExecutiveReport.make(plan: plan, history: history, audit: audit, now: now)
+      var r = ExecutiveReport.make(plan: plan, history: history, audit: audit, now: now)
+      r.preparedBy = signatures.preparedBy
+      r.reviewedBy = signatures.reviewedBy
       html = r.html
       json = try encoder.encode(r)
     case .compliance:
@@ -63,8 +80,10 @@ public enum ReportWriter {
       else {
         throw PlanError("no drill is recorded" + (system.map { " for \($0)" } ?? ""), hint: "run `lifeboat drill --plan … --system …`")
       }
-      html = r.html
-      json = try encoder.encode(r)
+      let document = DrillDocument(report: r, job: job.id, history: history, now: now)
+      html = document.html
+      json = try encoder.encode(document)
+      name = document.fileName
     case .runbook:
       let book = try Runbook.make(plan, now: now)
       html = book.html
@@ -74,14 +93,55 @@ public enum ReportWriter {
       html = a.html
       json = try encoder.encode(a)
     }
-    return (html, json)
+    return (html, json, name)
   }
 
 }
 
 extension DrillReport {
-  /// The drill as a document.
-  public var html: String { ReportWriter.drillHTML(self) }
+  /// The drill as a document (without its system's history; `DrillDocument` adds it).
+  public var html: String { ReportWriter.drillHTML(self, history: []) }
+}
+
+/// One drill's report: the drill, and the system's drills of the twelve months before it.
+public struct DrillDocument: Sendable, Codable {
+  public struct PastDrill: Sendable, Codable, Equatable {
+    public var job: Int64?
+    public var time: Date
+    public var verdict: String
+    public var recoverySeconds: Double?
+    public var repository: String?
+  }
+
+  public var report: DrillReport
+  public var job: Int64?
+  /// The system's drills in the twelve months up to the report, newest first (this one included).
+  public var history: [PastDrill]
+
+  public init(report: DrillReport, job: Int64?, history: [JobRecord], now: Date) {
+    self.report = report
+    self.job = job
+    let since = now.addingTimeInterval(-365 * 86400)
+    self.history = history.filter { $0.kind == "drill" && $0.system == report.system && $0.outcome != .running && $0.started >= since }
+      .sorted { $0.started > $1.started }
+      .map {
+        PastDrill(
+          job: $0.id, time: $0.started, verdict: $0.verdict?.rawValue ?? ($0.outcome == .success ? "passed" : "failed"),
+          recoverySeconds: $0.recoverySeconds, repository: $0.repository)
+      }
+  }
+
+  /// `drill-<system>-<yyyyMMdd-HHmmss>`: one file per drill.
+  public var fileName: String {
+    let slug = report.system.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }.reduce(into: "") { $0.append($1) }
+    let f = DateFormatter()
+    f.dateFormat = "yyyyMMdd-HHmmss"
+    f.locale = Locale(identifier: "en_US_POSIX")
+    f.timeZone = TimeZone(identifier: "UTC")
+    return "drill-\(slug)-\(f.string(from: report.started))"
+  }
+
+  public var html: String { ReportWriter.drillHTML(report, history: history) }
 }
 
 extension Runbook {
@@ -90,7 +150,7 @@ extension Runbook {
 }
 
 extension ReportWriter {
-  static func drillHTML(_ r: DrillReport) -> String {
+  static func drillHTML(_ r: DrillReport, history: [DrillDocument.PastDrill]) -> String {
     let light = r.verdict.light
     var b = "<header><h1>Restore drill — \(HTML.escape(r.system))</h1><p class=\"sub\">\(HTML.dateTime(r.started)) by \(HTML.escape(r.actor)) on \(HTML.escape(r.host)), from repository \(HTML.escape(r.repository)).</p></header>"
     b += "<section id=\"verdict\"><div class=\"q \(light.rawValue)\"><b>Verdict: \(r.verdict.rawValue)</b>\(r.reasons.map(HTML.escape).joined(separator: "<br>"))</div></section>"
@@ -108,8 +168,16 @@ extension ReportWriter {
     for c in r.checks {
       b += "<tr><td>\(HTML.escape(c.check))</td><td>\(HTML.light(c.passed ? .green : .red))\(c.passed ? "passed" : "failed")</td><td>\(String(format: "%.2f", c.seconds))</td><td class=\"small\">\(HTML.escape(String(c.detail.suffix(400))))</td></tr>"
     }
-    if r.checks.isEmpty { b += "<tr><td colspan=\"4\">No checks are defined for this system.</td></tr>" }
-    b += "</table></section><footer>Evidence kept in the catalog as a drill job and an audit event.</footer>"
+    if r.checks.isEmpty { b += "<tr><td colspan=\"4\">No application checks are defined for this system.</td></tr>" }
+    b += "</table></section>"
+    if !history.isEmpty {
+      b += "<section id=\"history\"><h2>Drills of \(HTML.escape(r.system)) in the last 12 months</h2><table><tr><th>When</th><th>Verdict</th><th>Recovery time</th><th>From</th><th>Job</th></tr>"
+      for d in history {
+        b += "<tr><td>\(HTML.dateTime(d.time))</td><td>\(HTML.escape(d.verdict))</td><td>\(d.recoverySeconds.map { Wording.age($0) } ?? "—") of \(DurationText.format(r.rtoSeconds))</td><td>\(HTML.escape(d.repository ?? "—"))</td><td>\(d.job.map(String.init) ?? "—")</td></tr>"
+      }
+      b += "</table></section>"
+    }
+    b += "<footer>Evidence kept in the catalog as a drill job and an audit event.</footer>"
     return HTML.page(title: "Restore drill — \(r.system)", body: b)
   }
 

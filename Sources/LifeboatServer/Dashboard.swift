@@ -187,7 +187,7 @@ extension LifeboatServer {
       guard let kind = ReportKind(rawValue: kindName) else { throw failure(.notFound, "no report '\(kindName)'") }
       guard let plan = TenantView.plan(console, tenant.id).0 else { throw failure(.conflict, "tenant '\(tenant.id)' has no valid plan yet") }
       let system = request.uri.queryParameters["system"].map(String.init)
-      let rendered: (html: String, json: Data)
+      let rendered: (html: String, json: Data, name: String)
       do {
         rendered = try ReportWriter.render(kind, plan: plan, catalog: try console.catalog(tenant.id), system: system, now: now)
       } catch let e as PlanError {

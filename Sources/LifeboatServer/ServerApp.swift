@@ -294,7 +294,7 @@ public struct LifeboatServer: Sendable {
         throw failure(.conflict, errors.isEmpty ? "tenant '\(tenant.id)' has no plan yet" : "the plan has errors: \(errors.joined(separator: "; "))")
       }
       let q = request.uri.queryParameters
-      let rendered: (html: String, json: Data)
+      let rendered: (html: String, json: Data, name: String)
       do {
         rendered = try ReportWriter.render(kind, plan: plan, catalog: try console.catalog(tenant.id), system: q["system"].map(String.init), now: now)
       } catch let e as PlanError {

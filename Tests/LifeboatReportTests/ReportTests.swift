@@ -169,6 +169,58 @@ import Testing
     #expect(none?.evidence.contains("offsite repositories: none") == true, "\(String(describing: none))")
   }
 
+  /// The board report says what to do, who does it and by when; who prepared and reviewed it;
+  /// shows a system's cost column only where it differs; and says so when a measured recovery
+  /// costs next to nothing.
+  @Test func theExecutiveReportAssignsActions() throws {
+    let (plan, history, audit, _) = try Self.scenario()
+    var r = ExecutiveReport.make(plan: plan, history: history, audit: audit, now: Self.now)
+    let posture = Posture.judge(plan: plan, history: history, auditIntact: audit.isIntact, now: Self.now)
+    #expect(r.actions.count == posture.findings.filter { $0.severity != .green }.count)
+    #expect(r.actions.first?.severity == .red, "red first")
+    for a in r.actions {
+      #expect(a.due == Self.now.addingTimeInterval(a.severity == .red ? 7 * 86400 : 30 * 86400))
+      #expect(!a.action.isEmpty && !a.action.hasPrefix("nothing"))
+      let owner = plan.systems.first { $0.name == a.system }?.owner
+      #expect(a.owner == owner ?? "the IT lead (no owner named in the plan)")
+    }
+    #expect(r.actions.contains { $0.system == "Finance" && $0.reason == .neverDrilled && $0.action.contains("first restore drill") })
+    r.preparedBy = "Dana Whitfield"
+    #expect(r.html.contains("id=\"actions\"") && r.html.contains("Prepared by</td><td>Dana Whitfield"))
+    #expect(r.html.contains("<th>Student Information System</th>"), "its $25,000 an hour differs from the organization's")
+    #expect(!r.html.contains("T00:00:00Z") && !r.html.contains("generated 2027-"), "one date format")
+
+    // Drills that took seconds: their cost is said to be negligible, not listed as $11.
+    let quick = history.map { j -> JobRecord in
+      var j = j
+      if j.kind == "drill" { j.recoverySeconds = 5 }
+      return j
+    }
+    let q = ExecutiveReport.make(plan: plan, history: quick, audit: audit, now: Self.now)
+    #expect(q.answers[1].answer.contains("negligible"), "\(q.answers[1].answer)")
+  }
+
+  /// A drill's report is its own file, named after the system and the drill's start, with the
+  /// system's drills of the last twelve months.
+  @Test func eachDrillHasItsOwnReportWithItsHistory() throws {
+    let (_, history, _, _) = try Self.scenario()
+    let drillJob = try #require(history.first { $0.kind == "drill" })
+    let report = try JSONDecoder.drill.decode(DrillReport.self, from: Data(try #require(drillJob.details).utf8))
+    var old = drillJob
+    old.started = Self.now.addingTimeInterval(-200 * 86400)
+    old.verdict = .failed
+    var ancient = drillJob
+    ancient.started = Self.now.addingTimeInterval(-400 * 86400)
+    let doc = DrillDocument(report: report, job: drillJob.id, history: history + [old, ancient], now: Self.now)
+    #expect(doc.fileName.hasPrefix("drill-student-information-system-") && doc.fileName.count == "drill-student-information-system-20270105-120000".count, "\(doc.fileName)")
+    #expect(doc.history.count == 2, "this drill and the one of 200 days ago, not the one of 400")
+    #expect(doc.history.map(\.verdict) == ["passed", "failed"])
+    #expect(doc.html.contains("id=\"history\"") && doc.html.contains("in the last 12 months"))
+    var later = report
+    later.started = report.started.addingTimeInterval(86400)
+    #expect(DrillDocument(report: later, job: nil, history: [], now: Self.now).fileName != doc.fileName, "a new name per drill")
+  }
+
   @Test func theAssessmentRanksGapsByRisk() throws {
     let (plan, history, _, _) = try Self.scenario()
     let a = Assessment.make(plan: plan, history: history, now: Self.now, scan: false)

@@ -25,6 +25,8 @@ struct ReportCommand: AsyncParsableCommand {
   @Option(help: "Directory to write into.") var out: String = "."
   @Option(help: "html, json, or both (default).") var format: String = "both"
   @Option(help: "For the drill report: the system.") var system: String?
+  @Option(help: "For the executive report's sign-off: who prepared it.") var preparedBy: String?
+  @Option(help: "For the executive report's sign-off: who reviewed it.") var reviewedBy: String?
 
   func validate() throws {
     guard ReportKind(rawValue: kind) != nil else {
@@ -39,7 +41,8 @@ struct ReportCommand: AsyncParsableCommand {
     do {
       let files = try ReportWriter.write(
         ReportKind(rawValue: kind)!, formats: formats, plan: plan, catalog: try options.catalog(plan), system: system,
-        directory: out, now: try CommandClock.reporting().now())
+        directory: out, now: try CommandClock.reporting().now(),
+        signatures: ReportWriter.Signatures(preparedBy: preparedBy, reviewedBy: reviewedBy))
       for f in files { options.output.line("wrote \(f)") }
       try options.output.emit(["files": files])
     } catch let e as PlanError {
