@@ -181,6 +181,11 @@ public struct ProtectedSystem: Sendable, Equatable {
   public var sources: [Source]
   public var hooks: Hooks
   public var dependsOn: [String]
+  /// Where a recovery restores this system (`restore_to:`); default /srv/recovery/<system>.
+  public var restoreTo: String? = nil
+
+  /// The recovery target: the plan's `restore_to`, else a folder of its own under /srv/recovery.
+  public var recoveryTarget: String { restoreTo ?? "/srv/recovery/\(snapshotSystem)" }
 
   /// The name snapshots of this system carry in their `system` field (its name, lower case,
   /// with dashes), so retention, parents, drills and the clean point find the system's snapshots
@@ -293,6 +298,9 @@ public struct Plan: Sendable {
   public var server: ServerLink? = nil
   /// The assessment's likelihoods and durations (`assessment:`), defaults where not stated.
   public var risk = RiskAssumptions()
+  /// Where what a recovery needs is kept when the servers are gone (`recovery_kit:`): the
+  /// runbook's "before you start". Keys: plan, passwords, binary, runbook.
+  public var recoveryKit: [String: String] = [:]
 
   public func system(named name: String) -> ProtectedSystem? {
     systems.first { $0.name.caseInsensitiveCompare(name) == .orderedSame || $0.snapshotSystem == name }

@@ -354,11 +354,19 @@ struct Reader {
       }
     }
 
+    var kit: [String: String] = [:]
+    if let k = top["recovery_kit"] {
+      for (key, entry) in entries(k.value, known: PlanKeys.recoveryKit, what: "recovery_kit") {
+        if let text = string(entry.value, key) { kit[key] = text }
+      }
+    }
+
     var plan = Plan(
       file: file, organization: organization, frameworks: frameworks, downtimeCostPerHour: cost,
       catalog: catalog, repositories: repositories, systems: systems)
     plan.server = server
     plan.risk = risk
+    plan.recoveryKit = kit
     return plan
   }
 
@@ -526,11 +534,15 @@ struct Reader {
       drill = Sourced(settings, here("drill"))
     }
 
-    return ProtectedSystem(
+    var system = ProtectedSystem(
       name: name, line: line, owner: e["owner"].flatMap { string($0.value, "owner") },
       contacts: e["contacts"].map { strings($0.value, "contacts") } ?? [], tier: tier, rpo: rpo, rto: rto,
       schedule: sched, retention: keep, copies: copies, drill: drill, downtimeCostPerHour: cost,
       sources: sources, hooks: hooks, dependsOn: e["depends_on"].map { strings($0.value, "depends_on") } ?? [])
+    if let r = e["restore_to"], let path = string(r.value, "restore_to") {
+      if path.hasPrefix("/") { system.restoreTo = path } else { error(r.value, "restore_to must be an absolute path") }
+    }
+    return system
   }
 }
 
@@ -539,15 +551,16 @@ struct Reader {
 public enum PlanKeys {
   public static let plan = [
     "organization", "frameworks", "downtime_cost_per_hour", "catalog", "repositories", "tiers", "systems", "server",
-    "assessment",
+    "assessment", "recovery_kit",
   ]
   public static let assessment = RiskAssumptions.keys
+  public static let recoveryKit = ["plan", "passwords", "binary", "runbook"]
   public static let repository = ["url", "password", "immutable_days", "offsite", "token"]
   public static let server = ["url", "tenant", "token"]
   public static let tier = ["rpo", "rto", "schedule", "retention", "drill_every"]
   public static let system = [
     "name", "owner", "contacts", "tier", "rpo", "rto", "sources", "schedule", "retention", "copies",
-    "hooks", "drill", "downtime_cost_per_hour", "depends_on",
+    "hooks", "drill", "downtime_cost_per_hour", "depends_on", "restore_to",
   ]
   public static let source = ["path", "exclude", "command", "as", "timeout"]
   public static let retention = ["last", "hourly", "daily", "weekly", "monthly", "yearly", "within", "tags"]
@@ -559,6 +572,7 @@ public enum PlanKeys {
     [
       "plan": plan, "repository": repository, "server": server, "tier": tier, "system": system, "source": source,
       "retention": retention, "hooks": hooks, "drill": drill, "check": check, "assessment": assessment,
+      "recovery_kit": recoveryKit,
     ]
   }
 }

@@ -181,17 +181,35 @@ extension ReportWriter {
     return HTML.page(title: "Restore drill — \(r.system)", body: b)
   }
 
+  /// The runbook's blocks as HTML: the same words as its Markdown.
   static func runbookHTML(_ book: Runbook) -> String {
-    var b = "<header><h1>Recovery runbook — \(HTML.escape(book.organization))</h1><p class=\"sub\">Generated \(HTML.dateTime(book.generated)) from the protection plan. Restore in this order.</p></header>"
-    b += "<section id=\"steps\">"
-    for s in book.steps {
-      b += "<h2>\(s.order). \(HTML.escape(s.system)) <span class=\"muted small\">\(s.tier), RTO \(DurationText.format(s.rtoSeconds))</span></h2>"
-      b += "<p>" + (s.owner.map { "Owner: \(HTML.escape($0)). " } ?? "") + (s.contacts.isEmpty ? "" : "Contacts: \(s.contacts.map(HTML.escape).joined(separator: "; ")). ")
-        + (s.dependsOn.isEmpty ? "" : "After: \(s.dependsOn.map(HTML.escape).joined(separator: ", ")). ") + "Restore from repository <b>\(HTML.escape(s.repository))</b>.</p>"
-      b += "<pre style=\"white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f5f8;padding:6px;font-size:10px\">" + s.commands.map(HTML.escape).joined(separator: "\n") + "</pre>"
-      if !s.checks.isEmpty { b += "<ul>" + s.checks.map { "<li><code>\(HTML.escape($0))</code></li>" }.joined() + "</ul>" }
+    var b = ""
+    var open = false
+    for block in book.blocks {
+      switch block {
+      case .heading(1, let text):
+        b += "<header><h1>\(HTML.escape(text))</h1>"
+      case .heading(let level, let text):
+        // "Before you start" is one section; every system's step goes in the next one.
+        if level == 2 && (text == "Before you start" || !b.contains("<section id=\"steps\">")) {
+          if open { b += "</section>" }
+          b += "<section id=\"\(text == "Before you start" ? "before" : "steps")\">"
+          open = true
+        }
+        b += "<h\(level)>\(HTML.escape(text))</h\(level)>"
+      case .paragraph(let text):
+        b += open ? "<p>\(HTML.escape(text))</p>" : "<p class=\"sub\">\(HTML.escape(text))</p></header>"
+      case .items(let items):
+        b += "<ul>" + items.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul>"
+      case .commands(let lines):
+        b += "<pre style=\"white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f5f8;padding:6px;font-size:10px\">"
+          + lines.map(HTML.escape).joined(separator: "\n") + "</pre>"
+      case .warning(let text):
+        b += "<div class=\"q amber\"><b>Missing</b>\(HTML.escape(text))</div>"
+      }
     }
-    b += "</section>"
+    if open { b += "</section>" }
     return HTML.page(title: "Recovery runbook — \(book.organization)", body: b)
   }
+
 }

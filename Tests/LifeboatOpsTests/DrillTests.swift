@@ -200,7 +200,7 @@ import Testing
     let clock = ManualClock()
     let book = try Runbook.make(plan, now: clock.now())
     #expect(book.steps.map(\.system) == ["Email", "Directory", "SIS", "Finance", "Archive"])
-    #expect(book.markdown.contains("## 4. Finance (important)") && book.markdown.contains("**Owner**: Omar"))
+    #expect(book.markdown.contains("## 4. Finance (important)") && book.markdown.contains("- Owner: Omar"))
     #expect(book.steps[0].commands.first?.contains("--clean") == true)
 
     let context = try f.context(plan, clock: clock)

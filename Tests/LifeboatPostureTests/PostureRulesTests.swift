@@ -14,10 +14,10 @@ import Testing
   /// The table in docs/posture.md is the `Reason` enum, written out: every rule, its area and
   /// its light. Regenerate with LIFEBOAT_UPDATE_GOLDEN=1 after changing a rule.
   @Test func theDocumentedTableIsTheCode() throws {
-    var table = "| Area | Reason | Light | When |\n|---|---|---|---|\n"
+    var table = "| Area | Reason | Light | When | Recommended action (due in 7 days when red, 30 when amber) |\n|---|---|---|---|---|\n"
     for area in Area.allCases {
       for r in Reason.allCases where r.area == area {
-        table += "| \(area.rawValue) | `\(r.rawValue)` | \(r.light.rawValue) | \(r.rule) |\n"
+        table += "| \(area.rawValue) | `\(r.rawValue)` | \(r.light.rawValue) | \(r.rule) | \(r.action.replacingOccurrences(of: "|", with: "\\|")) |\n"
       }
     }
     let path = Self.root.appendingPathComponent("docs/posture.md").path

@@ -221,6 +221,57 @@ import Testing
     #expect(DrillDocument(report: later, job: nil, history: [], now: Self.now).fileName != doc.fileName, "a new name per drill")
   }
 
+  /// The runbook starts with what a recovery needs from outside the servers, gives each system
+  /// its own restore target, flags missing owners and kit, keeps rehearsal apart from recovery,
+  /// and says the same in Markdown and HTML.
+  @Test func theRunbookIsReadyForTheDayTheServersAreGone() throws {
+    let (plan, _, _, _) = try Self.scenario()
+    let book = try Runbook.make(plan, now: Self.now)
+    let md = book.markdown
+    #expect(md.contains("## Before you start") && md.contains("onsite from env:P"), "passwords by reference only")
+    #expect(book.missing.contains { $0.contains("Finance has no owner") })
+    #expect(book.missing.contains { $0.contains("where the repository passwords is kept") || $0.contains("the repository passwords") })
+    #expect(md.contains("Owner: NOT NAMED in the plan"))
+    let targets = book.steps.map(\.restoreTo)
+    #expect(Set(targets).count == targets.count, "a target per system: \(targets)")
+    #expect(targets.contains("/srv/recovery/student-information-system"))
+    for s in book.steps {
+      #expect(s.commands.allSatisfy { $0.contains("restore") && $0.contains("--target \(s.restoreTo)") })
+      #expect(s.drillCommands.allSatisfy { $0.contains("lifeboat drill") })
+    }
+    #expect(md.components(separatedBy: "### To recover").count - 1 == book.steps.count)
+    #expect(md.components(separatedBy: "### To rehearse").count - 1 == book.steps.count)
+    // The same words in both: every block's text is in the Markdown and, escaped, in the HTML.
+    let html = book.html
+    for block in book.blocks {
+      let texts: [String]
+      switch block {
+      case .heading(_, let t), .paragraph(let t), .warning(let t): texts = [t]
+      case .items(let items): texts = items
+      case .commands(let lines): texts = lines
+      }
+      for t in texts {
+        #expect(md.contains(t), "markdown lacks \(t)")
+        #expect(html.contains(HTML.escape(t)), "html lacks \(t)")
+      }
+    }
+    // A plan that states its kit and restore targets is not flagged for them.
+    let stated = try #require(PlanLoader.parse("""
+      organization: O
+      recovery_kit: { plan: "printed, IT office safe", passwords: "sealed envelope, superintendent's safe", binary: "USB stick in the safe", runbook: "printed, IT office safe" }
+      repositories: { r: { url: /srv/r, password: "env:P" } }
+      systems:
+        - name: Files
+          owner: Ana
+          restore_to: /mnt/recovery/files
+          sources: [{ path: /srv/files }]
+      """, file: "/etc/lifeboat/plan.yaml").plan)
+    let ready = try Runbook.make(stated, now: Self.now)
+    #expect(ready.missing.isEmpty, "\(ready.missing)")
+    #expect(ready.steps.first?.restoreTo == "/mnt/recovery/files")
+    #expect(ready.markdown.contains("sealed envelope, superintendent's safe"))
+  }
+
   @Test func theAssessmentRanksGapsByRisk() throws {
     let (plan, history, _, _) = try Self.scenario()
     let a = Assessment.make(plan: plan, history: history, now: Self.now, scan: false)
@@ -296,7 +347,7 @@ import Testing
       ("assessment", Assessment.make(plan: plan, history: history, now: Self.now, scan: false).html,
        ["gaps", "systems", "storage", "assumptions"]),
       ("drill", try Self.drillReport(history).html, ["verdict", "facts", "phases", "checks"]),
-      ("runbook", try Runbook.make(plan, now: Self.now).html, ["steps"]),
+      ("runbook", try Runbook.make(plan, now: Self.now).html, ["before", "steps"]),
     ]
     for (name, html, sections) in pages {
       #expect(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"), "self-contained, no JavaScript")
