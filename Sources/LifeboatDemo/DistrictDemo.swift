@@ -89,8 +89,9 @@ public struct DistrictDemo: Sendable {
         for s in plan.systems {
           let r = await DrillRunner(context: context, system: s).run()
           log(
-            "drill \(s.name): \(r.verdict.rawValue), \(r.files) files restored from \(r.repository), verified, "
-              + "\(r.checks.count) checks, recovery \(String(format: "%.2f", r.recoverySeconds)) s (RTO \(DurationText.format(s.rto.value)))")
+            "drill \(s.name): \(r.verdict.rawValue), \(Plural.count(r.files, "file")) restored from \(r.repository), verified, "
+              + (r.checks.isEmpty ? "no application checks defined" : "\(Plural.count(r.checks.filter(\.passed).count, "application check")) of \(r.checks.count) passed")
+              + ", recovery \(String(format: "%.2f", r.recoverySeconds)) s (RTO \(DurationText.format(s.rto.value)))")
         }
       }
       if hour == 5 * 24 + 20 && !attacked {

@@ -199,7 +199,7 @@ struct PlanShowCommand: AsyncParsableCommand {
       settings["copies"] = Value(value: s.copies.value.joined(separator: ", "), source: "\(s.copies.source)")
       settings["drill"] = Value(
         value: "every \(DurationText.format(s.drill.value.every)) from \(s.drill.value.repository ?? "-")"
-          + (s.drill.value.checks.isEmpty ? "" : ", \(s.drill.value.checks.count) checks"),
+          + (s.drill.value.checks.isEmpty ? ", no application checks defined" : ", \(Plural.count(s.drill.value.checks.count, "application check"))"),
         source: "\(s.drill.source)")
       settings["downtime cost"] = Value(
         value: String(format: "%.0f per hour", s.downtimeCostPerHour.value), source: "\(s.downtimeCostPerHour.source)")

@@ -76,9 +76,9 @@ struct AssessCommand: AsyncParsableCommand {
       out.line("                " + g.reasoning)
     }
     out.line("systems in the order to fix them:")
-    for r in a.ranking { out.line(String(format: "  %12.0f  %@ (%d gaps)", r.expectedLossPerYear, r.system, r.gaps)) }
+    for r in a.ranking { out.line(String(format: "  %12.0f  %@ (%@)", r.expectedLossPerYear, r.system, Plural.count(r.gaps, "gap"))) }
     out.line("factors (the plan's assessment: section changes them):")
-    for f in a.factors { out.line("  \(f.key) = \(f.value) — \(f.source)") }
+    for f in a.factors { out.line("  \(f.key) = \(String(format: "%g", f.value)) — \(f.source)") }
     try out.emit(a)
   }
 }
