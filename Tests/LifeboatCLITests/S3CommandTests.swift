@@ -18,6 +18,44 @@ import Testing
     return (r.code, r.output)
   }
 
+  /// `plan init` on S3: an immutable repository on a new bucket is created with Object Lock and
+  /// every object locked; one on an existing bucket without Object Lock is refused, named.
+  @Test func planInitCreatesAnImmutableRepositoryOnANewBucket() throws {
+    let server = try S3TestServer.require()
+    let dir = TemporaryDirectory("lifeboat-s3-plan-init")
+    defer { dir.remove() }
+    let fresh = S3TestServer.bucketName("plan")
+    let plain = S3TestServer.bucketName("plain")
+    try server.createBucket(plain, objectLock: false)
+    try FixtureTree.write(dir.sub("pass"), Array("vault password\n".utf8))
+    try FixtureTree.build(at: dir.sub("data"), seed: 216, options: { var o = FixtureTree.Options(); o.files = 10; o.specialFiles = false; return o }())
+    let plan = dir.sub("plan.yaml")
+    try FixtureTree.write(plan, Array("""
+      organization: O
+      catalog: catalog.sqlite
+      repositories:
+        vault: { url: "s3:\(server.endpoint)/\(fresh)/lb", password: "file:\(dir.sub("pass"))", immutable_days: 2 }
+        unlocked: { url: "s3:\(server.endpoint)/\(plain)/lb", password: "file:\(dir.sub("pass"))", immutable_days: 2 }
+      systems:
+        - name: Files
+          sources: [{ path: \(dir.sub("data")) }]
+          copies: [vault]
+
+      """.utf8))
+    var env = server.environment()
+    env["LIFEBOAT_CACHE_DIR"] = "off"
+    let r = try CLIFixture.launch(["plan", "init", "--plan", plan, "--kdf", "pbkdf2"], environment: env, dir: dir)
+    #expect(r.code == ExitStatus.fatal, "one of the two cannot be made immutable: \(r.output)")
+    #expect(r.output.contains("created bucket \(fresh) with Object Lock"), "\(r.output)")
+    #expect(r.output.contains("every object locked (compliance) for 2 days"))
+    #expect(r.output.contains("unlocked") && r.output.contains("does not have Object Lock enabled"), "\(r.output)")
+    #expect(r.output.contains("1 of 2 repositories ready (1 created); 1 failed"))
+    let run = try CLIFixture.launch(["run", "--all", "--plan", plan], environment: env, dir: dir)
+    #expect(run.code == 0 && run.output.contains("backup vault success"), "\(run.output)")
+    let again = try CLIFixture.launch(["plan", "init", "--plan", plan], environment: env, dir: dir)
+    #expect(again.output.contains("exists and its password opens it, immutable for 2 days (compliance)"), "\(again.output)")
+  }
+
   @Test func backupRestoreCheckAndAppendOnlyClientsOnAnImmutableBucket() throws {
     let server = try S3TestServer.require()
     let dir = TemporaryDirectory("lifeboat-s3-cli")
