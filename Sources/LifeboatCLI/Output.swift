@@ -43,7 +43,8 @@ struct Output: Sendable {
   static func error(_ error: any Error) {
     let text: String
     if let e = error as? LifeboatError {
-      text = "error: \(e.message)" + (e.hint.map { "\nhint: \($0)" } ?? "")
+      // A hint sits two columns in under its line, as in plan diagnostics, `run` and `status`.
+      text = "error: \(e.message)" + (e.hint.map { "\n  hint: \($0)" } ?? "")
     } else {
       text = "error: \(error)"
     }

@@ -146,7 +146,7 @@ extension ExecutiveReport {
     body += "</table>"
     if !measuredRecoveryCost.isEmpty {
       if measuredRecoveryCost.values.allSatisfy({ $0 < 100 }) {
-        body += "<p>The measured recoveries took minutes: their downtime cost is negligible (under $100 each). "
+        body += "<p>The measured recoveries were quick: their downtime cost is negligible (under $100 each). "
           + "The figures above are what an outage costs if recovery does not go as drilled.</p>"
       } else {
         body += "<p>Cost of the measured recovery: " + measuredRecoveryCost.sorted { $0.key < $1.key }

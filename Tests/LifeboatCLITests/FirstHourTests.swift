@@ -175,6 +175,7 @@ import Testing
         ["snapshots", "--repo", f.repo, "--password-file", file], environment: ["LIFEBOAT_PASSWORD": ""], dir: f.dir)
       #expect(r.code == ExitStatus.fatal)
       #expect(r.output.contains("cannot read the password file \(file): \(reason)"), "\(r.output)")
+      #expect(r.output.contains("\n  hint: --password-file and LIFEBOAT_PASSWORD_FILE"), "a hint sits two columns in: \(r.output)")
     }
 
     let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
