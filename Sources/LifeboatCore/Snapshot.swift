@@ -69,3 +69,13 @@ public struct Snapshot: Codable, Sendable, Equatable {
     }
   }
 }
+
+extension Snapshot {
+  /// The plan system this snapshot belongs to: its `system` field, or — for a plan's backup
+  /// written before that field existed, which carries the `plan` tag — its host name, where
+  /// Lifeboat then wrote the system. Nil for an ad-hoc backup. The one rule for "whose is this
+  /// snapshot" (docs/design.md, snapshots): retention groups, parents, drills, clean points.
+  public var planSystem: String? {
+    system ?? (tags.contains("plan") ? hostname : nil)
+  }
+}

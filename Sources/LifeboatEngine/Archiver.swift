@@ -241,7 +241,7 @@ public final class Archiver: Sendable {
     }
     // A plan's system backed up before snapshots recorded `system` carried it as the host name.
     guard let system = options.system else { return nil }
-    return list.snapshots.last { $0.snapshot.system == nil && $0.snapshot.hostname == system && $0.snapshot.paths == paths }
+    return list.snapshots.last { $0.snapshot.planSystem == system && $0.snapshot.paths == paths }
   }
 
   func stdinNode(_ name: String, _ now: Date) -> Node {

@@ -60,7 +60,7 @@ public struct SystemRunner: Sendable {
           copy.bytes = Int64(bytes)
           copy.outcome = .success
           // The snapshot's ID in the copy (a copy is a new snapshot), and the source's beside it.
-          copy.snapshot = there?.hex ?? snapshotID?.hex
+          copy.snapshot = there?.hex
           copy.details = snapshotID.map { "{\"source_snapshot\":\"\($0.hex)\"}" }
         } catch {
           copy.outcome = Task.isCancelled ? .interrupted : .failed

@@ -190,15 +190,18 @@ public struct ProtectedSystem: Sendable, Equatable {
   /// The name snapshots of this system carry in their `system` field (its name, lower case,
   /// with dashes), so retention, parents, drills and the clean point find the system's snapshots
   /// even when one machine backs up several systems. Their `hostname` is the real host's.
-  public var snapshotSystem: String {
+  public var snapshotSystem: String { Self.slug(name) }
+
+  /// A system's name as snapshots, folders and file names carry it: lower case, dashes for
+  /// everything but letters and digits ("Student Information System" → student-information-system).
+  public static func slug(_ name: String) -> String {
     name.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }.reduce(into: "") { $0.append($1) }
   }
 
-  /// Whether a snapshot is this system's: its `system` field names it — or, for snapshots
-  /// written before that field existed, its host name did.
-  public func owns(_ snapshot: Snapshot) -> Bool {
-    snapshot.system.map { $0 == snapshotSystem } ?? (snapshot.hostname == snapshotSystem)
-  }
+  /// Whether a snapshot is this system's (`Snapshot.planSystem`: its `system` field, or for a
+  /// plan's backup from before that field, its host name). An ad-hoc backup of a host that
+  /// happens to share the system's name is not.
+  public func owns(_ snapshot: Snapshot) -> Bool { snapshot.planSystem == snapshotSystem }
 }
 
 /// The likelihoods and durations the assessment's expected losses rest on. Each is an

@@ -329,10 +329,19 @@ struct Reader {
       }
     }
 
-    // A repository on a Lifeboat server signs in with its own token, else the plan's server's.
+    // A repository on a Lifeboat server signs in with its own token, else the plan's server's —
+    // only when it is on that same server: a token is never sent to another host.
+    func origin(_ url: String) -> String? {
+      guard let u = URL(string: url), let scheme = u.scheme, let host = u.host else { return nil }
+      return "\(scheme)://\(host.lowercased()):\(u.port ?? (scheme == "https" ? 443 : 80))"
+    }
     for (name, r) in repositories where r.url.hasPrefix("rest:") && r.token == nil {
-      if let server {
+      if let server, let mine = origin(String(r.url.dropFirst("rest:".count))), mine == origin(server.url) {
         repositories[name]?.token = server.token
+      } else if let server {
+        diagnostics.append(Diagnostic(severity: .warning, file: file, line: r.line, column: 1,
+          message: "repository \(name) is on another server than server: (\(server.url)), so it does not get server.token",
+          hint: "give it its own token: reference; until then LIFEBOAT_SERVER_TOKEN[_FILE] must be set where the plan runs"))
       } else {
         diagnostics.append(Diagnostic(severity: .warning, file: file, line: r.line, column: 1,
           message: "repository \(name) is on a Lifeboat server but names no token",
@@ -554,7 +563,12 @@ public enum PlanKeys {
     "assessment", "recovery_kit",
   ]
   public static let assessment = RiskAssumptions.keys
-  public static let recoveryKit = ["plan", "passwords", "binary", "runbook"]
+  /// What a recovery needs from outside the servers, with the words the runbook uses.
+  public static let recoveryKitItems = [
+    ("plan", "the plan file"), ("passwords", "the repository passwords"), ("binary", "the lifeboat program"),
+    ("runbook", "this runbook"),
+  ]
+  public static var recoveryKit: [String] { recoveryKitItems.map(\.0) }
   public static let repository = ["url", "password", "immutable_days", "offsite", "token"]
   public static let server = ["url", "tenant", "token"]
   public static let tier = ["rpo", "rto", "schedule", "retention", "drill_every"]

@@ -69,20 +69,20 @@ public struct Runbook: Sendable, Codable {
     let steps = done.enumerated().map { (i, name) -> Step in
       let s = plan.system(named: name)!
       let repo = s.drill.value.repository ?? s.copies.value.last ?? ""
-      let quoted = "'\(s.name.replacingOccurrences(of: "'", with: "'\\''"))'"
+      func quoted(_ text: String) -> String { "'\(text.replacingOccurrences(of: "'", with: "'\\''"))'" }
       return Step(
         order: i + 1, system: s.name, tier: s.tier.value.rawValue, owner: s.owner, contacts: s.contacts,
         rtoSeconds: s.rto.value, dependsOn: s.dependsOn, repository: repo, restoreTo: s.recoveryTarget,
         commands: [
-          "lifeboat restore --plan \(plan.file) --system \(quoted) --repository \(repo) --clean --target \(s.recoveryTarget) --verify"
+          "lifeboat restore --plan \(quoted(plan.file)) --system \(quoted(s.name)) --repository \(quoted(repo)) --clean "
+            + "--target \(quoted(s.recoveryTarget)) --verify"
         ],
-        drillCommands: ["lifeboat drill --plan \(plan.file) --system \(quoted) --repository \(repo)"],
+        drillCommands: ["lifeboat drill --plan \(quoted(plan.file)) --system \(quoted(s.name)) --repository \(quoted(repo))"],
         checks: s.drill.value.checks.map(\.description))
     }
     var missing = steps.filter { $0.owner == nil }.map { "\($0.system) has no owner: add owner: to it in the plan" }
-    let kitWords = ["plan": "the plan file", "passwords": "the repository passwords", "binary": "the lifeboat program", "runbook": "this runbook"]
-    for key in PlanKeys.recoveryKit where plan.recoveryKit[key] == nil {
-      missing.append("the plan does not say where \(kitWords[key]!) is kept when the servers are gone: add recovery_kit: { \(key): … }")
+    for (key, what) in PlanKeys.recoveryKitItems where plan.recoveryKit[key] == nil {
+      missing.append("the plan does not say where \(what) is kept when the servers are gone: add recovery_kit: { \(key): … }")
     }
     return Runbook(
       organization: plan.organization, generated: now, planFile: plan.file, recoveryKit: plan.recoveryKit,

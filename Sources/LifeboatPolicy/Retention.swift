@@ -148,7 +148,9 @@ public enum Retention {
 
   public static func groupKey(_ s: Snapshot, _ g: RetentionGrouping) -> String {
     var parts = [String]()
-    if g.host { parts.append("host=\(s.hostname)") }
+    // A plan's backups group by their system, not their host: two systems on one host never
+    // share a group, and a system keeps its history when it moves to another host.
+    if g.host { parts.append(s.planSystem.map { "system=\($0)" } ?? "host=\(s.hostname)") }
     if g.paths { parts.append("paths=\(s.paths.sorted().joined(separator: ","))") }
     if g.tags { parts.append("tags=\(s.tags.sorted().joined(separator: ","))") }
     return parts.isEmpty ? "all" : parts.joined(separator: " ")

@@ -268,7 +268,7 @@ public struct ComplianceReport: Sendable, Codable {
     for r in rates where r.attempted > 0 || r.system == nil {
       body += "<tr><td>\(r.kind)</td><td>\(HTML.escape(r.system ?? "all systems"))</td><td>\(r.succeeded) of \(r.attempted)</td><td>\(r.percent.map { "\($0) %" } ?? "no jobs")</td></tr>"
     }
-    body += "</table></section><section id=\"samples\"><h2>Samples to test</h2><p class=\"small\">Each is a job in the catalog; its snapshot can be listed and restored from the named repository.</p><table><tr><th>Job</th><th>System</th><th>Kind</th><th>Repository</th><th>Snapshot</th><th>When</th><th>Outcome</th></tr>"
+    body += "</table></section><section id=\"samples\"><h2>Samples to test</h2><p class=\"small\">Each is a job in the catalog with the snapshot it made or restored in the named repository (`lifeboat snapshots`, `lifeboat cat snapshot ID`); retention removes old snapshots in time, so test the newest first.</p><table><tr><th>Job</th><th>System</th><th>Kind</th><th>Repository</th><th>Snapshot</th><th>When</th><th>Outcome</th></tr>"
     for s in samples {
       body += "<tr><td>\(s.job.map(String.init) ?? "—")</td><td>\(HTML.escape(s.system))</td><td>\(s.kind)</td><td>\(HTML.escape(s.repository ?? "—"))</td><td><code>\(s.snapshot.map { String($0.prefix(16)) } ?? "—")</code></td><td>\(HTML.date(s.time))</td><td>\(s.outcome)</td></tr>"
     }

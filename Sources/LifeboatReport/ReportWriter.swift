@@ -133,7 +133,7 @@ public struct DrillDocument: Sendable, Codable {
 
   /// `drill-<system>-<yyyyMMdd-HHmmss>`: one file per drill.
   public var fileName: String {
-    let slug = report.system.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }.reduce(into: "") { $0.append($1) }
+    let slug = ProtectedSystem.slug(report.system)
     let f = DateFormatter()
     f.dateFormat = "yyyyMMdd-HHmmss"
     f.locale = Locale(identifier: "en_US_POSIX")

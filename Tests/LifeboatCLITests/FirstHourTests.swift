@@ -72,6 +72,15 @@ import Testing
     #expect(retagged.snapshot.tree == first.tree)
     #expect(try await repo.loadMarks().suspicion(of: retagged.id) != nil, "the suspicious mark moved")
 
+    // The same snapshot named twice is changed once.
+    let before2 = try await repo.listSnapshots().snapshots.count
+    let newest = try #require(now.last)
+    let twice = try f.runProcess(["tag", "latest", "latest", String(newest.id.hex.prefix(8)), "--add", "twice"])
+    #expect(twice.code == 0, "\(twice.output)")
+    #expect(try await repo.listSnapshots().snapshots.count == before2, "no duplicate copy")
+    #expect(twice.output.components(separatedBy: "→").count - 1 == 1, "\(twice.output)")
+    now = try await repo.listSnapshots().snapshots
+
     #expect(try f.runProcess(["tag", "--tag", "test", "--remove", "test"]).code == 0)
     now = try await repo.listSnapshots().snapshots
     #expect(now.allSatisfy { !$0.snapshot.tags.contains("test") })
@@ -87,6 +96,28 @@ import Testing
     #expect(refused.output.contains("protected: legal hold") && refused.output.contains("lifeboat unprotect"), "\(refused.output)")
     #expect(try await repo.listSnapshots().snapshots.contains { $0.id == protectedID })
     #expect(try f.runProcess(["tag", "latest"]).code == ExitStatus.fatal, "nothing to change is a usage error")
+  }
+
+  /// A Lifeboat server's repositories are append-only for clients: `tag` refuses before it
+  /// writes anything, instead of leaving a copy it cannot remove the original of.
+  @Test func tagRefusesAppendOnlyServerRepositories() throws {
+    let server = try RunningServer()
+    defer { _ = server.stop() }
+    #expect(try server.api("POST", "/api/v1/tenants", json: "{\"id\":\"t\"}").0 == 201)
+    #expect(try server.api("POST", "/api/v1/tenants/t/repositories", json: "{\"name\":\"r\"}").0 == 201)
+    let dir = TemporaryDirectory("lifeboat-tag-rest")
+    defer { dir.remove() }
+    let token = dir.sub("token")
+    try FixtureTree.write(token, Array(try server.token("agent", role: "backup", tenant: "t").utf8))
+    try FixtureTree.build(at: dir.sub("src"), seed: 217, options: { var o = FixtureTree.Options(); o.files = 5; o.specialFiles = false; return o }())
+    let env = ["LIFEBOAT_SERVER_TOKEN_FILE": token, "LIFEBOAT_PASSWORD": "tag-rest", "LIFEBOAT_CACHE_DIR": "off"]
+    let repo = "rest:\(server.base)/t/r"
+    #expect(try CLIFixture.launch(["init", "-r", repo, "--kdf", "pbkdf2"], environment: env, dir: dir).code == 0)
+    #expect(try CLIFixture.launch(["backup", "-r", repo, dir.sub("src")], environment: env, dir: dir).code == 0)
+    let r = try CLIFixture.launch(["tag", "-r", repo, "latest", "--add", "x"], environment: env, dir: dir)
+    #expect(r.code == ExitStatus.fatal && r.output.contains("append-only") && r.output.contains("nothing was written"), "\(r.output)")
+    let list = try CLIFixture.launch(["snapshots", "-r", repo], environment: env, dir: dir)
+    #expect(list.output.contains("1 snapshot\n"), "\(list.output)")
   }
 
   @Test func catShowsObjectsWithoutSecrets() async throws {

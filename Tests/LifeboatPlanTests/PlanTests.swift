@@ -27,19 +27,48 @@ import Testing
     }
   }
 
+  /// A `rest:` repository inherits the plan's server token only on that same server.
+  @Test func theServerTokenGoesOnlyToItsServer() throws {
+    let r = PlanLoader.parse("""
+      organization: O
+      server: { url: "https://backup.provider.net:8443", tenant: t, token: "file:/etc/lifeboat/server-token" }
+      repositories:
+        same: { url: "rest:https://BACKUP.provider.net:8443/t/files", password: "env:P" }
+        other: { url: "rest:https://other.example/t/files", password: "env:P" }
+        own: { url: "rest:https://other.example/t/docs", password: "env:P", token: "env:OTHER_TOKEN" }
+      systems:
+        - name: Files
+          sources: [{ path: /srv/files }]
+          copies: [same]
+      """, file: "/tmp/plan.yaml")
+    let plan = try #require(r.plan)
+    #expect(plan.repositories["same"]?.token == .file("/etc/lifeboat/server-token"))
+    #expect(plan.repositories["other"]?.token == nil, "never sent to another host")
+    #expect(plan.repositories["own"]?.token == .environment("OTHER_TOKEN"))
+    #expect(r.warnings.contains { $0.message.contains("repository other is on another server") })
+  }
+
   /// A system's snapshots: by their `system` field, or by the host name older snapshots
   /// carried it in — never another system's, never an ad-hoc backup of the same host.
   @Test func aSystemOwnsItsSnapshotsOldAndNew() throws {
     let plan = try #require(PlanLoader.load(file: Self.example).plan)
     let sis = try #require(plan.system(named: "Student Information System"))
-    func snapshot(host: String, system: String?) -> Snapshot {
-      var s = Snapshot(time: Date(timeIntervalSince1970: 0), tree: ID(w0: 1, w1: 2, w2: 3, w3: 4), paths: ["/srv"], hostname: host, username: "root", programVersion: "t")
+    func snapshot(host: String, system: String?, tags: [String] = ["plan"]) -> Snapshot {
+      var s = Snapshot(time: Date(timeIntervalSince1970: 0), tree: ID(w0: 1, w1: 2, w2: 3, w3: 4), paths: ["/srv"], hostname: host, username: "root", tags: tags, programVersion: "t")
       s.system = system
       return s
     }
     #expect(sis.owns(snapshot(host: "sis-db-01", system: "student-information-system")))
-    #expect(sis.owns(snapshot(host: "student-information-system", system: nil)), "written before the field existed")
+    #expect(sis.owns(snapshot(host: "student-information-system", system: nil)), "a plan backup written before the field existed")
+    #expect(!sis.owns(snapshot(host: "student-information-system", system: nil, tags: [])), "an ad-hoc backup of a host named like the system")
     #expect(!sis.owns(snapshot(host: "sis-db-01", system: nil)), "an ad-hoc backup of the same host")
+    // Retention groups by system, not host: two systems on one host never share a group.
+    let finance = snapshot(host: "sis-db-01", system: "finance")
+    let mine = snapshot(host: "sis-db-01", system: "student-information-system")
+    let old = snapshot(host: "student-information-system", system: nil)
+    let byHost = RetentionGrouping(host: true, paths: false, tags: false)
+    #expect(Retention.groupKey(finance, byHost) != Retention.groupKey(mine, byHost))
+    #expect(Retention.groupKey(old, byHost) == Retention.groupKey(mine, byHost), "a system's old and new snapshots are one group")
     #expect(!sis.owns(snapshot(host: "student-information-system", system: "finance")))
   }
 

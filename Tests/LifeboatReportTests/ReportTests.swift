@@ -236,7 +236,7 @@ import Testing
     #expect(Set(targets).count == targets.count, "a target per system: \(targets)")
     #expect(targets.contains("/srv/recovery/student-information-system"))
     for s in book.steps {
-      #expect(s.commands.allSatisfy { $0.contains("restore") && $0.contains("--target \(s.restoreTo)") })
+      #expect(s.commands.allSatisfy { $0.contains("restore") && $0.contains("--target '\(s.restoreTo)'") })
       #expect(s.drillCommands.allSatisfy { $0.contains("lifeboat drill") })
     }
     #expect(md.components(separatedBy: "### To recover").count - 1 == book.steps.count)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LifeboatBackends
 import LifeboatCore
 import LifeboatFormat
 import LifeboatRepository
@@ -57,24 +58,36 @@ struct TagCommand: AsyncParsableCommand {
   }
 
   func run() async throws {
+    let location = try global.repositoryLocation()
+    guard BackendFactory.clientRetention(at: location) else {
+      throw LifeboatError(
+        .usage, "tags cannot change on \(location): a Lifeboat server's repositories are append-only for clients, "
+          + "and changing tags removes the old snapshot; nothing was written",
+        hint: "tag snapshots when they are made (`backup --tag`), or ask the provider")
+    }
     let repo = try await global.openRepository()
     let out = global.output
     let now = global.clock.now()
-    let changes: [Change] = try await global.withLock(repo, exclusive: false, command: "tag") { _ in
+    // Exclusive, as `forget`: no other process removes, prunes or re-tags while old snapshots
+    // are replaced, and two `tag` runs never both copy one snapshot.
+    let (changes, refused) = try await global.withLock(repo, exclusive: true, command: "tag") { _ in
+      // Every argument resolved first, then each snapshot once, however it was named.
       var chosen: [(id: ID, snapshot: Snapshot)] = []
       if snapshots.isEmpty {
         chosen = try await repo.listSnapshots().snapshots.filter { filter.matches($0.snapshot) }
       } else {
-        for s in snapshots where !chosen.contains(where: { $0.id.hex.hasPrefix(s.lowercased()) }) {
-          chosen.append(try await repo.findSnapshot(SnapshotReference(s), filter: filter))
+        for s in snapshots {
+          let found = try await repo.findSnapshot(SnapshotReference(s), filter: filter)
+          if !chosen.contains(where: { $0.id == found.id }) { chosen.append(found) }
         }
       }
-      let marks = try await repo.loadMarks()
       var changes: [Change] = []
       var refused: [String] = []
       for (id, old) in chosen {
         let tags = newTags(old.tags)
         guard tags != old.tags else { continue }
+        // Marks read now, not at the start: a protection written meanwhile is honoured.
+        let marks = try await repo.loadMarks()
         if let p = marks.protection(of: id, now: now) {
           refused.append("\(id.short) (protected: \(p.reason))")
           continue
@@ -83,27 +96,43 @@ struct TagCommand: AsyncParsableCommand {
         updated.tags = tags
         updated.original = old.original ?? id
         let newID = try await repo.saveSnapshot(updated)
-        for m in marks.marks[id] ?? [] where m.knownKind == .suspicious {
-          try await repo.addMark(
-            SnapshotMark(snapshot: newID, kind: .suspicious, reason: m.reason, time: m.time, author: m.author))
+        do {
+          for m in marks.marks[id] ?? [] where m.knownKind == .suspicious {
+            try await repo.addMark(
+              SnapshotMark(snapshot: newID, kind: .suspicious, reason: m.reason, time: m.time, author: m.author))
+          }
+          _ = try await repo.removeSnapshots([id], marks: try await repo.loadMarks(), now: now)
+        } catch {
+          // Undo: the new copy goes, the old snapshot stays as it was.
+          let undone = (try? await SnapshotRemoval.remove([newID], from: repo.backend) { _ in nil }) != nil
+          throw LifeboatError(
+            .fatal,
+            "changing the tags of \(id.short) failed: \(error); "
+              + (undone ? "the snapshot is unchanged" : "both \(id.short) and its re-tagged copy \(newID.short) now exist"),
+            hint: undone ? nil : "both are complete snapshots; once the cause is fixed, remove the object snapshots/\(newID.hex) from the storage, or let retention remove it")
         }
-        _ = try await repo.removeSnapshots([id], marks: marks, now: now)
         changes.append(Change(old: id.hex, new: newID.hex, tags: tags))
         out.line("\(id.short) → \(newID.short): tags \(tags.isEmpty ? "(none)" : tags.joined(separator: ","))")
       }
-      if !refused.isEmpty {
-        throw LifeboatError(
+      return (changes, refused)
+    }
+    if !changes.isEmpty {
+      global.audit(
+        "tag", subject: changes.map { String($0.old.prefix(8)) }.joined(separator: ","),
+        details: ["changed": "\(changes.count)", "new": changes.map { String($0.new.prefix(8)) }.joined(separator: ",")])
+    }
+    if changes.isEmpty && refused.isEmpty { out.line("no snapshot needed a change") }
+    try out.emit(changes)
+    if !refused.isEmpty {
+      Output.error(
+        LifeboatError(
           .usage,
           "\(refused.count == 1 ? "1 snapshot keeps its" : "\(refused.count) snapshots keep their") tags: "
             + refused.joined(separator: ", ") + "; changing tags writes a new snapshot and removes the old one"
             + (changes.isEmpty ? "" : " (\(changes.count) other\(changes.count == 1 ? " was" : "s were") changed)"),
-          hint: "lift the protection with `lifeboat unprotect SNAPSHOT` first, or leave the tags as they are")
-      }
-      return changes
+          hint: "lift the protection with `lifeboat unprotect SNAPSHOT` first, or leave the tags as they are"))
+      throw PartialSuccess(code: ExitStatus.fatal)
     }
-    global.audit("tag", subject: changes.map { String($0.old.prefix(8)) }.joined(separator: ","), details: ["changed": "\(changes.count)"])
-    if changes.isEmpty { out.line("no snapshot needed a change") }
-    try out.emit(changes)
   }
 }
 
