@@ -90,7 +90,7 @@ public struct DistrictDemo: Sendable {
           let r = await DrillRunner(context: context, system: s).run()
           log(
             "drill \(s.name): \(r.verdict.rawValue), \(Plural.count(r.files, "file")) restored from \(r.repository), verified, "
-              + (r.checks.isEmpty ? "no application checks defined" : "\(Plural.count(r.checks.filter(\.passed).count, "application check")) of \(r.checks.count) passed")
+              + (r.checks.isEmpty ? "no application checks defined" : "\(r.checks.filter(\.passed).count) of \(Plural.count(r.checks.count, "application check")) passed")
               + ", recovery \(String(format: "%.2f", r.recoverySeconds)) s (RTO \(DurationText.format(s.rto.value)))")
         }
       }
