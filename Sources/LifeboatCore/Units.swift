@@ -1,3 +1,5 @@
+public import Foundation
+
 /// One convention for sizes everywhere Lifeboat shows one — the CLI, the dashboard, every
 /// report: IEC binary units (KiB = 1024 B, MiB, GiB, TiB, PiB), three significant digits.
 public enum ByteCount {
@@ -15,28 +17,34 @@ public enum ByteCount {
     }
     if u == 0 { return "\(Int(v)) B" }
     // Three significant digits: 1.46 GiB, 14.6 GiB, 146 GiB.
-    let text: String
-    if v < 9.995 {
-      text = Self.fixed(v, decimals: 2)
-    } else if v < 99.95 {
-      text = Self.fixed(v, decimals: 1)
-    } else {
-      text = Self.fixed(v, decimals: 0)
-    }
-    return "\(text) \(units[u])"
+    let decimals = v < 9.995 ? 2 : v < 99.95 ? 1 : 0
+    return String(format: "%.\(decimals)f %@", v, units[u])
   }
+}
 
-  /// `v` with `decimals` digits after the point, rounded half up (no Foundation).
-  static func fixed(_ v: Double, decimals: Int) -> String {
-    var scale = 1.0
-    for _ in 0..<decimals { scale *= 10 }
-    let n = Int((v * scale).rounded())
-    guard decimals > 0 else { return String(n) }
-    let whole = n / Int(scale)
-    var fraction = String(n % Int(scale))
-    while fraction.count < decimals { fraction = "0" + fraction }
-    return "\(whole).\(fraction)"
-  }
+/// The one way reports and documents write a date: "January 10, 2027" (UTC, English).
+public enum DateText {
+  public static func day(_ d: Date) -> String { dayFormatter.string(from: d) }
+
+  /// A moment: "January 10, 2027, 14:05 UTC".
+  public static func moment(_ d: Date) -> String { day(d) + ", " + timeFormatter.string(from: d) + " UTC" }
+
+  nonisolated(unsafe) static let dayFormatter: DateFormatter = {
+    let f = DateFormatter()
+    f.dateStyle = .long
+    f.timeStyle = .none
+    f.locale = Locale(identifier: "en_US")
+    f.timeZone = TimeZone(identifier: "UTC")
+    return f
+  }()
+
+  nonisolated(unsafe) static let timeFormatter: DateFormatter = {
+    let f = DateFormatter()
+    f.dateFormat = "HH:mm"
+    f.locale = Locale(identifier: "en_US_POSIX")
+    f.timeZone = TimeZone(identifier: "UTC")
+    return f
+  }()
 }
 
 /// "1 file", "2 files", "0 files": counts in sentences.

@@ -47,7 +47,7 @@ public enum PlanRepositories {
               name: target.name, url: target.url, state: .missing, detail: "does not exist yet",
               hint: "`lifeboat plan init --plan \(plan.file)` creates it"))
       } catch {
-        out.append(failure(target, error))
+        out.append(failure(target, error, planFile: plan.file))
       }
     }
     return out
@@ -65,7 +65,7 @@ public enum PlanRepositories {
         let backend = try context.backend(for: target)
         let password = try context.password(for: target)
         if try await Repository.storage({ try await backend.exists(.config) }) {
-          let repo = try await context.openUncached(target.name)
+          let repo = try await context.open(target)
           let immutable = repo.immutability.map { ", immutable for \($0.days) days (\($0.mode))" } ?? ""
           out.append(
             RepositoryReadiness(
@@ -93,20 +93,17 @@ public enum PlanRepositories {
         out.append(
           RepositoryReadiness(name: target.name, url: target.url, state: .created, detail: steps.joined(separator: "; ")))
       } catch {
-        out.append(failure(target, error))
+        out.append(failure(target, error, planFile: context.plan.file))
       }
     }
     return out
   }
 
-  static func failure(_ target: RepositoryTarget, _ error: any Error) -> RepositoryReadiness {
-    let e = (error as? LifeboatError) ?? LifeboatError(.fatal, "\(error)")
-    // Drop the "the plan's repository NAME (URL): " prefix `RunContext.planned` adds: the
-    // readiness line already names it.
-    var message = e.message
-    if let r = message.range(of: "(\(target.url)): ") { message = String(message[r.upperBound...]) }
-    if let r = message.range(of: "(\(target.url)) ") { message = String(message[r.upperBound...]) }
-    return RepositoryReadiness(name: target.name, url: target.url, state: .failed, detail: message, hint: e.hint)
+  /// A repository that could not be created or opened, worded as a plan run words it — without
+  /// naming the repository again: its readiness line does.
+  static func failure(_ target: RepositoryTarget, _ error: any Error, planFile: String) -> RepositoryReadiness {
+    let e = RunContext.planned((error as? LifeboatError) ?? LifeboatError(.fatal, "\(error)"), target, planFile: planFile, which: "it")
+    return RepositoryReadiness(name: target.name, url: target.url, state: .failed, detail: e.message, hint: e.hint)
   }
 
   /// Offsite repositories that are not offsite: on the same storage (the same local file

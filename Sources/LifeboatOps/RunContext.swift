@@ -48,18 +48,23 @@ public struct RunContext: Sendable {
     guard let target = plan.repositories[name] else {
       throw LifeboatError(.usage, "the plan has no repository \(name)")
     }
-    let backend = try backend(for: target)
-    let password = try password(for: target)
-    let repo: Repository
     do {
-      repo = try await Repository.open(
-        backend: backend, password: password, clock: clock, memory: KeyMemory.fromEnvironment(environment))
+      return try await open(target)
     } catch let e as LifeboatError {
       throw planned(e, target)
     }
+  }
+
+  /// Opens a plan's repository and checks it is as immutable as the plan says; errors are
+  /// the repository layer's, for the caller to word (`planned`).
+  func open(_ target: RepositoryTarget) async throws -> Repository {
+    let backend = try backend(for: target)
+    let password = try password(for: target)
+    let repo = try await Repository.open(
+      backend: backend, password: password, clock: clock, memory: KeyMemory.fromEnvironment(environment))
     if let days = target.immutableDays, repo.immutability == nil {
       throw LifeboatError(
-        .usage, "the plan says repository \(name) is immutable for \(days) days, but it was not created so",
+        .usage, "the plan says repository \(target.name) is immutable for \(days) days, but it was not created so",
         hint: "create it with `lifeboat init -r \(target.url) --immutable-days \(days)` on a bucket with Object Lock")
     }
     return repo
@@ -90,21 +95,27 @@ public struct RunContext: Sendable {
     }
   }
 
-  /// An error from opening a plan's repository, said in the plan's words: which repository,
-  /// and what to do with the plan (not with --repo or LIFEBOAT_REPOSITORY).
+  /// An error from opening a plan's repository, said in the plan's words: which repository
+  /// (`which`; a line that already names it passes "it"), and what to do with the plan (not
+  /// with --repo or LIFEBOAT_REPOSITORY).
   func planned(_ e: LifeboatError, _ target: RepositoryTarget) -> LifeboatError {
-    let which = "the plan's repository \(target.name) (\(target.url))"
+    Self.planned(e, target, planFile: plan.file)
+  }
+
+  static func planned(_ e: LifeboatError, _ target: RepositoryTarget, planFile: String, which: String? = nil) -> LifeboatError {
+    let named = which == nil
+    let which = which ?? "the plan's repository \(target.name) (\(target.url))"
     switch e.kind {
     case .repositoryNotFound:
       return LifeboatError(
         .repositoryNotFound, "\(which) does not exist yet",
-        hint: "create every repository the plan names with `lifeboat plan init --plan \(plan.file)`")
+        hint: "create every repository the plan names with `lifeboat plan init --plan \(planFile)`")
     case .wrongPassword:
       return LifeboatError(
         .wrongPassword, "the password \(target.password) does not open \(which)",
         hint: "check that \(target.password) holds this repository's password (repositories: \(target.name): password: in the plan)")
     default:
-      return LifeboatError(e.kind, "\(which): \(e.message)", hint: e.hint)
+      return LifeboatError(e.kind, named ? "\(which): \(e.message)" : e.message, hint: e.hint)
     }
   }
 }

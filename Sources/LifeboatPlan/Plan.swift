@@ -217,61 +217,47 @@ public struct RiskAssumptions: Sendable, Equatable {
     public var meaning: String
   }
 
-  /// Events a year that need a restore of a system (a failed disk or server, a deleted or
-  /// corrupted database, an attack).
-  public var incidentsPerYear: Factor
-  /// Ransomware attacks a year that reach the backups when nothing stops them.
-  public var ransomwarePerYear: Factor
-  /// Losses of a whole site a year (fire, flood, theft), taking its storage with it.
-  public var siteLossPerYear: Factor
-  /// Losses of a single copy a year (a failed backup disk, an account closed, a bucket deleted).
-  public var copyLossPerYear: Factor
-  /// The share of restores never tried before that fail the first time they are needed.
-  public var untestedRestoreFailure: Factor
-  /// Hours to rebuild a system when no usable backup is left.
-  public var rebuildHours: Factor
+  /// Every factor, in the report's order, each from its defaults below or the plan.
+  public private(set) var all: [Factor]
 
-  public static let keys = [
-    "incidents_per_year", "ransomware_per_year", "site_loss_per_year", "copy_loss_per_year",
-    "untested_restore_failure", "rebuild_hours",
+  /// Lifeboat's defaults: key, value, what it means. Stated as assumptions, not facts.
+  static let defaults: [(key: String, value: Double, meaning: String)] = [
+    ("incidents_per_year", 0.3, "events a year that need a system restored (a failed server, a deleted database, an attack)"),
+    ("ransomware_per_year", 0.2, "ransomware attacks a year that reach backups nothing protects"),
+    ("site_loss_per_year", 0.02, "losses of a whole site a year (fire, flood, theft) with the storage in it"),
+    ("copy_loss_per_year", 0.05, "losses of a single backup copy a year (a failed disk, a closed account)"),
+    ("untested_restore_failure", 0.3, "share of never-tested restores that fail the first time they are needed"),
+    ("rebuild_hours", 168, "hours to rebuild a system when no usable backup is left"),
   ]
 
+  public static var keys: [String] { defaults.map(\.key) }
+
   public init() {
-    incidentsPerYear = Factor(
-      key: "incidents_per_year", value: 0.3, source: .builtIn,
-      meaning: "events a year that need a system restored (a failed server, a deleted database, an attack)")
-    ransomwarePerYear = Factor(
-      key: "ransomware_per_year", value: 0.2, source: .builtIn,
-      meaning: "ransomware attacks a year that reach backups nothing protects")
-    siteLossPerYear = Factor(
-      key: "site_loss_per_year", value: 0.02, source: .builtIn,
-      meaning: "losses of a whole site a year (fire, flood, theft) with the storage in it")
-    copyLossPerYear = Factor(
-      key: "copy_loss_per_year", value: 0.05, source: .builtIn,
-      meaning: "losses of a single backup copy a year (a failed disk, a closed account)")
-    untestedRestoreFailure = Factor(
-      key: "untested_restore_failure", value: 0.3, source: .builtIn,
-      meaning: "share of never-tested restores that fail the first time they are needed")
-    rebuildHours = Factor(
-      key: "rebuild_hours", value: 168, source: .builtIn,
-      meaning: "hours to rebuild a system when no usable backup is left")
+    all = Self.defaults.map { Factor(key: $0.key, value: $0.value, source: .builtIn, meaning: $0.meaning) }
   }
 
-  public var all: [Factor] {
-    [incidentsPerYear, ransomwarePerYear, siteLossPerYear, copyLossPerYear, untestedRestoreFailure, rebuildHours]
-  }
+  /// The factor of one of `defaults`' keys (always present: `all` is built from them).
+  private func factor(_ key: String) -> Factor { all.first { $0.key == key }! }
 
+  /// Events a year that need a restore of a system (a failed disk or server, a deleted or
+  /// corrupted database, an attack).
+  public var incidentsPerYear: Factor { factor("incidents_per_year") }
+  /// Ransomware attacks a year that reach the backups when nothing stops them.
+  public var ransomwarePerYear: Factor { factor("ransomware_per_year") }
+  /// Losses of a whole site a year (fire, flood, theft), taking its storage with it.
+  public var siteLossPerYear: Factor { factor("site_loss_per_year") }
+  /// Losses of a single copy a year (a failed backup disk, an account closed, a bucket deleted).
+  public var copyLossPerYear: Factor { factor("copy_loss_per_year") }
+  /// The share of restores never tried before that fail the first time they are needed.
+  public var untestedRestoreFailure: Factor { factor("untested_restore_failure") }
+  /// Hours to rebuild a system when no usable backup is left.
+  public var rebuildHours: Factor { factor("rebuild_hours") }
+
+  /// The plan states a factor at `line`.
   public mutating func set(_ key: String, _ value: Double, line: Int) {
-    func apply(_ f: inout Factor) { f.value = value; f.source = .plan(line: line) }
-    switch key {
-    case "incidents_per_year": apply(&incidentsPerYear)
-    case "ransomware_per_year": apply(&ransomwarePerYear)
-    case "site_loss_per_year": apply(&siteLossPerYear)
-    case "copy_loss_per_year": apply(&copyLossPerYear)
-    case "untested_restore_failure": apply(&untestedRestoreFailure)
-    case "rebuild_hours": apply(&rebuildHours)
-    default: break
-    }
+    guard let i = all.firstIndex(where: { $0.key == key }) else { return }
+    all[i].value = value
+    all[i].source = .plan(line: line)
   }
 }
 

@@ -5,6 +5,7 @@
 
 public import Foundation
 import LifeboatPolicy
+import enum LifeboatCore.DateText
 
 public struct Runbook: Sendable, Codable {
   public struct Step: Sendable, Codable {
@@ -94,7 +95,7 @@ public struct Runbook: Sendable, Codable {
     var b: [Block] = [
       .heading(level: 1, text: "Recovery runbook — \(organization)"),
       .paragraph(
-        "Generated \(Self.day(generated)) from the protection plan \(planFile). Restore the systems in this order; each "
+        "Generated \(DateText.day(generated)) from the protection plan \(planFile). Restore the systems in this order; each "
           + "step says what to restore, from which copy, to where, how to check it, who owns it and its recovery time objective."),
       .heading(level: 2, text: "Before you start"),
       .paragraph("A recovery needs these, from outside the servers that are down:"),
@@ -146,15 +147,5 @@ public struct Runbook: Sendable, Codable {
       }
     }
     return out.joined(separator: "\n\n") + "\n"
-  }
-
-  /// "January 10, 2027" — the reports' one date format.
-  static func day(_ d: Date) -> String {
-    let f = DateFormatter()
-    f.dateStyle = .long
-    f.timeStyle = .none
-    f.locale = Locale(identifier: "en_US")
-    f.timeZone = TimeZone(identifier: "UTC")
-    return f.string(from: d)
   }
 }

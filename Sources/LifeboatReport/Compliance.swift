@@ -82,17 +82,21 @@ public struct ComplianceReport: Sendable, Codable {
   public var disclaimer =
     "This report lists evidence that supports each control. It does not certify compliance; an assessor decides."
 
+  /// What each framework is called in the report.
+  static let frameworkNames = [
+    "hipaa": "HIPAA Security Rule", "nist-800-171": "NIST SP 800-171 r2 / CMMC Level 2", "erate": "E-Rate Cybersecurity Pilot",
+  ]
+
   /// The reporting period: the twelve months before `now` unless given.
   public static let defaultPeriod: TimeInterval = 365 * 86400
 
   public static func make(
-    plan: Plan, history allHistory: [JobRecord], audit: AuditVerification, events: [AuditEvent], now: Date,
+    plan: Plan, history: [JobRecord], audit: AuditVerification, events: [AuditEvent], now: Date,
     since: Date? = nil
   ) -> ComplianceReport {
     let periodStart = since ?? now.addingTimeInterval(-defaultPeriod)
     // Controls judge today's posture on all the history; rates and samples cover the period.
-    let history = allHistory
-    let inPeriod = allHistory.filter { $0.started >= periodStart && $0.started <= now }
+    let inPeriod = history.filter { $0.started >= periodStart && $0.started <= now }
     // The systems' standing comes from the posture; this report decides only each control's status.
     let posture = Posture.judge(plan: plan, history: history, auditIntact: audit.isIntact, now: now)
     let statuses = zip(plan.systems, posture.systems).map { ($0, $1) }
@@ -201,7 +205,7 @@ public struct ComplianceReport: Sendable, Codable {
       ["ransomware signals on every backup; \(suspicious.count) suspicious snapshots recorded"], [])
 
     let wanted = plan.frameworks.isEmpty ? ["hipaa", "nist-800-171", "erate"] : plan.frameworks.map { $0 == "cmmc" ? "nist-800-171" : $0 }
-    let names = ["hipaa": "HIPAA Security Rule", "nist-800-171": "NIST SP 800-171 r2 / CMMC Level 2", "erate": "E-Rate Cybersecurity Pilot"]
+    let names = frameworkNames
     let scope = Scope(
       systems: plan.systems.map { s in
         Scope.System(
@@ -257,8 +261,7 @@ public struct ComplianceReport: Sendable, Codable {
   }
 
   public var html: String {
-    let names = ["hipaa": "HIPAA Security Rule", "nist-800-171": "NIST SP 800-171 r2 / CMMC Level 2", "erate": "E-Rate Cybersecurity Pilot"]
-    _ = names
+    let names = Self.frameworkNames
     var body = "<header><h1>Control evidence — \(HTML.escape(organization))</h1><p class=\"sub\">Period \(HTML.date(periodStart)) to \(HTML.date(periodEnd)); generated \(HTML.date(generated)) by Lifeboat \(lifeboatVersion). \(HTML.escape(disclaimer))</p></header>"
     body += "<section id=\"scope\"><h2>Scope</h2><p>\(HTML.escape(scope.statement))</p><table><tr><th>System</th><th>Tier</th><th>Owner</th><th>Data</th><th>Copies</th></tr>"
     for s in scope.systems {

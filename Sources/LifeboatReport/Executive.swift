@@ -111,7 +111,7 @@ public struct ExecutiveReport: Sendable, Codable {
           + "\(money(orgRate * 168)) for a week."
           + (measuredCost.isEmpty
             ? " No critical system has a measured recovery time yet."
-            : measuredCost.values.allSatisfy { $0 < 100 }
+            : Self.isNegligible(measuredCost)
               ? " The measured recoveries were quick enough that their downtime cost is negligible (under $100 each); "
                 + "the exposure is an outage that outlasts them."
               : " The measured recoveries cost " + measuredCost.sorted { $0.key < $1.key }.map { "\(money($0.value)) for \($0.key)" }.joined(separator: ", ") + "."),
@@ -137,4 +137,7 @@ public struct ExecutiveReport: Sendable, Codable {
   }
 
   static func age(_ seconds: Double) -> String { Wording.age(seconds) }
+
+  /// Measured recoveries so quick their downtime cost is not worth a figure (under $100 each).
+  static func isNegligible(_ costs: [String: Double]) -> Bool { costs.values.allSatisfy { $0 < 100 } }
 }

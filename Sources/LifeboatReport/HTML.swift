@@ -71,28 +71,11 @@ public enum HTML {
   }
 
   /// `$1,234,567`: whole dollars with thousands separators, the same on every machine.
-  /// The one way reports write a date: "January 10, 2027" (UTC).
-  static func date(_ d: Date) -> String { dateFormatter.string(from: d) }
+  /// The one way reports write a date (`DateText`): "January 10, 2027".
+  static func date(_ d: Date) -> String { DateText.day(d) }
 
   /// A moment: "January 10, 2027, 14:05 UTC".
-  static func dateTime(_ d: Date) -> String { date(d) + ", " + timeFormatter.string(from: d) + " UTC" }
-
-  nonisolated(unsafe) static let dateFormatter: DateFormatter = {
-    let f = DateFormatter()
-    f.dateStyle = .long
-    f.timeStyle = .none
-    f.locale = Locale(identifier: "en_US")
-    f.timeZone = TimeZone(identifier: "UTC")
-    return f
-  }()
-
-  nonisolated(unsafe) static let timeFormatter: DateFormatter = {
-    let f = DateFormatter()
-    f.dateFormat = "HH:mm"
-    f.locale = Locale(identifier: "en_US_POSIX")
-    f.timeZone = TimeZone(identifier: "UTC")
-    return f
-  }()
+  static func dateTime(_ d: Date) -> String { DateText.moment(d) }
 
   static func money(_ v: Double) -> String {
     let n = Int64(v.rounded())
@@ -145,7 +128,7 @@ extension ExecutiveReport {
     }
     body += "</table>"
     if !measuredRecoveryCost.isEmpty {
-      if measuredRecoveryCost.values.allSatisfy({ $0 < 100 }) {
+      if ExecutiveReport.isNegligible(measuredRecoveryCost) {
         body += "<p>The measured recoveries were quick: their downtime cost is negligible (under $100 each). "
           + "The figures above are what an outage costs if recovery does not go as drilled.</p>"
       } else {

@@ -617,15 +617,10 @@ public final class Repository: Sendable {
     return SnapshotList(snapshots: ok, damaged: damaged)
   }
 
-  /// Resolves `latest`, a full ID or a unique prefix of at least 4 hex digits.
-  public func findSnapshot(
-    _ ref: String, host: String? = nil, paths: [String]? = nil, tags: [String] = []
-  ) async throws -> (id: ID, snapshot: Snapshot) {
-    try await findSnapshot(
-      ref,
-      matching: { s in
-        (host == nil || s.hostname == host) && (paths == nil || s.paths == paths!) && tags.allSatisfy { s.tags.contains($0) }
-      }, filterDescription: host.map { "host \($0)" } ?? "")
+  /// Resolves `latest`, a full ID or a unique prefix of at least 4 hex digits, among all
+  /// snapshots (the CLI's `SnapshotFilter` narrows them with `matching:`).
+  public func findSnapshot(_ ref: String) async throws -> (id: ID, snapshot: Snapshot) {
+    try await findSnapshot(ref, matching: { _ in true }, filterDescription: "")
   }
 
   /// The snapshot `ref` names (`latest`, an ID or a unique prefix of at least 4 digits) among

@@ -101,7 +101,7 @@ struct TagCommand: AsyncParsableCommand {
             try await repo.addMark(
               SnapshotMark(snapshot: newID, kind: .suspicious, reason: m.reason, time: m.time, author: m.author))
           }
-          _ = try await repo.removeSnapshots([id], marks: try await repo.loadMarks(), now: now)
+          _ = try await repo.removeSnapshots([id], marks: marks, now: now)
         } catch {
           // Undo: the new copy goes, the old snapshot stays as it was.
           let undone = (try? await SnapshotRemoval.remove([newID], from: repo.backend) { _ in nil }) != nil
