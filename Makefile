@@ -9,11 +9,12 @@ deps:
 	@scripts/install-deps.sh
 
 # The tests also need a real S3 server (Ceph RADOS Gateway from Debian), the AWS CLI as an
-# independent client, PostgreSQL (pg_dump sources), the sqlite3 shell (audit tampering) and
+# independent client, PostgreSQL and MariaDB (database sources and their drills), an SMTP
+# server (aiosmtpd, for alerts), the sqlite3 shell (audit tampering) and
 # headless Chromium (report and dashboard layout; screenshots land in test-artifacts/reports/ and
 # test-artifacts/dashboard/), and openssl (a private certificate for the HTTPS server test).
 test-deps:
-	@scripts/install-deps.sh radosgw ceph-mon ceph-osd curl openssl postgresql-15 sqlite3 chromium fonts-dejavu-core prometheus groff-base binutils
+	@scripts/install-deps.sh radosgw ceph-mon ceph-osd curl openssl postgresql-15 mariadb-server mariadb-client python3-aiosmtpd sqlite3 chromium fonts-dejavu-core prometheus groff-base binutils
 	@command -v aws >/dev/null || python3 -m pip install --quiet awscli
 
 s3-server: test-deps
@@ -45,7 +46,8 @@ test: deps test-deps
 	$(SWIFT) build --build-tests
 	scripts/s3-server.sh start >/dev/null
 	scripts/pg-server.sh start >/dev/null
-	status=0; $(SWIFT) test --skip-build || status=$$?; scripts/s3-server.sh stop; scripts/pg-server.sh stop; exit $$status
+	scripts/mariadb-server.sh start >/dev/null
+	status=0; $(SWIFT) test --skip-build || status=$$?; scripts/s3-server.sh stop; scripts/pg-server.sh stop; scripts/mariadb-server.sh stop; exit $$status
 	bench/run.sh --smoke
 
 demo: release

@@ -75,6 +75,10 @@ let package = Package(
       dependencies: ["LifeboatCore", "LifeboatPolicy", .product(name: "Yams", package: "Yams")],
       swiftSettings: strict),
     .target(
+      name: "LifeboatSources",
+      dependencies: ["LifeboatCore", "LifeboatPlan", "CLifeboatSystem", .product(name: "GRDB", package: "GRDB.swift")],
+      swiftSettings: strict),
+    .target(
       name: "LifeboatCatalog",
       dependencies: [
         "LifeboatCore",
@@ -86,7 +90,7 @@ let package = Package(
       name: "LifeboatOps",
       dependencies: [
         "LifeboatCore", "LifeboatPlan", "LifeboatCatalog", "LifeboatEngine", "LifeboatRepository",
-        "LifeboatStorage", "LifeboatBackends", "LifeboatRemote", "LifeboatPolicy", "LifeboatFormat", "LifeboatPosture",
+        "LifeboatStorage", "LifeboatBackends", "LifeboatRemote", "LifeboatPolicy", "LifeboatFormat", "LifeboatPosture", "LifeboatSources",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -227,7 +231,7 @@ let package = Package(
       name: "LifeboatOpsTests",
       dependencies: [
         "LifeboatOps", "LifeboatDemo", "LifeboatPlan", "LifeboatCatalog", "LifeboatRepository", "LifeboatStorage",
-        "LifeboatFormat", "LifeboatEngine", "LifeboatReport", "LifeboatPosture", "LifeboatTesting",
+        "LifeboatFormat", "LifeboatEngine", "LifeboatReport", "LifeboatPosture", "LifeboatTesting", "LifeboatSources",
         .product(name: "GRDB", package: "GRDB.swift"),
       ],
       swiftSettings: strict),

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include "csystem.h"
+#include <spawn.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -22,3 +23,13 @@ void lifeboat_release_free_memory(void) {
 }
 
 int lifeboat_o_direct(void) { return O_DIRECT; }
+
+int lifeboat_spawn_close_from(void *actions, int from) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+  return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, from);
+#else
+  (void)actions;
+  (void)from;
+  return 0;
+#endif
+}

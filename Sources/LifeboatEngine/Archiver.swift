@@ -35,16 +35,31 @@ public struct BackupOptions: Sendable {
 }
 
 /// A command whose standard output becomes one file of the snapshot (e.g. `pg_dump`).
+/// A file the backup produces rather than finds: a command's standard output, or a local
+/// file stored under another name (a database copy made for the backup). `filename` may have
+/// one folder (`databases/sis.dump`), made at the snapshot's root.
 public struct StdinSource: Sendable {
   public var command: String
   public var filename: String
   /// The command is stopped (SIGTERM, then SIGKILL) and the backup fails after this long.
   public var timeout: TimeInterval?
+  /// Extra environment for the command (e.g. `PGPASSFILE`; never a secret's value).
+  public var environment: [String: String] = [:]
+  /// Read this file instead of running a command.
+  public var file: String?
 
-  public init(command: String, filename: String, timeout: TimeInterval? = nil) {
+  public init(command: String, filename: String, timeout: TimeInterval? = nil, environment: [String: String] = [:]) {
     self.command = command
     self.filename = filename
     self.timeout = timeout
+    self.environment = environment
+  }
+
+  /// A local file stored as `filename`.
+  public init(file: String, filename: String) {
+    self.command = ""
+    self.filename = filename
+    self.file = file
   }
 }
 
@@ -161,8 +176,9 @@ public final class Archiver: Sendable {
             try await scanArguments(into: root, parentRoot: parentRoot, run: run)
           }
           for c in options.commands {
-            let node = stdinNode(c.filename, start)
-            root.children.append(
+            let parts = c.filename.split(separator: "/").map(String.init)
+            let node = stdinNode(parts.last ?? c.filename, start)
+            producedFolder(parts.dropLast(), in: root, start).children.append(
               .file(queue.append(FileJob(path: Array(("/" + c.filename).utf8), node: node, command: c)), node))
           }
         }
@@ -242,6 +258,25 @@ public final class Archiver: Sendable {
     // A plan's system backed up before snapshots recorded `system` carried it as the host name.
     guard let system = options.system else { return nil }
     return list.snapshots.last { $0.snapshot.planSystem == system && $0.snapshot.paths == paths }
+  }
+
+  /// The folder a produced file goes in, made (with the backup's time) when no source made it.
+  func producedFolder(_ names: ArraySlice<String>, in root: ScanDir, _ now: Date) -> ScanDir {
+    var dir = root
+    for name in names {
+      let bytes = Array(name.utf8)
+      if case .dir(let existing)? = dir.children.first(where: { if case .dir(let d) = $0 { d.node.name == bytes } else { false } }) {
+        dir = existing
+        continue
+      }
+      var node = stdinNode(name, now)
+      node.kind = .directory
+      node.mode = 0o755
+      let made = ScanDir(node: node, path: dir.path + [UInt8(ascii: "/")] + bytes, parentNode: nil)
+      dir.children.append(.dir(made))
+      dir = made
+    }
+    return dir
   }
 
   func stdinNode(_ name: String, _ now: Date) -> Node {
@@ -481,14 +516,23 @@ public final class Archiver: Sendable {
   }
 
   func readCommand(_ src: StdinSource, node: Node, reader: FileReader) async throws -> FileResult {
+    if let file = src.file { return try await readProducedFile(file, as: src.filename, reader: reader) }
     let process = Process()
     // Foundation starts the child as the leader of its own process group, so a timeout or a
     // cancellation stops the whole pipeline the command started (kill of -pid), not only
     // the shell.
     process.executableURL = URL(fileURLWithPath: "/bin/sh")
     process.arguments = ["-c", src.command]
+    if !src.environment.isEmpty {
+      process.environment = ProcessInfo.processInfo.environment.merging(src.environment) { _, new in new }
+    }
     let pipe = Pipe()
     process.standardOutput = pipe
+    // The command's complaints are kept (the last 4 KiB) to say why it failed.
+    let errors = ErrorTail()
+    let errPipe = Pipe()
+    process.standardError = errPipe
+    errPipe.fileHandleForReading.readabilityHandler = { handle in errors.append(handle.availableData) }
     do {
       try process.run()
     } catch {
@@ -522,6 +566,8 @@ public final class Archiver: Sendable {
     }
     process.waitUntilExit()
     watchdog?.cancel()
+    errPipe.fileHandleForReading.readabilityHandler = nil
+    errors.append(errPipe.fileHandleForReading.readDataToEndOfFile())
     try Task.checkCancellation()
     if timedOut.isSet {
       throw LifeboatError(
@@ -533,15 +579,30 @@ public final class Archiver: Sendable {
       throw LifeboatError(.fatal, "reading the command's output failed: \(e)")
     }
     guard process.terminationReason == .exit, process.terminationStatus == 0 else {
+      let said = errors.text
+      let how = process.terminationReason == .exit ? "exit status \(process.terminationStatus)" : "killed by signal \(process.terminationStatus)"
       throw LifeboatError(
         .fatal,
-        "the command for \(src.filename) failed (exit status \(process.terminationStatus)); no snapshot was saved",
+        "the command for \(src.filename) failed (\(how))\(said.isEmpty ? "" : ": \(said)"); no snapshot was saved",
         hint: "fix the command (run it by hand to see its error), then back up again")
     }
     progress.add(files: 1)
     return FileResult(
       content: outcome.content, size: outcome.bytes, newBlobs: outcome.newBlobs,
       newBytes: outcome.newBytes)
+  }
+
+  func readProducedFile(_ path: String, as name: String, reader: FileReader) async throws -> FileResult {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else {
+      throw LifeboatError(.fatal, "cannot read \(path), made for \(name): \(String(cString: strerror(errno))); no snapshot was saved")
+    }
+    defer { close(fd) }
+    let outcome = try await reader.read(fd: fd, expectedSize: nil, progress: progress)
+    if let e = outcome.error { throw LifeboatError(.fatal, "reading \(path), made for \(name), failed: \(e)") }
+    progress.add(files: 1)
+    return FileResult(
+      content: outcome.content, size: outcome.bytes, newBlobs: outcome.newBlobs, newBytes: outcome.newBytes)
   }
 
   // MARK: trees
@@ -584,5 +645,22 @@ public final class Archiver: Sendable {
     let r = try await saver.save(.tree, bytes: encoded, compressor: compressor)
     if r.isNew { run.summary.treeBlobs += 1 }
     return r.id
+  }
+}
+
+/// The last 4 KiB a command wrote to its standard error, filled from a Dispatch handler.
+final class ErrorTail: Sendable {
+  private let data = Mutex(Data())
+  func append(_ more: Data) {
+    guard !more.isEmpty else { return }
+    data.withLock {
+      $0.append(more)
+      if $0.count > 4096 { $0 = $0.suffix(4096) }
+    }
+  }
+  /// The last lines, whitespace trimmed, at most 500 characters.
+  var text: String {
+    let s = data.withLock { String(decoding: $0, as: UTF8.self) }.trimmingCharacters(in: .whitespacesAndNewlines)
+    return String(s.suffix(500))
   }
 }

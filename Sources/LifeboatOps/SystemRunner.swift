@@ -11,6 +11,7 @@ import LifeboatEngine
 public import LifeboatPlan
 import LifeboatPolicy
 import LifeboatRepository
+import LifeboatSources
 import LifeboatStorage
 
 /// The outcome of running one system.
@@ -171,6 +172,7 @@ public struct SystemRunner: Sendable {
     var paths: [String] = []
     var excludes: [String] = []
     var commands: [StdinSource] = []
+    var databases: [DatabaseSource] = []
     for s in system.sources {
       switch s.kind {
       case .path(let p, let ex):
@@ -178,6 +180,19 @@ public struct SystemRunner: Sendable {
         excludes += ex
       case .command(let c, let name, let timeout):
         commands.append(StdinSource(command: c, filename: name, timeout: timeout))
+      case .database(let d):
+        databases.append(d)
+      }
+    }
+    // Databases are reached and counted first (a server that is down or refuses fails the
+    // backup before anything is stored); their dumps are read by the backup like commands.
+    let dumps = try DatabaseBackup.prepare(databases, environment: context.environment, now: now)
+    defer { dumps.finish() }
+    for f in dumps.files {
+      if let command = f.command {
+        commands.append(StdinSource(command: command, filename: f.filename, timeout: f.timeout, environment: f.environment))
+      } else if let file = f.localFile {
+        commands.append(StdinSource(file: file, filename: f.filename))
       }
     }
     var options = BackupOptions(paths: paths, hostname: Repository.Identity.current.hostname)

@@ -114,6 +114,9 @@ public struct Source: Sendable, Equatable {
     case path(String, excludes: [String])
     /// A command whose standard output is stored as a file named `as`.
     case command(String, as: String, timeout: TimeInterval?)
+    /// A database dumped with its engine's tool, its tables counted (`databases/` in the
+    /// snapshot), proven by drills without a script.
+    case database(DatabaseSource)
   }
 
   public var kind: Kind
@@ -290,6 +293,8 @@ public struct Plan: Sendable {
   /// Where what a recovery needs is kept when the servers are gone (`recovery_kit:`): the
   /// runbook's "before you start". Keys: plan, passwords, binary, runbook.
   public var recoveryKit: [String: String] = [:]
+  /// Who is told when something is wrong (`alerts:`, `smtp:`, `alert_policy:`).
+  public var alerts = AlertSettings()
 
   public func system(named name: String) -> ProtectedSystem? {
     systems.first { $0.name.caseInsensitiveCompare(name) == .orderedSame || $0.snapshotSystem == name }

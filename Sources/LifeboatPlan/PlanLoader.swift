@@ -376,6 +376,7 @@ struct Reader {
     plan.server = server
     plan.risk = risk
     plan.recoveryKit = kit
+    plan.alerts = alertSettings(top, server: server)
     return plan
   }
 
@@ -498,7 +499,14 @@ struct Reader {
       for src in seq {
         let se = entries(src, known: PlanKeys.source, what: "a source")
         let srcLine = src.mark?.line ?? line
-        if let p = se["path"], let path = string(p.value, "path") {
+        let kinds = se.keys.filter { PlanKeys.sourceKinds.contains($0) }.sorted()
+        if kinds.count > 1 {
+          error(src, "a source is one of \(PlanKeys.sourceKinds.joined(separator: ", ")), not \(kinds.joined(separator: " and "))")
+          continue
+        }
+        if let engineName = kinds.first, let engine = DatabaseSource.Engine(rawValue: engineName), let d = se[engineName] {
+          if let db = database(engine, d.value) { sources.append(Source(kind: .database(db), line: srcLine)) }
+        } else if let p = se["path"], let path = string(p.value, "path") {
           if se["command"] != nil { error(src, "a source is either a path or a command, not both") }
           if !path.hasPrefix("/") { error(p.value, "source path \(path) must be absolute") }
           let ex = se["exclude"].map { strings($0.value, "exclude") } ?? []
@@ -510,8 +518,8 @@ struct Reader {
           }
           let timeout = se["timeout"].flatMap { duration($0.value, "timeout") }
           sources.append(Source(kind: .command(command, as: file, timeout: timeout), line: srcLine))
-        } else if se["path"] == nil && se["command"] == nil {
-          error(src, "a source needs `path:` or `command:`")
+        } else if kinds.isEmpty {
+          error(src, "a source needs one of \(PlanKeys.sourceKinds.joined(separator: ", "))")
         }
       }
     }
@@ -560,7 +568,7 @@ struct Reader {
 public enum PlanKeys {
   public static let plan = [
     "organization", "frameworks", "downtime_cost_per_hour", "catalog", "repositories", "tiers", "systems", "server",
-    "assessment", "recovery_kit",
+    "assessment", "recovery_kit", "alerts", "smtp", "alert_policy",
   ]
   public static let assessment = RiskAssumptions.keys
   /// What a recovery needs from outside the servers, with the words the runbook uses.
@@ -576,7 +584,13 @@ public enum PlanKeys {
     "name", "owner", "contacts", "tier", "rpo", "rto", "sources", "schedule", "retention", "copies",
     "hooks", "drill", "downtime_cost_per_hour", "depends_on", "restore_to",
   ]
-  public static let source = ["path", "exclude", "command", "as", "timeout"]
+  public static let source = ["path", "exclude", "command", "as", "timeout", "postgres", "mariadb", "sqlite"]
+  /// The key that says what a source is; each source has exactly one.
+  public static let sourceKinds = ["path", "command", "postgres", "mariadb", "sqlite"]
+  public static let database = ["url", "path", "password", "databases", "globals", "timeout"]
+  public static let alert = ["email", "webhook", "format"]
+  public static let smtp = ["host", "port", "from", "username", "password", "security", "ca_file"]
+  public static let alertPolicy = ["remind_every", "digest", "dashboard"]
   public static let retention = ["last", "hourly", "daily", "weekly", "monthly", "yearly", "within", "tags"]
   public static let hooks = ["before", "after", "on_failure", "on_alert"]
   public static let drill = ["every", "checks", "repository"]
@@ -586,7 +600,7 @@ public enum PlanKeys {
     [
       "plan": plan, "repository": repository, "server": server, "tier": tier, "system": system, "source": source,
       "retention": retention, "hooks": hooks, "drill": drill, "check": check, "assessment": assessment,
-      "recovery_kit": recoveryKit,
+      "recovery_kit": recoveryKit, "database": database, "alert": alert, "smtp": smtp, "alert_policy": alertPolicy,
     ]
   }
 }

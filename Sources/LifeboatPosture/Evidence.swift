@@ -37,7 +37,8 @@ public struct DrillReport: Sendable, Codable {
   public var bytes: UInt64 = 0
   public var verifiedFiles = 0
   public var verifiedNodes = 0
-  /// Seconds per phase: `open`, `restore`, `verify`, `checks`, `cleanup`.
+  /// Seconds per phase: `open`, `restore`, `verify`, `databases` (restored into a throwaway
+  /// server and counted), `checks`, `cleanup`.
   public var phases: [String: Double] = [:]
   /// Restore + verify + checks: the time until the system is proven working.
   public var recoverySeconds: Double = 0

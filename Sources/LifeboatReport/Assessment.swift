@@ -108,6 +108,8 @@ public struct Assessment: Sendable, Codable {
           }
         case .command(let c, let name, _):
           sources.append(SourceFacts(source: "\(name) ← \(c)", bytes: nil, files: 1, measuredBy: last == nil ? "unknown" : "history"))
+        case .database(let d):
+          sources.append(SourceFacts(source: d.title, bytes: nil, files: nil, measuredBy: last == nil ? "unknown" : "history"))
         }
       }
       let scanned = sources.compactMap(\.bytes).reduce(0, +)

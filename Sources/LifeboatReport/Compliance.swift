@@ -214,6 +214,7 @@ public struct ComplianceReport: Sendable, Codable {
             switch $0.kind {
             case .path(let p, _): p
             case .command(let command, let name, _): "\(name) (the output of `\(command)`)"
+            case .database(let d): "\(d.title) (dumped, every table counted, proven by each drill)"
             }
           }, copies: s.copies.value)
       }, frameworks: wanted.map { names[$0] ?? $0 },

@@ -19,6 +19,11 @@ void lifeboat_release_free_memory(void);
 /// and its value differs between architectures).
 int lifeboat_o_direct(void);
 
+/// Closes every descriptor from `from` up in a spawned child (glibc's
+/// posix_spawn_file_actions_addclosefrom_np, a GNU extension Glibc's Swift module hides).
+/// The argument is a posix_spawn_file_actions_t*.
+int lifeboat_spawn_close_from(void *actions, int from);
+
 static inline dev_t lifeboat_makedev(unsigned int major_, unsigned int minor_) {
   return makedev(major_, minor_);
 }

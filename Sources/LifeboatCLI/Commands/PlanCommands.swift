@@ -207,6 +207,8 @@ struct PlanShowCommand: AsyncParsableCommand {
         switch src.kind {
         case .path(let p, let ex): return p + (ex.isEmpty ? "" : " (excluding \(ex.joined(separator: ", ")))")
         case .command(let c, let name, _): return "\(name) ← `\(c)`"
+        case .database(let d):
+          return d.title + (d.password.map { " (password \($0))" } ?? "") + (d.engine == .postgres && !d.globals ? ", no globals" : "")
         }
       }
       views.append(SystemView(name: s.name, owner: s.owner, settings: settings, sources: sources))
