@@ -87,10 +87,21 @@ let package = Package(
       ],
       swiftSettings: strict),
     .target(
+      name: "LifeboatAlerts",
+      dependencies: [
+        "LifeboatCore", "LifeboatPlan", "LifeboatCatalog", "LifeboatPosture",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+      ],
+      swiftSettings: strict),
+    .target(
       name: "LifeboatOps",
       dependencies: [
         "LifeboatCore", "LifeboatPlan", "LifeboatCatalog", "LifeboatEngine", "LifeboatRepository",
-        "LifeboatStorage", "LifeboatBackends", "LifeboatRemote", "LifeboatPolicy", "LifeboatFormat", "LifeboatPosture", "LifeboatSources",
+        "LifeboatStorage", "LifeboatBackends", "LifeboatRemote", "LifeboatPolicy", "LifeboatFormat", "LifeboatPosture", "LifeboatSources", "LifeboatAlerts",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -173,7 +184,7 @@ let package = Package(
         "LifeboatCore", "LifeboatFormat", "LifeboatStorage", "LifeboatRepository",
         "LifeboatEngine", "LifeboatPolicy", "LifeboatS3", "LifeboatPlan", "LifeboatCatalog", "LifeboatOps",
         "LifeboatDemo", "LifeboatReport", "LifeboatServer", "LifeboatRemote", "LifeboatConsole", "CLifeboatSystem",
-        "LifeboatPosture", "LifeboatBackends",
+        "LifeboatPosture", "LifeboatBackends", "LifeboatAlerts",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -231,7 +242,7 @@ let package = Package(
       name: "LifeboatOpsTests",
       dependencies: [
         "LifeboatOps", "LifeboatDemo", "LifeboatPlan", "LifeboatCatalog", "LifeboatRepository", "LifeboatStorage",
-        "LifeboatFormat", "LifeboatEngine", "LifeboatReport", "LifeboatPosture", "LifeboatTesting", "LifeboatSources",
+        "LifeboatFormat", "LifeboatEngine", "LifeboatReport", "LifeboatPosture", "LifeboatTesting", "LifeboatSources", "LifeboatAlerts",
         .product(name: "GRDB", package: "GRDB.swift"),
       ],
       swiftSettings: strict),

@@ -25,6 +25,12 @@ public enum BackendFactory {
     return .local
   }
 
+  /// The folder of a location on this host's file system; nil for S3 and servers.
+  public static func localPath(of location: String) -> String? {
+    guard kind(of: location) == .local else { return nil }
+    return location.hasPrefix("file://") ? String(location.dropFirst(7)) : location
+  }
+
   /// Opens the backend a location names (without touching it).
   public static func backend(for location: String, environment: [String: String]) throws -> any Backend {
     switch kind(of: location) {
@@ -33,7 +39,7 @@ public enum BackendFactory {
     case .server:
       return RetryingBackend(try RESTBackend.open(location, environment: environment))
     case .local:
-      return LocalBackend(path: location.hasPrefix("file://") ? String(location.dropFirst(7)) : location)
+      return LocalBackend(path: localPath(of: location) ?? location)
     case nil:
       throw LifeboatError(
         .usage, "unsupported repository location \(location)",
@@ -70,7 +76,7 @@ public enum BackendFactory {
       return "server \(host):\(u.port ?? (u.scheme == "https" ? 443 : 80))"
     case .local:
       // The nearest folder that exists: a repository not created yet lives where its parent is.
-      var path = location.hasPrefix("file://") ? String(location.dropFirst(7)) : location
+      var path = localPath(of: location) ?? location
       var st = stat()
       while stat(path, &st) != 0 {
         let parent = (path as NSString).deletingLastPathComponent

@@ -44,7 +44,7 @@ struct LifeboatCommand: AsyncParsableCommand {
       CommandGroup(
         name: "Plans and proof",
         subcommands: [
-          PlanCommand.self, RunCommand.self, StatusCommand.self, DrillCommand.self, RunbookCommand.self,
+          PlanCommand.self, RunCommand.self, StatusCommand.self, AlertsCommand.self, DrillCommand.self, RunbookCommand.self,
           ReportCommand.self, AssessCommand.self, AuditCommand.self, AgentCommand.self, DemoCommand.self,
         ]),
       CommandGroup(name: "Server", subcommands: [ServeCommand.self, PushCommand.self]),

@@ -21,6 +21,11 @@ public struct AgentOptions: Sendable {
   /// After a failure, retry after `retryBase * 2^(failures-1)`, capped at the schedule's
   /// interval (the normal schedule takes over from there).
   public var retryBase: Duration = .seconds(60)
+  /// Alerts are evaluated after every finished job and at least this often (time alone can
+  /// breach an RPO).
+  public var alertEvery: TimeInterval = 60
+  /// The waits between delivery attempts of an alert; nil: AlertDelivery's (2 s, 10 s).
+  public var alertBackoff: [TimeInterval]? = nil
 
   public init() {}
 }
@@ -43,6 +48,10 @@ public final class Agent: Sendable {
     var stopping = false
     var woken = false
     var runs = 0
+    /// When alerts were last evaluated, and whether a job ended since.
+    var alertsChecked: Date? = nil
+    var alertsDirty = true
+    var alerting: Task<Void, Never>? = nil
   }
 
   private let state: Mutex<State>
@@ -117,6 +126,7 @@ public final class Agent: Sendable {
     begin()
     while !state.withLock({ $0.stopping }) {
       let sleep = scheduleDue()
+      alertIfDue(clock.now())
       // Sleep until the next due time, a finished job, a reload or a stop (checked every
       // 100 ms: cheap, and simpler than waking a sleeping task).
       let waited = Stopwatch()
@@ -154,6 +164,45 @@ public final class Agent: Sendable {
   public func step() async {
     _ = scheduleDue()
     await drain()
+    await evaluateAlerts()
+  }
+
+  /// Evaluates the plan's alerts now and waits for their delivery.
+  public func evaluateAlerts() async {
+    let (plan, catalog) = state.withLock { s -> (Plan, Catalog) in
+      s.alertsChecked = clock.now()
+      s.alertsDirty = false
+      return (s.plan, s.catalog)
+    }
+    let context = RunContext(plan: plan, catalog: catalog, clock: clock, environment: environment, actor: actor)
+    let sent = await Alerting.evaluate(context, backoff: options.alertBackoff)
+    for job in sent {
+      if job.outcome == .success {
+        logger.notice("alert sent", metadata: ["subject": "\(job.warnings.first ?? "")"])
+      } else {
+        logger.error("alert not delivered", metadata: ["error": "\(job.errors.first ?? "")"])
+      }
+    }
+  }
+
+  /// Starts an alert evaluation in its own task when a job ended or `alertEvery` passed (and
+  /// no job runs, or they have run for ten times that); a slow mail server never delays a
+  /// backup.
+  func alertIfDue(_ now: Date) {
+    let start = state.withLock { s -> Bool in
+      guard !s.plan.alerts.isEmpty, s.alerting == nil, !s.stopping else { return false }
+      let since = s.alertsChecked.map { now.timeIntervalSince($0) } ?? .infinity
+      // While jobs run, their outcome is about to change the picture: wait for them, unless
+      // they run long (a condition elsewhere must still be told).
+      if !s.running.isEmpty { return since >= options.alertEvery * 10 }
+      return s.alertsDirty || since >= options.alertEvery
+    }
+    guard start else { return }
+    let task = Task { [self] in
+      await evaluateAlerts()
+      state.withLock { $0.alerting = nil }
+    }
+    state.withLock { $0.alerting = task }
   }
 
   /// Waits for running jobs to record their end, then records the agent's stop.
@@ -167,6 +216,7 @@ public final class Agent: Sendable {
   }
 
   func drain() async {
+    if let alerting = state.withLock({ $0.alerting }) { await alerting.value }
     while true {
       let tasks = state.withLock { Array($0.running.values) }
       if tasks.isEmpty { break }
@@ -234,6 +284,7 @@ public final class Agent: Sendable {
         state.withLock { s in
           s.running.removeValue(forKey: name)
           s.runs += 1
+          s.alertsDirty = true
         }
         wake()
         return
@@ -247,6 +298,7 @@ public final class Agent: Sendable {
       state.withLock { s in
         s.running.removeValue(forKey: name)
         s.runs += 1
+        s.alertsDirty = true
         if failed {
           let n = (s.failures[name] ?? 0) + 1
           s.failures[name] = n

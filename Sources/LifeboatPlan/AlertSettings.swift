@@ -24,8 +24,19 @@ public struct AlertTarget: Sendable, Equatable, CustomStringConvertible {
     switch kind {
     case .email(let address): "email \(address)"
     case .webhook(let url, let format):
-      "webhook \(URLComponents(string: url).map { "\($0.scheme ?? "https")://\($0.host ?? "?")" } ?? "?") (\(format.rawValue))"
+      "webhook \(URLComponents(string: url).map { "\($0.scheme ?? "https")://\($0.host ?? "?")" } ?? "?") (\(format.rawValue)) #\(Self.tag(url))"
     }
+  }
+
+  /// Six hex digits that tell two webhooks on one host apart without showing their paths
+  /// (FNV-1a of the URL: an identity, not a secret's protection).
+  static func tag(_ text: String) -> String {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in text.utf8 {
+      h ^= UInt64(b)
+      h = h &* 0x100_0000_01b3
+    }
+    return String(String(h, radix: 16).prefix(6))
   }
 
   /// `name@domain.tld`: one @, something on each side, no spaces or angle brackets.

@@ -27,8 +27,8 @@ struct OpsFixture {
     "repositories:\n" + names.map { "  \($0): { url: \(dir.sub($0)), password: \"env:LB_TEST_PW\" }\n" }.joined()
   }
 
-  func writePlan(_ systems: String, repositories: [String] = ["onsite", "offsite"]) throws -> Plan {
-    let text = "organization: Test District\n" + repositoriesYAML(repositories) + "systems:\n" + systems
+  func writePlan(_ systems: String, repositories: [String] = ["onsite", "offsite"], extra: String = "") throws -> Plan {
+    let text = "organization: Test District\n" + repositoriesYAML(repositories) + extra + "systems:\n" + systems
     let file = dir.sub("plan.yaml")
     try FixtureTree.write(file, Array(text.utf8))
     let result = PlanLoader.load(file: file)

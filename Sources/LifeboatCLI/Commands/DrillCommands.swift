@@ -45,6 +45,7 @@ struct DrillCommand: AsyncParsableCommand {
     let r = await drill.run()
     Self.print(r, output: out)
     if let problem = await ServerReporting.push(plan: plan, catalog: context.catalog) { out.warn(problem) }
+    AlertsCommand.print(await Alerting.evaluate(context), output: out)
     try out.emit(r)
     for e in r.notRecorded ?? [] { out.line("error: \(e)") }
     // A drill whose evidence could not be kept did not prove anything on record.
@@ -58,7 +59,7 @@ struct DrillCommand: AsyncParsableCommand {
 
   static func print(_ r: DrillReport, output out: Output) {
     if let snap = r.snapshot { out.line("snapshot \(snap.prefix(8)): \(r.selection)") }
-    for phase in ["open", "restore", "verify", "checks", "cleanup"] {
+    for phase in ["open", "restore", "verify", "databases", "checks", "cleanup"] {
       if let t = r.phases[phase] { out.line("  \(phase.padding(toLength: 8, withPad: " ", startingAt: 0)) \(String(format: "%8.2f s", t))") }
     }
     for c in r.checks {

@@ -287,6 +287,7 @@ struct RunCommand: AsyncParsableCommand {
       }
     }
     if let problem = await ServerReporting.push(plan: plan, catalog: catalog) { out.warn(problem) }
+    AlertsCommand.print(await Alerting.evaluate(context), output: out)
     try out.emit(reports)
     if reports.contains(where: { $0.outcome == .failed || $0.outcome == .interrupted }) {
       throw PartialSuccess(code: ExitStatus.fatal)

@@ -1,0 +1,100 @@
+// Which findings are worth waking someone for, decided once: the alert conditions are the
+// posture's findings whose reason alerts (`Reason.alerts`), one per system and area, plus
+// the conditions only alerting watches (storage near full). Sending, repeating and
+// resolving them is LifeboatAlerts'.
+
+public import Foundation
+import LifeboatCore
+
+extension Reason {
+  /// Whether a finding of this reason is sent as an alert. Gaps of configuration (no offsite
+  /// copy, never drilled) are the reports' business: they do not change from one hour to the
+  /// next, and a message about them every day would teach people to ignore alerts.
+  public var alerts: Bool {
+    switch self {
+    case .nearRPO, .lastAttemptFailed, .rpoBreached, .noGoodBackup: true
+    case .drillOverdue, .drillFailed, .drillOverRTO: true
+    case .copyFailing, .retentionFailing: true
+    case .recentSuspicious, .newestSuspicious: true
+    case .auditBroken: true
+    case .withinRPO, .drillPassed, .drillUntimed, .neverDrilled, .copiesComplete, .singleCopy, .copyBehind, .noOffsite,
+      .noImmutable, .noOffsiteNorImmutable, .noCopy, .noSignals, .noPlan, .planInvalid:
+      false
+    }
+  }
+}
+
+/// Something wrong that people must be told about, until it is resolved.
+public struct AlertCondition: Sendable, Codable, Equatable {
+  /// What stays the same while the condition lasts: the system's name (`Payroll`),
+  /// `organization`, `storage/REPOSITORY`.
+  public var key: String
+  public var system: String?
+  /// The worst reason's name (`rpo-breached`) or an alerting-only one (`storage-near-full`).
+  public var reason: String
+  /// Every alerting reason of the key, worst first; a change of this set is a new message.
+  public var reasons: [String]
+  public var severity: Light
+  /// What happened, in a sentence (may hold an error's lines).
+  public var message: String
+  /// The rule that holds, in one line (`the last good backup is older than the RPO`): the
+  /// subject of a mail, the first line of a chat message.
+  public var headline: String
+  /// What to do about it.
+  public var action: String
+
+  public init(
+    key: String, system: String?, reason: String, severity: Light, message: String, action: String, reasons: [String]? = nil
+  ) {
+    self.key = key
+    self.system = system
+    self.reason = reason
+    self.reasons = reasons ?? [reason]
+    self.headline = Reason(rawValue: reason)?.rule ?? message.split(separator: "\n").first.map(String.init) ?? reason
+    self.severity = severity
+    self.message = message
+    self.action = action
+  }
+
+  /// The fraction of a storage's space in use above which it alerts.
+  public static let storageNearFull = 0.9
+
+  /// A storage (a repository on a local filesystem) that is nearly full.
+  public static func storage(repository: String, used: Double, free: UInt64) -> AlertCondition? {
+    guard used >= storageNearFull else { return nil }
+    return AlertCondition(
+      key: "storage/\(repository)", system: nil, reason: "storage-near-full", severity: used >= 0.97 ? .red : .amber,
+      message: "repository \(repository) is \(Int((used * 100).rounded(.down)))% full (\(ByteCount.format(free)) free)",
+      action: "free space (prune, a bigger disk) before backups start failing")
+  }
+}
+
+extension AlertCondition {
+  /// What tells one state of the condition from another: its reasons.
+  public var fingerprint: String { reasons.joined(separator: "+") }
+}
+
+extension Posture {
+  /// The alert conditions of a plan's posture: one per system (and one for the organization)
+  /// with an alerting finding — the worst first, the others said with it — so one failed
+  /// backup that also leaves a copy behind is one message, not two.
+  public static func alertConditions(_ posture: PlanPosture) -> [AlertCondition] {
+    var order: [String] = []
+    var byKey: [String: [Finding]] = [:]
+    for f in posture.findings where f.reason.alerts && f.severity != .green {
+      let key = f.system ?? "organization"
+      if byKey[key] == nil { order.append(key) }
+      byKey[key, default: []].append(f)
+    }
+    return order.map { key in
+      // Findings come worst first (Posture.judge orders them).
+      let found = byKey[key]!.sorted { $0.severity > $1.severity }
+      let worst = found[0]
+      let others = found.dropFirst().map(\.message)
+      return AlertCondition(
+        key: key, system: worst.system, reason: worst.reason.rawValue, severity: worst.severity,
+        message: worst.message + (others.isEmpty ? "" : "; also: " + others.joined(separator: "; ")), action: worst.reason.action,
+        reasons: found.map(\.reason.rawValue))
+    }
+  }
+}
