@@ -89,8 +89,12 @@ import Testing
     #expect(sis.rpo.value == 3600 && sis.rpo.source == .plan(line: line(of: "rpo: 1h", in: text)))
     #expect(sis.schedule == Sourced(.every(3600), .tier("critical", line: nil)), "not stated: the tier's default")
     #expect(sis.downtimeCostPerHour.value == 25000)
-    #expect(sis.sources.count == 2)
-    #expect(sis.sources[1].kind == .command("pg_dump --format=custom sis", as: "sis.dump", timeout: 7200))
+    #expect(sis.sources.count == 3)
+    #expect(
+      sis.sources[1].kind
+        == .database(DatabaseSource(
+          engine: .postgres, location: "postgres://backup@db1:5432/sis", password: .file("/etc/lifeboat/pg.pass"), timeout: 7200)))
+    #expect(sis.sources[2].kind == .command("tar -C /srv/sis -cf - config", as: "sis-config.tar", timeout: 600))
     #expect(sis.drill.value.repository == "offsite" && sis.drill.value.checks.count == 2)
     #expect(sis.drill.value.checks.last == .script("test $(find {restored}/srv/sis/files -type f | wc -l) -gt 100", timeout: 300))
     #expect(sis.hooks.onAlert?.contains("looks attacked") == true)
@@ -245,5 +249,67 @@ import Testing
     // Local time: 01:30 in New York is 06:30 UTC in winter.
     let ny = TimeZone(identifier: "America/New_York")!
     #expect(ISO8601DateFormatter().string(from: nightly.nextDue(lastRun: t0, now: t0, timeZone: ny)) == "2026-03-03T06:30:00Z")
+  }
+}
+
+/// The interface of #22, written exactly as the issue fixes it, and the mistakes plan check
+/// names by line.
+@Suite struct DatabaseAndAlertPlanTests {
+  static let interface = """
+    organization: District
+    repositories:
+      local: { url: /srv/r, password: "env:P" }
+    systems:
+      - name: SIS
+        sources:
+          - postgres: { url: "postgres://backup@db1:5432/sis", password: "file:/etc/lifeboat/pg.pass" }
+          - mariadb:  { url: "mariadb://backup@db2:3306/finance", password: "env:FIN_DB_PASS" }
+          - sqlite: /srv/app/app.db
+    alerts:
+      - email: it-team@district.example
+      - webhook: https://hooks.example.net/lifeboat       # format: json (default) | slack | teams
+    smtp: { host: mail.district.example, port: 587, from: lifeboat@district.example, username: lifeboat, password: "env:SMTP_PASS" }
+    """
+
+  @Test func theFixedInterfaceLoadsAsWritten() throws {
+    let result = PlanLoader.parse(Self.interface, file: "plan.yaml")
+    let plan = try #require(result.plan, "\(result.diagnostics)")
+    let kinds = plan.systems[0].sources.map(\.kind)
+    guard case .database(let pg) = kinds[0], case .database(let my) = kinds[1], case .database(let lite) = kinds[2] else {
+      Issue.record("not three database sources: \(kinds)")
+      return
+    }
+    #expect(pg.engine == .postgres && pg.password == .file("/etc/lifeboat/pg.pass") && pg.globals)
+    let c = try #require(try pg.connection())
+    #expect(c.user == "backup" && c.host == "db1" && c.port == 5432 && c.database == "sis")
+    #expect(my.engine == .mariadb && my.password == .environment("FIN_DB_PASS"))
+    #expect(try my.connection()?.server == "db2:3306")
+    #expect(lite.engine == .sqlite && lite.location == "/srv/app/app.db")
+    #expect(plan.alerts.targets.map(\.kind) == [.email("it-team@district.example"), .webhook("https://hooks.example.net/lifeboat", format: .json)])
+    let smtp = try #require(plan.alerts.smtp)
+    #expect(smtp.host == "mail.district.example" && smtp.port == 587 && smtp.security == .starttls)
+    #expect(smtp.username == "lifeboat" && smtp.password == .environment("SMTP_PASS"))
+  }
+
+  func errors(_ yaml: String) -> [Diagnostic] { PlanLoader.parse(yaml, file: "plan.yaml").errors }
+
+  @Test func badTargetsAndInlineSecretsAreNamedByLine() {
+    let badEmail = Self.interface.replacingOccurrences(of: "email: it-team@district.example", with: "email: it-team at district")
+    #expect(errors(badEmail).map { "\($0.line): \($0.message)" } == ["11: 'it-team at district' is not an e-mail address"])
+    let badHook = Self.interface.replacingOccurrences(of: "webhook: https://hooks.example.net/lifeboat", with: "webhook: hooks.example.net/x")
+    #expect(errors(badHook).map { "\($0.line): \($0.message)" } == ["12: 'hooks.example.net/x' is not a webhook URL"])
+    let badFormat = Self.interface.replacingOccurrences(
+      of: "- webhook: https://hooks.example.net/lifeboat", with: "- { webhook: \"https://h.example/x\", format: discord }")
+    #expect(errors(badFormat).first?.message == "unknown webhook format 'discord'")
+    let inline = Self.interface.replacingOccurrences(of: "password: \"env:FIN_DB_PASS\"", with: "password: hunter2")
+    #expect(errors(inline).map { "\($0.line): \($0.message)" } == ["8: the database password is written inline"])
+    let inURL = Self.interface.replacingOccurrences(of: "postgres://backup@db1", with: "postgres://backup:hunter2@db1")
+    #expect(errors(inURL).first?.message == "the PostgreSQL URL carries a password")
+    let noSMTP = Self.interface.replacingOccurrences(of: "smtp: {", with: "# smtp: {")
+    #expect(errors(noSMTP).map { "\($0.line): \($0.message)" } == ["11: e-mail alerts need a mail server"])
+    let both = Self.interface.replacingOccurrences(of: "- sqlite: /srv/app/app.db", with: "- { sqlite: /srv/app/app.db, path: /srv }")
+    #expect(errors(both).first?.message.hasPrefix("a source is one of") == true)
+    let clear = Self.interface.replacingOccurrences(of: "password: \"env:SMTP_PASS\" }", with: "password: \"env:SMTP_PASS\", security: none }")
+    #expect(errors(clear).first?.message == "smtp would send its password unencrypted")
   }
 }
