@@ -34,7 +34,14 @@ if [ "${DEMO_SERVERS:-on}" != off ]; then
   fi
 fi
 
+# The IT team's alert receiver: a webhook on loopback that keeps what it is sent.
+mkdir -p "$work/alerts"
+coproc HOOK { exec python3 scripts/webhook-receiver.py 0 "$work/alerts"; }
+read -r _ hook_port <&"${HOOK[0]}"
+args+=(--alert-webhook "http://127.0.0.1:$hook_port/district-it")
+
 "$bin" demo "${args[@]}"
+echo "• the IT team's webhook received $(ls "$work/alerts" | wc -l | tr -d ' ') alert messages ($work/alerts)"
 
 # The provider's console: a Lifeboat server with the district and two more clients, the
 # district's week of runs pushed to it, and an append-only repository the district backs up into.

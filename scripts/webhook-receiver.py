@@ -5,7 +5,7 @@
 
 Every POST is written to FOLDER as NNNN.json: {"path": ..., "body": ...}. A path
 `/fail/N/...` answers 500 to its first N requests, then 200; `/always-500/...` always 500.
-Prints `ready` once it listens; stops when its standard input closes.
+Port 0 picks a free one. Prints `ready PORT` once it listens; stops when its standard input closes.
 """
 import json
 import os
@@ -42,6 +42,6 @@ class Handler(BaseHTTPRequestHandler):
 
 server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
 threading.Thread(target=server.serve_forever, daemon=True).start()
-print("ready", flush=True)
+print(f"ready {server.server_address[1]}", flush=True)
 sys.stdin.read()
 server.shutdown()

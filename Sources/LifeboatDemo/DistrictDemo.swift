@@ -34,6 +34,8 @@ public struct DistrictDemo: Sendable {
   /// A PostgreSQL server for the SIS database (`bin` directory, host, port, user), when
   /// available; SQLite otherwise.
   public var postgres: (bin: String, host: String, port: String, user: String)?
+  /// Where the week's alerts go (a webhook receiving Lifeboat's JSON), when one is given.
+  public var alertWebhook: String?
   public let log: @Sendable (String) -> Void
   /// Where the story ends: the week is the 168 hours before this clock's hour.
   public var clock: any WallClock
@@ -110,8 +112,19 @@ public struct DistrictDemo: Sendable {
           log("backup \(s.name) at \(stamp(clock.now())) was flagged SUSPICIOUS: \(j.warnings.last ?? "")")
         }
       }
+      // Each hour the agent would evaluate the alerts: what is new, changed or resolved.
+      if alertWebhook != nil {
+        for job in await Alerting.evaluate(context, backoff: [0.5]) {
+          let what = job.outcome == .success ? job.warnings.first ?? "" : "NOT DELIVERED: \(job.errors.first ?? "")"
+          log("  alert at \(stamp(clock.now())): \(what)")
+        }
+      }
     }
     log("a simulated week: \(runs) scheduled runs, each a backup, a copy offsite and retention")
+    if alertWebhook != nil {
+      let sent = try catalog.jobs(kind: "alert", limit: 1000).filter { $0.outcome == .success }
+      log("alerts that fired during the week: \(Plural.count(sent.count, "message")) to the IT team's webhook")
+    }
 
     // The clean restore point for the attacked system.
     let staff = plan.system(named: "Staff documents")!
@@ -261,19 +274,13 @@ public struct DistrictDemo: Sendable {
     let offsite =
       offsiteURL.map { "{ url: \"\($0)\", password: \"env:LIFEBOAT_DEMO_PASSWORD\", immutable_days: 30 }" }
       ?? "{ url: \(directory)/offsite, password: \"env:LIFEBOAT_DEMO_PASSWORD\", offsite: true }"
-    let dump: String
-    let check: String
+    // The SIS database is a database source: dumped, every table counted, and proven by each
+    // drill in a throwaway server of its engine, without a script.
+    let database: String
     if let pg = postgres {
-      let conn = "-h \(pg.host) -p \(pg.port) -U \(pg.user)"
-      dump = "\(pg.bin)/pg_dump --format=custom \(conn) riverside_sis"
-      // The real check: load the dump into a fresh database and count the students.
-      check =
-        "'set -e; \(pg.bin)/psql \(conn) -d postgres -qc \"DROP DATABASE IF EXISTS riverside_drill\" -c \"CREATE DATABASE riverside_drill\"; "
-        + "\(pg.bin)/pg_restore \(conn) -d riverside_drill {restored}/sis.dump; "
-        + "test $(\(pg.bin)/psql \(conn) -d riverside_drill -tAc \"SELECT count(*) FROM students\") -eq 3000'"
+      database = "postgres: { url: \"postgres://\(pg.user)@\(pg.host):\(pg.port)/riverside_sis\", globals: false }"
     } else {
-      dump = "sqlite3 \(data)/sis/sis.db .dump"
-      check = "\"test $(grep -c 'INSERT INTO students' {restored}/sis.dump) -eq 3000\""
+      database = "sqlite: \(data)/sis/sis.db"
     }
     try write(
       planFile,
@@ -285,7 +292,7 @@ public struct DistrictDemo: Sendable {
       repositories:
         onsite: { url: \(directory)/onsite, password: "env:LIFEBOAT_DEMO_PASSWORD" }
         offsite: \(offsite)
-      systems:
+      \(alertWebhook.map { "alerts:\n  - webhook: \"\($0)\"\nalert_policy: { remind_every: 24h }\n" } ?? "")systems:
         - name: Student Information System
           owner: Dana Whitfield <dwhitfield@riverside.example>
           tier: critical
@@ -295,13 +302,10 @@ public struct DistrictDemo: Sendable {
           downtime_cost_per_hour: 25000
           sources:
             - path: \(data)/sis/files
-            - command: "\(dump)"
-              as: sis.dump
-              timeout: 10m
+            - \(database)
           copies: [onsite, offsite]
           drill:
-            checks:
-              - \(check)
+            checks: ["test -s {restored}\(data)/sis/files/transcripts/t0.txt"]
         - name: Finance
           owner: Omar Haddad <ohaddad@riverside.example>
           tier: important

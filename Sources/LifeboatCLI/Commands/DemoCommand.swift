@@ -20,6 +20,8 @@ struct DemoCommand: AsyncParsableCommand {
   var s3: String?
   @Option(help: "A PostgreSQL server for the SIS database instead of SQLite: BIN_DIR,HOST,PORT,USER (e.g. /usr/lib/postgresql/15/bin,127.0.0.1,54329,postgres).")
   var postgres: String?
+  @Option(help: "A webhook that receives the week's alerts (Lifeboat's JSON), e.g. the receiver scripts/demo.sh starts.")
+  var alertWebhook: String?
 
   func run() async throws {
     let directory = dir ?? (NSTemporaryDirectory() + "lifeboat-demo-\(UInt32.random(in: 0...UInt32.max))")
@@ -31,6 +33,7 @@ struct DemoCommand: AsyncParsableCommand {
     var demo = DistrictDemo(
       directory: directory, environment: ProcessInfo.processInfo.environment, clock: CommandClock.system, log: say)
     demo.offsiteURL = s3
+    demo.alertWebhook = alertWebhook
     if let postgres {
       let p = postgres.split(separator: ",").map(String.init)
       guard p.count == 4 else { throw ValidationError("--postgres takes BIN_DIR,HOST,PORT,USER") }
