@@ -15,7 +15,7 @@ public enum Alerting {
   public static func conditions(plan: Plan, catalog: Catalog, now: Date) throws -> [AlertCondition] {
     let history = try catalog.jobs(limit: 20_000)
     let posture = Posture.judge(plan: plan, history: history, auditIntact: try catalog.verifyAudit().isIntact, now: now)
-    var out = Posture.alertConditions(posture)
+    var out = Posture.alertConditions(posture, now: now)
     for name in plan.repositories.keys.sorted() {
       guard let path = BackendFactory.localPath(of: plan.repositories[name]!.url) else { continue }
       var fs = statvfs()

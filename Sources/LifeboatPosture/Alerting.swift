@@ -69,6 +69,18 @@ public struct AlertCondition: Sendable, Codable, Equatable {
   }
 }
 
+extension Posture {
+  /// Past ¾ of the RPO is only *at risk* when the schedule will not save it: the scheduled
+  /// backup is overdue (by more than ten minutes) or comes after the RPO runs out. A system
+  /// backed up every 6 h against a 6 h RPO passes ¾ of it before every backup, and must not
+  /// alert for that.
+  static func rpoAtRisk(_ s: SystemStatus, now: Date) -> Bool {
+    guard let last = s.lastGoodBackup else { return true }
+    let deadline = last.addingTimeInterval(s.rpoSeconds)
+    return s.nextDue < now.addingTimeInterval(-600) || s.nextDue > deadline
+  }
+}
+
 extension AlertCondition {
   /// What tells one state of the condition from another: its reasons.
   public var fingerprint: String { reasons.joined(separator: "+") }
@@ -78,10 +90,12 @@ extension Posture {
   /// The alert conditions of a plan's posture: one per system (and one for the organization)
   /// with an alerting finding — the worst first, the others said with it — so one failed
   /// backup that also leaves a copy behind is one message, not two.
-  public static func alertConditions(_ posture: PlanPosture) -> [AlertCondition] {
+  public static func alertConditions(_ posture: PlanPosture, now: Date) -> [AlertCondition] {
     var order: [String] = []
     var byKey: [String: [Finding]] = [:]
+    let statuses = Dictionary(posture.systems.map { ($0.status.system, $0.status) }, uniquingKeysWith: { a, _ in a })
     for f in posture.findings where f.reason.alerts && f.severity != .green {
+      if f.reason == .nearRPO, let s = f.system.flatMap({ statuses[$0] }), !rpoAtRisk(s, now: now) { continue }
       let key = f.system ?? "organization"
       if byKey[key] == nil { order.append(key) }
       byKey[key, default: []].append(f)
