@@ -232,17 +232,11 @@ import Testing
     #expect(refused[0].errors.first?.contains("refused RCPT TO:<it-team@district.example>: 550") == true, "\(refused[0].errors)")
 
     // A server that accepts the connection and never greets: the attempt times out.
-    let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let (silent, silentPort) = loopbackSocket()
     defer { close(silent) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(silent, $0, len) } }
     listen(silent, 4)
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(silent, $0, &len) } }
     var settings = try #require(context.plan.alerts.smtp)
-    settings.port = Int(UInt16(bigEndian: addr.sin_port))
+    settings.port = silentPort
     var delivery = AlertDelivery(smtp: settings, smtpPassword: "mail secret")
     delivery.backoff = []
     delivery.timeout = 1
