@@ -23,7 +23,8 @@ final class SMTPReplyHandler: ChannelInboundHandler, @unchecked Sendable {
   private var lines: [String] = []
   private var ready: [SMTPReply] = []
   private var waiting: [EventLoopPromise<SMTPReply>] = []
-  private var failure: (any Error)?
+  /// Why the connection ended, once it has.
+  private(set) var failure: (any Error)?
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
     var buffer = unwrapInboundIn(data)
@@ -52,7 +53,7 @@ final class SMTPReplyHandler: ChannelInboundHandler, @unchecked Sendable {
     fail(AlertError("the mail server closed the connection"))
   }
 
-  private func fail(_ error: any Error) {
+  func fail(_ error: any Error) {
     failure = failure ?? error
     for p in waiting { p.fail(error) }
     waiting = []
@@ -116,24 +117,40 @@ public struct SMTPClient: Sendable {
     defer { channel.close(promise: nil) }
     let loop = channel.eventLoop
 
-    func reply() async throws -> SMTPReply {
-      let next = loop.flatSubmit { handler.next(on: loop) }
-      let timer = loop.scheduleTask(in: timeout) { channel.close(promise: nil) }
-      defer { timer.cancel() }
+    // The timer is armed and disarmed on the event loop, where the reply arrives: a busy
+    // process that resumes this task late must not turn an answered command into a timeout.
+    let seconds = timeout.nanoseconds / 1_000_000_000
+    func reply(after step: String) async throws -> SMTPReply {
+      let next = loop.flatSubmit {
+        let answer = handler.next(on: loop)
+        let timer = loop.scheduleTask(in: timeout) {
+          handler.fail(AlertError("the mail server did not answer \(step) within \(seconds) s"))
+          channel.close(promise: nil)
+        }
+        answer.whenComplete { _ in timer.cancel() }
+        return answer
+      }
       return try await next.get()
     }
     func command(_ line: String, shown: String? = nil, expect: Set<Int>) async throws -> SMTPReply {
+      let step = shown ?? line
       var buffer = channel.allocator.buffer(capacity: line.utf8.count + 2)
       buffer.writeString(line + "\r\n")
-      try await channel.writeAndFlush(buffer)
-      let r = try await reply()
+      do {
+        try await channel.writeAndFlush(buffer)
+      } catch {
+        // The connection had already ended: say why it ended, not only that it had.
+        let cause = try? await loop.submit { handler.failure.map { "\($0)" } }.get()
+        throw AlertError(cause ?? "the connection to the mail server broke before \(step): \(error)")
+      }
+      let r = try await reply(after: step)
       guard expect.contains(r.code) else {
         throw AlertError("the mail server refused \(shown ?? line): \(r.code) \(r.text)")
       }
       return r
     }
 
-    let greeting = try await reply()
+    let greeting = try await reply(after: "the connection (no greeting)")
     guard greeting.code == 220 else { throw AlertError("the mail server greeted with \(greeting.code) \(greeting.text)") }
     let me = "lifeboat.localdomain"
     var features = try await command("EHLO \(me)", expect: [250]).lines

@@ -96,7 +96,7 @@ public struct DrillRunner: Sendable {
       // engine and counted against what the backup recorded.
       let environment = context.environment
       let databases = await timed("databases") {
-        await offThread { DatabaseProof.run(restored: sandbox, environment: environment) }
+        await Blocking.run { DatabaseProof.run(restored: sandbox, environment: environment) }
       }
       report.checks = databases.map { .init(check: $0.title, passed: $0.passed, seconds: $0.seconds, detail: $0.detail) }
       if let failed = report.checks.first(where: { !$0.passed }) {
@@ -191,7 +191,7 @@ public struct DrillRunner: Sendable {
       switch check {
       case .script(let command, let timeout):
         let cmd = command.replacingOccurrences(of: "{restored}", with: sandbox)
-        (passed, detail) = CheckProcess.run(cmd, environment: ["LIFEBOAT_RESTORED": sandbox], timeout: timeout ?? 600)
+        (passed, detail) = await Blocking.run { CheckProcess.run(cmd, environment: ["LIFEBOAT_RESTORED": sandbox], timeout: timeout ?? 600) }
       case .http(let url, let expect, let timeout):
         (passed, detail) = await Self.http(url.replacingOccurrences(of: "{restored}", with: sandbox), expect: expect, timeout: timeout ?? 60)
       }
@@ -210,14 +210,6 @@ public struct DrillRunner: Sendable {
     } catch {
       return (false, "request failed: \(error)")
     }
-  }
-}
-
-/// Runs blocking work (a throwaway database server, processes) on a Dispatch thread, so the
-/// cooperative pool keeps serving other tasks meanwhile.
-func offThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-  await withCheckedContinuation { continuation in
-    DispatchQueue.global().async { continuation.resume(returning: body()) }
   }
 }
 

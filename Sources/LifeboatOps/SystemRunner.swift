@@ -107,12 +107,12 @@ public struct SystemRunner: Sendable {
       : !errors.isEmpty ? .failed : backup.outcome
     if outcome == .success || outcome == .partial {
       if let hook = system.hooks.after {
-        do { try Hook.run(hook, label: "after hook", environment: hookEnvironment(nil)) } catch {
+        do { try await Hook.run(hook, label: "after hook", environment: hookEnvironment(nil)) } catch {
           errors.append("\(error)")
         }
       }
     } else if let hook = system.hooks.onFailure {
-      try? Hook.run(hook, label: "on-failure hook", environment: hookEnvironment(errors.first))
+      try? await Hook.run(hook, label: "on-failure hook", environment: hookEnvironment(errors.first))
     }
     let details = [
       "outcome": outcome.rawValue, "snapshot": snapshotID?.hex ?? "", "repositories": copies.joined(separator: ","),
@@ -146,7 +146,7 @@ public struct SystemRunner: Sendable {
 
   /// A suspicious snapshot: an audit event, and the alert hook (which runs even when the
   /// event cannot be recorded; that goes to `problems`).
-  func alert(_ signals: BackupSignals, snapshot: ID, problems: inout [String]) {
+  func alert(_ signals: BackupSignals, snapshot: ID, problems: inout [String]) async {
     recordInCatalog("the suspicious snapshot in the audit log", into: &problems) {
       try catalog.audit(
         kind: "suspicious", subject: system.name,
@@ -158,7 +158,7 @@ public struct SystemRunner: Sendable {
       env["LIFEBOAT_ALERT"] = "suspicious"
       env["LIFEBOAT_SNAPSHOT"] = snapshot.hex
       env["LIFEBOAT_REASONS"] = signals.reasons.joined(separator: "; ")
-      try? Hook.run(hook, label: "alert hook", environment: env)
+      try? await Hook.run(hook, label: "alert hook", environment: env)
     }
   }
 
@@ -186,7 +186,8 @@ public struct SystemRunner: Sendable {
     }
     // Databases are reached and counted first (a server that is down or refuses fails the
     // backup before anything is stored); their dumps are read by the backup like commands.
-    let dumps = try DatabaseBackup.prepare(databases, environment: context.environment, now: now)
+    let (environment, wanted) = (context.environment, databases)
+    let dumps = try await Blocking.run { try DatabaseBackup.prepare(wanted, environment: environment, now: now) }
     defer { dumps.finish() }
     for f in dumps.files {
       if let command = f.command {
@@ -218,7 +219,7 @@ public struct SystemRunner: Sendable {
     backup.id = backupID
     do {
       if let hook = system.hooks.before {
-        try Hook.run(hook, label: "before hook", environment: hookEnvironment(nil))
+        try await Hook.run(hook, label: "before hook", environment: hookEnvironment(nil))
       }
       let repo = try await context.open(primary)
       let result = try await backupInto(repo)
@@ -232,7 +233,7 @@ public struct SystemRunner: Sendable {
         backup.suspicious = signals.suspicious
         if signals.suspicious {
           backup.warnings.append("suspicious snapshot: " + signals.reasons.joined(separator: "; "))
-          alert(signals, snapshot: result.snapshotID, problems: &errors)
+          await alert(signals, snapshot: result.snapshotID, problems: &errors)
           marked = await mark(signals.reasons.joined(separator: "; "), snapshot: result.snapshotID, in: repo, problems: &errors)
         }
       }
@@ -361,7 +362,12 @@ public enum Shell {
 
 /// Hooks run through `/bin/sh -c` with the system in the environment.
 enum Hook {
-  static func run(_ command: String, label: String, environment: [String: String]) throws {
+  /// Waits for the hook on a Dispatch thread (`Blocking`), not on the cooperative pool.
+  static func run(_ command: String, label: String, environment: [String: String]) async throws {
+    try await Blocking.run { try runAndWait(command, label: label, environment: environment) }
+  }
+
+  static func runAndWait(_ command: String, label: String, environment: [String: String]) throws {
     let p = Shell.process(command, environment: environment)
     let errPipe = Pipe()
     p.standardError = errPipe

@@ -18,7 +18,7 @@ import Testing
     }
   }
 
-  @Test func theCleanPointSurvivesForgetWithoutAPlanAndInEveryCopy() throws {
+  @Test func theCleanPointSurvivesForgetWithoutAPlanAndInEveryCopy() async throws {
     let dir = TemporaryDirectory("lifeboat-attack")
     defer { dir.remove() }
     let src = dir.sub("share")
@@ -41,18 +41,18 @@ import Testing
             retention: { last: 10 }
         """.utf8))
     let env = ["LB_PW": "attack-password", "LIFEBOAT_PASSWORD": "attack-password", "LIFEBOAT_PLAN": plan]
-    func lifeboat(_ args: [String], plan: Bool = true) throws -> (code: Int32, output: String) {
+    func lifeboat(_ args: [String], plan: Bool = true) async throws -> (code: Int32, output: String) {
       var e = env
       if !plan { e["LIFEBOAT_PLAN"] = "" }
-      let r = try CLIFixture.launch(args, environment: e, dir: dir)
+      let r = try await CLIFixture.launch(args, environment: e, dir: dir)
       return (r.code, r.output)
     }
-    for r in ["onsite", "offsite", "vault"] { #expect(try lifeboat(["init", "-r", dir.sub(r)], plan: false).code == 0) }
+    for r in ["onsite", "offsite", "vault"] { #expect(try await lifeboat(["init", "-r", dir.sub(r)], plan: false).code == 0) }
 
     // Three ordinary runs, then the attack: a third of the files encrypted and renamed.
     for round in 0..<3 {
       if round > 0 { try FixtureTree.write("\(src)/folder-0/doc-\(round).txt", Array("minutes approved \(round)".utf8)) }
-      let run = try lifeboat(["run", "--all"])
+      let run = try await lifeboat(["run", "--all"])
       #expect(run.code == 0, "\(run.output)")
     }
     let files = try FileManager.default.subpathsOfDirectory(atPath: src).filter { $0.hasSuffix(".txt") }.sorted()
@@ -60,11 +60,11 @@ import Testing
       try FixtureTree.write("\(src)/\(f).locked", rng.bytes(3000))
       try FileManager.default.removeItem(atPath: "\(src)/\(f)")
     }
-    let attacked = try lifeboat(["run", "--all"])
+    let attacked = try await lifeboat(["run", "--all"])
     #expect(attacked.code == 0 && attacked.output.contains("snapshot"), "\(attacked.output)")
 
     // The repository itself now says which snapshot is suspicious and which is protected.
-    let listed = try lifeboat(["snapshots", "-r", dir.sub("onsite"), "--json"], plan: false)
+    let listed = try await lifeboat(["snapshots", "-r", dir.sub("onsite"), "--json"], plan: false)
     let snapshots = try #require(try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [[String: Any]], "\(listed.output)")
     #expect(snapshots.count == 4)
     let suspicious = snapshots.filter { $0["suspicious"] is [String: Any] }.compactMap { $0["id"] as? String }
@@ -72,48 +72,48 @@ import Testing
     #expect(suspicious.count == 1 && suspicious.first == snapshots.last?["id"] as? String, "the attack's snapshot: \(listed.output)")
     #expect(protected.count == 1 && protected.first == snapshots[2]["id"] as? String, "the clean point: \(listed.output)")
     let clean = try #require(protected.first)
-    let text = try lifeboat(["snapshots", "-r", dir.sub("onsite")], plan: false).output
+    let text = try await lifeboat(["snapshots", "-r", dir.sub("onsite")], plan: false).output
     #expect(text.contains("protected: the clean point before suspicious snapshot") && text.contains("SUSPICIOUS:"), "\(text)")
 
     // forget with no plan: the newest stays by the rule, the clean point by its mark.
-    let forget = try lifeboat(["forget", "-r", dir.sub("onsite"), "--keep-last", "1", "--prune"], plan: false)
+    let forget = try await lifeboat(["forget", "-r", dir.sub("onsite"), "--keep-last", "1", "--prune"], plan: false)
     #expect(forget.code == 0, "\(forget.output)")
     #expect(forget.output.contains("\(clean.prefix(8))") && forget.output.contains("protected (the clean point before suspicious snapshot"),
       "\(forget.output)")
-    #expect(try Self.ids(lifeboat, dir.sub("onsite")) == [clean, suspicious[0]])
+    #expect(try await Self.ids(lifeboat, dir.sub("onsite")) == [clean, suspicious[0]])
 
     // The plan's offsite copy received the snapshots and their marks in the same run.
-    let offsite = try lifeboat(["forget", "-r", dir.sub("offsite"), "--keep-last", "1"], plan: false)
+    let offsite = try await lifeboat(["forget", "-r", dir.sub("offsite"), "--keep-last", "1"], plan: false)
     #expect(offsite.code == 0 && offsite.output.contains("protected (the clean point"), "\(offsite.output)")
-    #expect(try Self.ids(lifeboat, dir.sub("offsite")).count == 2)
+    #expect(try await Self.ids(lifeboat, dir.sub("offsite")).count == 2)
 
     // A copy made by hand carries them too.
-    let copy = try lifeboat(["copy", "-r", dir.sub("vault"), "--from-repo", dir.sub("onsite"), "--from-password-file", Self.passwordFile(dir)], plan: false)
+    let copy = try await lifeboat(["copy", "-r", dir.sub("vault"), "--from-repo", dir.sub("onsite"), "--from-password-file", Self.passwordFile(dir)], plan: false)
     #expect(copy.code == 0 && copy.output.contains("mark(s)"), "\(copy.output)")
-    let vault = try lifeboat(["forget", "-r", dir.sub("vault"), "--keep-last", "1", "--dry-run"], plan: false)
+    let vault = try await lifeboat(["forget", "-r", dir.sub("vault"), "--keep-last", "1", "--dry-run"], plan: false)
     #expect(vault.output.contains("protected (the clean point") && vault.output.contains("1 would be removed") == false, "\(vault.output)")
 
     // Lifting the protection needs `unprotect`; the clean point is then still kept while the
     // suspicious snapshot exists (it is derived from the suspicion), and says so.
-    let vaultIDs = try Self.ids(lifeboat, dir.sub("vault"))
-    let lifted = try lifeboat(["unprotect", vaultIDs[0], "-r", dir.sub("vault")], plan: false)
+    let vaultIDs = try await Self.ids(lifeboat, dir.sub("vault"))
+    let lifted = try await lifeboat(["unprotect", vaultIDs[0], "-r", dir.sub("vault")], plan: false)
     #expect(lifted.code == 0, "\(lifted.output)")
-    let again = try lifeboat(["unprotect", vaultIDs[0], "-r", dir.sub("vault")], plan: false)
+    let again = try await lifeboat(["unprotect", vaultIDs[0], "-r", dir.sub("vault")], plan: false)
     #expect(again.code == 1 && again.output.contains("is not protected"), "\(again.output)")
-    let after = try lifeboat(["forget", "-r", dir.sub("vault"), "--keep-last", "1", "--dry-run"], plan: false)
+    let after = try await lifeboat(["forget", "-r", dir.sub("vault"), "--keep-last", "1", "--dry-run"], plan: false)
     #expect(after.output.contains("the clean point before suspicious snapshot") && !after.output.contains("protected ("), "\(after.output)")
 
     // Bad input: an unknown snapshot, an end date in the past; nothing is written.
-    let unknown = try lifeboat(["protect", "ffffffff", "--reason", "x", "-r", dir.sub("vault")], plan: false)
+    let unknown = try await lifeboat(["protect", "ffffffff", "--reason", "x", "-r", dir.sub("vault")], plan: false)
     #expect(unknown.code == 1 && unknown.output.contains("no snapshot ffffffff"), "\(unknown.output)")
-    let past = try lifeboat(["protect", "latest", "--reason", "x", "--until", "2001-01-01", "-r", dir.sub("vault")], plan: false)
+    let past = try await lifeboat(["protect", "latest", "--reason", "x", "--until", "2001-01-01", "-r", dir.sub("vault")], plan: false)
     #expect(past.code == 1 && past.output.contains("in the past"), "\(past.output)")
     let marks = try FileManager.default.contentsOfDirectory(atPath: dir.sub("vault/marks")).filter { !$0.hasPrefix(".") }
     #expect(marks.count == 3, "suspicious, protect (copied) and the release: \(marks)")
   }
 
-  static func ids(_ lifeboat: ([String], Bool) throws -> (code: Int32, output: String), _ repo: String) throws -> [String] {
-    let out = try lifeboat(["snapshots", "-r", repo, "--json"], false).output
+  static func ids(_ lifeboat: ([String], Bool) async throws -> (code: Int32, output: String), _ repo: String) async throws -> [String] {
+    let out = try await lifeboat(["snapshots", "-r", repo, "--json"], false).output
     let list = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: Any]], "\(out)")
     return list.compactMap { $0["id"] as? String }
   }

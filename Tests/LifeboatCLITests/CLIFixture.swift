@@ -55,7 +55,14 @@ struct CLIFixture {
     return p
   }
 
-  func runProcess(_ args: [String], prefix: [String] = []) throws -> (code: Int32, output: String) {
+  /// Runs the binary and waits for it off the cooperative pool (`offThePool`): a test blocked
+  /// in `waitUntilExit` would stall the in-process servers of the tests running beside it.
+  func runProcess(_ args: [String], prefix: [String] = []) async throws -> (code: Int32, output: String) {
+    try await offThePool { try runAndWait(args, prefix: prefix) }
+  }
+
+  /// The blocking form, for work that is already off the pool (inside `offThePool`).
+  func runAndWait(_ args: [String], prefix: [String] = []) throws -> (code: Int32, output: String) {
     let out = dir.sub("out-\(UInt32.random(in: 0...UInt32.max))")
     let p = try spawn(args, prefix: prefix, output: out)
     p.waitUntilExit()
@@ -69,7 +76,7 @@ struct CLIFixture {
   /// line), output into a file under `dir`. With `wait`, returns the exit status and output.
   static func launch(
     _ arguments: [String], environment: [String: String], dir: TemporaryDirectory, wait: Bool = true
-  ) throws -> (code: Int32, output: String, process: Process) {
+  ) async throws -> (code: Int32, output: String, process: Process) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: binary)
     p.arguments = arguments
@@ -83,7 +90,7 @@ struct CLIFixture {
     p.standardError = h
     try p.run()
     guard wait else { return (0, out, p) }
-    p.waitUntilExit()
+    try await offThePool { p.waitUntilExit() }
     return (p.terminationStatus, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "", p)
   }
 }

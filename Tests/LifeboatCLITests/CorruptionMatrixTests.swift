@@ -105,13 +105,13 @@ import Testing
       try FileManager.default.createDirectory(atPath: src, withIntermediateDirectories: true)
       var rng = SeededRandom(seed: 77)
       for i in 0..<3 { try FixtureTree.write(src + "/file\(i)", rng.bytes(20_000)) }
-      guard try f.runProcess(["init", "--kdf", "pbkdf2"]).code == 0, try f.runProcess(["backup", src]).code == 0 else {
+      guard try f.runAndWait(["init", "--kdf", "pbkdf2"]).code == 0, try f.runAndWait(["backup", src]).code == 0 else {
         throw CLIServerFailure(message: "\(c.object): init or backup failed")
       }
       try Self.damage(c, f, src)
-      let check = try f.runProcess(["check", "--read-data"])
+      let check = try f.runAndWait(["check", "--read-data"])
       let target = f.dir.sub("restored")
-      let restore = try f.runProcess(["restore", "latest", "--target", target])
+      let restore = try f.runAndWait(["restore", "latest", "--target", target])
       let restored = (0..<3).filter { i in
         FileManager.default.contents(atPath: target + src + "/file\(i)") == FileManager.default.contents(atPath: src + "/file\(i)")
       }.count

@@ -12,34 +12,34 @@ import Testing
 /// first start fails cleanly.
 @Suite(.serialized) struct FirstHourTests {
   /// Runs the binary without the fixture's --repo (for commands that take none).
-  static func bare(_ args: [String], in dir: TemporaryDirectory) throws -> (code: Int32, output: String) {
-    let r = try CLIFixture.launch(args, environment: ["LIFEBOAT_CACHE_DIR": "off"], dir: dir)
+  static func bare(_ args: [String], in dir: TemporaryDirectory) async throws -> (code: Int32, output: String) {
+    let r = try await CLIFixture.launch(args, environment: ["LIFEBOAT_CACHE_DIR": "off"], dir: dir)
     return (r.code, r.output)
   }
 
-  @Test func mistypedCommandsSuggestAndFail() throws {
+  @Test func mistypedCommandsSuggestAndFail() async throws {
     let dir = TemporaryDirectory("lifeboat-first-hour")
     defer { dir.remove() }
-    let typo = try Self.bare(["bakup"], in: dir)
+    let typo = try await Self.bare(["bakup"], in: dir)
     #expect(typo.code == ExitStatus.fatal)
     #expect(typo.output.contains("unknown command 'bakup'. Did you mean 'backup'?"), "\(typo.output)")
-    let nested = try Self.bare(["plan", "chek"], in: dir)
+    let nested = try await Self.bare(["plan", "chek"], in: dir)
     #expect(nested.code == ExitStatus.fatal)
     #expect(nested.output.contains("lifeboat plan: unknown command 'chek'. Did you mean 'check'?"), "\(nested.output)")
-    let help = try Self.bare(["help", "restor"], in: dir)
+    let help = try await Self.bare(["help", "restor"], in: dir)
     #expect(help.code == ExitStatus.fatal, "help of an unknown command is an error")
     #expect(help.output.contains("Did you mean 'restore'?"))
-    let nothing = try Self.bare(["help", "zzzzzzzz"], in: dir)
+    let nothing = try await Self.bare(["help", "zzzzzzzz"], in: dir)
     #expect(nothing.code == ExitStatus.fatal && !nothing.output.contains("Did you mean"))
-    let option = try Self.bare(["backup", "--exclud", "x"], in: dir)
+    let option = try await Self.bare(["backup", "--exclud", "x"], in: dir)
     #expect(option.code == ExitStatus.fatal && option.output.contains("Did you mean '--exclude'?"))
-    #expect(try Self.bare(["help", "restore"], in: dir).code == 0)
+    #expect(try await Self.bare(["help", "restore"], in: dir).code == 0)
 
-    let version = try Self.bare(["version"], in: dir)
+    let version = try await Self.bare(["version"], in: dir)
     #expect(version.code == 0 && version.output.contains(LifeboatVersion.string))
-    #expect(try Self.bare(["--version"], in: dir).output.contains(LifeboatVersion.number))
+    #expect(try await Self.bare(["--version"], in: dir).output.contains(LifeboatVersion.number))
 
-    let top = try Self.bare(["--help"], in: dir).output
+    let top = try await Self.bare(["--help"], in: dir).output
     for group in ["REPOSITORY SUBCOMMANDS:", "PLANS AND PROOF SUBCOMMANDS:", "SERVER SUBCOMMANDS:"] {
       #expect(top.contains(group), "\(group) in --help")
     }
@@ -62,7 +62,7 @@ import Testing
     // A suspicious mark on the first snapshot moves with it.
     try await repo.addMark(SnapshotMark(snapshot: oldID, kind: .suspicious, reason: "entropy", time: first.time, author: "test"))
 
-    let add = try f.runProcess(["tag", oldID.hex, "--add", "before-upgrade,audit"])
+    let add = try await f.runProcess(["tag", oldID.hex, "--add", "before-upgrade,audit"])
     #expect(add.code == 0, "\(add.output)")
     var now = try await repo.listSnapshots().snapshots
     #expect(now.count == 2)
@@ -75,33 +75,33 @@ import Testing
     // The same snapshot named twice is changed once.
     let before2 = try await repo.listSnapshots().snapshots.count
     let newest = try #require(now.last)
-    let twice = try f.runProcess(["tag", "latest", "latest", String(newest.id.hex.prefix(8)), "--add", "twice"])
+    let twice = try await f.runProcess(["tag", "latest", "latest", String(newest.id.hex.prefix(8)), "--add", "twice"])
     #expect(twice.code == 0, "\(twice.output)")
     #expect(try await repo.listSnapshots().snapshots.count == before2, "no duplicate copy")
     #expect(twice.output.components(separatedBy: "→").count - 1 == 1, "\(twice.output)")
     now = try await repo.listSnapshots().snapshots
 
-    #expect(try f.runProcess(["tag", "--tag", "test", "--remove", "test"]).code == 0)
+    #expect(try await f.runProcess(["tag", "--tag", "test", "--remove", "test"]).code == 0)
     now = try await repo.listSnapshots().snapshots
     #expect(now.allSatisfy { !$0.snapshot.tags.contains("test") })
-    #expect(try f.runProcess(["tag", "latest", "--set", "monthly"]).code == 0)
+    #expect(try await f.runProcess(["tag", "latest", "--set", "monthly"]).code == 0)
     now = try await repo.listSnapshots().snapshots
     #expect(now.last?.snapshot.tags == ["monthly"])
 
     // A protected snapshot keeps its tags, with the reason and what to do.
-    #expect(try f.runProcess(["protect", "latest", "--reason", "legal hold"]).code == 0)
+    #expect(try await f.runProcess(["protect", "latest", "--reason", "legal hold"]).code == 0)
     let protectedID = try #require(now.last?.id)
-    let refused = try f.runProcess(["tag", "latest", "--add", "x"])
+    let refused = try await f.runProcess(["tag", "latest", "--add", "x"])
     #expect(refused.code == ExitStatus.fatal)
     #expect(refused.output.contains("protected: legal hold") && refused.output.contains("lifeboat unprotect"), "\(refused.output)")
     #expect(try await repo.listSnapshots().snapshots.contains { $0.id == protectedID })
-    #expect(try f.runProcess(["tag", "latest"]).code == ExitStatus.fatal, "nothing to change is a usage error")
+    #expect(try await f.runProcess(["tag", "latest"]).code == ExitStatus.fatal, "nothing to change is a usage error")
   }
 
   /// A Lifeboat server's repositories are append-only for clients: `tag` refuses before it
   /// writes anything, instead of leaving a copy it cannot remove the original of.
-  @Test func tagRefusesAppendOnlyServerRepositories() throws {
-    let server = try RunningServer()
+  @Test func tagRefusesAppendOnlyServerRepositories() async throws {
+    let server = try await RunningServer()
     defer { _ = server.stop() }
     #expect(try server.api("POST", "/api/v1/tenants", json: "{\"id\":\"t\"}").0 == 201)
     #expect(try server.api("POST", "/api/v1/tenants/t/repositories", json: "{\"name\":\"r\"}").0 == 201)
@@ -112,11 +112,11 @@ import Testing
     try FixtureTree.build(at: dir.sub("src"), seed: 217, options: { var o = FixtureTree.Options(); o.files = 5; o.specialFiles = false; return o }())
     let env = ["LIFEBOAT_SERVER_TOKEN_FILE": token, "LIFEBOAT_PASSWORD": "tag-rest", "LIFEBOAT_CACHE_DIR": "off"]
     let repo = "rest:\(server.base)/t/r"
-    #expect(try CLIFixture.launch(["init", "-r", repo, "--kdf", "pbkdf2"], environment: env, dir: dir).code == 0)
-    #expect(try CLIFixture.launch(["backup", "-r", repo, dir.sub("src")], environment: env, dir: dir).code == 0)
-    let r = try CLIFixture.launch(["tag", "-r", repo, "latest", "--add", "x"], environment: env, dir: dir)
+    #expect(try await CLIFixture.launch(["init", "-r", repo, "--kdf", "pbkdf2"], environment: env, dir: dir).code == 0)
+    #expect(try await CLIFixture.launch(["backup", "-r", repo, dir.sub("src")], environment: env, dir: dir).code == 0)
+    let r = try await CLIFixture.launch(["tag", "-r", repo, "latest", "--add", "x"], environment: env, dir: dir)
     #expect(r.code == ExitStatus.fatal && r.output.contains("append-only") && r.output.contains("nothing was written"), "\(r.output)")
-    let list = try CLIFixture.launch(["snapshots", "-r", repo], environment: env, dir: dir)
+    let list = try await CLIFixture.launch(["snapshots", "-r", repo], environment: env, dir: dir)
     #expect(list.output.contains("1 snapshot\n"), "\(list.output)")
   }
 
@@ -127,21 +127,21 @@ import Testing
     try FixtureTree.build(at: src, seed: 212)
     #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)
     #expect(await f.run(["backup", src]) == 0)
-    let config = try f.runProcess(["cat", "config"])
+    let config = try await f.runProcess(["cat", "config"])
     #expect(config.code == 0 && config.output.contains("\"chunker\""))
-    let snapshot = try f.runProcess(["cat", "snapshot", "latest"])
+    let snapshot = try await f.runProcess(["cat", "snapshot", "latest"])
     #expect(snapshot.code == 0 && snapshot.output.contains("\"tree\""))
     let index = try #require(try FileManager.default.contentsOfDirectory(atPath: f.repo + "/index").first)
-    let shown = try f.runProcess(["cat", "index", String(index.prefix(8))])
+    let shown = try await f.runProcess(["cat", "index", String(index.prefix(8))])
     #expect(shown.code == 0 && shown.output.contains("\"blobs\""))
     let key = try #require(try FileManager.default.contentsOfDirectory(atPath: f.repo + "/keys").first)
-    let keyFile = try f.runProcess(["cat", "key", String(key.prefix(6))])
+    let keyFile = try await f.runProcess(["cat", "key", String(key.prefix(6))])
     #expect(keyFile.code == 0 && keyFile.output.contains("pbkdf2"))
     let stored = try String(contentsOfFile: f.repo + "/keys/" + key, encoding: .utf8)
     let sealed = try #require(
       (try JSONSerialization.jsonObject(with: Data(stored.utf8)) as? [String: Any])?["data"] as? String)
     #expect(!keyFile.output.contains(sealed) && !keyFile.output.contains("\"salt\""), "no sealed master key, no salt")
-    let missing = try f.runProcess(["cat", "index", "ffffffff"])
+    let missing = try await f.runProcess(["cat", "index", "ffffffff"])
     #expect(missing.code == ExitStatus.fatal && missing.output.contains("no index file ffffffff"))
   }
 
@@ -160,31 +160,31 @@ import Testing
     #expect(await f.run(["backup", src, "--tag", "nightly", "--host", "fileserver-with-a-long-name.district.example"]) == 0)
     #expect(await f.run(["backup", other]) == 0)
 
-    let snapshots = try f.runProcess(["snapshots"])
+    let snapshots = try await f.runProcess(["snapshots"])
     #expect(snapshots.output.contains("fileserver-with-a-long-name.district.example"), "host names are not cut")
 
     // latest with filters: the tagged one, not the newest.
-    let ls = try f.runProcess(["ls", "latest", "--tag", "nightly"])
+    let ls = try await f.runProcess(["ls", "latest", "--tag", "nightly"])
     #expect(ls.code == 0 && ls.output.contains("report.txt") && !ls.output.contains("only-here.txt"))
-    let byPath = try f.runProcess(["ls", "latest", "--path", other])
+    let byPath = try await f.runProcess(["ls", "latest", "--path", other])
     #expect(byPath.output.contains("only-here.txt"))
-    let sub = try f.runProcess(["ls", "latest:\(src)/docs", "--host", "fileserver-with-a-long-name.district.example"])
+    let sub = try await f.runProcess(["ls", "latest:\(src)/docs", "--host", "fileserver-with-a-long-name.district.example"])
     #expect(sub.output.contains("report.txt") && !sub.output.contains("top.txt"), "\(sub.output)")
-    let none = try f.runProcess(["ls", "latest", "--host", "nowhere"])
+    let none = try await f.runProcess(["ls", "latest", "--host", "nowhere"])
     #expect(none.code == ExitStatus.fatal && none.output.contains("no snapshot matches (host nowhere)"))
 
     // SNAPSHOT:FOLDER restores the folder's contents at the target's root; --exclude skips.
     let target = f.dir.sub("restored")
-    let restore = try f.runProcess([
+    let restore = try await f.runProcess([
       "restore", "latest:\(src)/docs", "--tag", "nightly", "--path", src, "--target", target, "--exclude", "*.tmp",
     ])
     #expect(restore.code == 0, "\(restore.output)")
     #expect(FileManager.default.fileExists(atPath: target + "/deep/report.txt"))
     #expect(!FileManager.default.fileExists(atPath: target + "/scratch.tmp"), "excluded")
     #expect(!FileManager.default.fileExists(atPath: target + "/top.txt"), "outside the folder")
-    let wrong = try f.runProcess(["restore", "latest:\(src)/nope", "--tag", "nightly", "--target", f.dir.sub("x")])
+    let wrong = try await f.runProcess(["restore", "latest:\(src)/nope", "--tag", "nightly", "--target", f.dir.sub("x")])
     #expect(wrong.code == ExitStatus.fatal && wrong.output.contains("has no \(src)/nope"), "\(wrong.output)")
-    let file = try f.runProcess(["restore", "latest:\(src)/top.txt", "--tag", "nightly", "--target", f.dir.sub("y")])
+    let file = try await f.runProcess(["restore", "latest:\(src)/top.txt", "--tag", "nightly", "--target", f.dir.sub("y")])
     #expect(file.code == ExitStatus.fatal && file.output.contains("is a file, not a folder"), "\(file.output)")
   }
 
@@ -196,13 +196,13 @@ import Testing
     let src = f.dir.sub("src")
     try FixtureTree.build(at: src, seed: 214)
     #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)
-    let missing = try f.runProcess(["backup", src, "/lifeboat-no-such-dir/data"])
+    let missing = try await f.runProcess(["backup", src, "/lifeboat-no-such-dir/data"])
     #expect(missing.code == ExitStatus.partial)
     #expect(missing.output.contains("warning: /lifeboat-no-such-dir/data: does not exist (there is no /lifeboat-no-such-dir)"), "\(missing.output)")
     #expect(!missing.output.contains("warning: warning:"))
 
     for (file, reason) in [(f.dir.sub("no-such-password"), "No such file or directory"), (f.dir.path, "it is a directory")] {
-      let r = try CLIFixture.launch(
+      let r = try await CLIFixture.launch(
         ["snapshots", "--repo", f.repo, "--password-file", file], environment: ["LIFEBOAT_PASSWORD": ""], dir: f.dir)
       #expect(r.code == ExitStatus.fatal)
       #expect(r.output.contains("cannot read the password file \(file): \(reason)"), "\(r.output)")
@@ -211,7 +211,7 @@ import Testing
 
     let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
       .deletingLastPathComponent().appendingPathComponent("docs/examples/plan.yaml").path
-    let show = try Self.bare(["plan", "show", "--plan", example], in: f.dir)
+    let show = try await Self.bare(["plan", "show", "--plan", example], in: f.dir)
     #expect(show.output.contains("hourly 24, daily 14, weekly 8, monthly 12, yearly 7 ← plan line"), "never cut mid-word: \(show.output)")
   }
 
@@ -256,7 +256,7 @@ import Testing
     #expect(link(src + "/c.bin", src + "/c-again.bin") == 0)
     #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)
     #expect(await f.run(["backup", src]) == 0)
-    let r = try f.runProcess(["restore", "latest:\(src)", "--target", f.dir.sub("out"), "--verify"])
+    let r = try await f.runProcess(["restore", "latest:\(src)", "--target", f.dir.sub("out"), "--verify"])
     #expect(r.code == 0, "\(r.output)")
     #expect(r.output.contains(": 3 files (2.94 KiB), 1 directory, 1 symbolic link, 1 hard link"), "\(r.output)")
     #expect(r.output.contains("verified: 3 files read back, all identical to the snapshot"), "\(r.output)")
@@ -283,13 +283,13 @@ import Testing
     #expect(ProgressLine.text(OperationProgress.Counters(), elapsed: 0.3) == "[0:00] : 0 files, 0 B")
   }
 
-  @Test func aServerThatCannotListenCreatesNoToken() throws {
-    let first = try RunningServer()
+  @Test func aServerThatCannotListenCreatesNoToken() async throws {
+    let first = try await RunningServer()
     defer { _ = first.stop() }
     let port = try #require(first.base.split(separator: ":").last.map(String.init))
     let dir = TemporaryDirectory("lifeboat-serve-busy")
     defer { dir.remove() }
-    let second = try CLIFixture.launch(
+    let second = try await CLIFixture.launch(
       ["serve", "--data", dir.sub("data"), "--port", port, "--admin-token-file", dir.sub("token")], environment: [:], dir: dir)
     #expect(second.code == ExitStatus.fatal)
     #expect(second.output.contains("cannot listen on 127.0.0.1:\(port): the address is already in use"), "\(second.output)")

@@ -106,7 +106,7 @@ import Testing
       p.waitUntilExit()
       #expect(p.terminationStatus == 0, "\(p.arguments ?? [])")
     }
-    let check = try f.runProcess(["check", "--read-data"])
+    let check = try await f.runProcess(["check", "--read-data"])
     #expect(check.code == 0, "\(check.output)")
     // Every remaining snapshot restores to exactly the tree it was taken of.
     let repo = try await Repository.open(backend: LocalBackend(path: f.repo), password: "cli-test-password")

@@ -43,56 +43,56 @@ import Testing
         """.utf8))
     }
 
-    func lifeboat(_ args: [String], env: [String: String] = [:]) throws -> (code: Int32, output: String) {
-      let r = try CLIFixture.launch(args + ["--plan", plan], environment: env.merging(["LIFEBOAT_CACHE_DIR": "off"]) { $1 }, dir: dir)
+    func lifeboat(_ args: [String], env: [String: String] = [:]) async throws -> (code: Int32, output: String) {
+      let r = try await CLIFixture.launch(args + ["--plan", plan], environment: env.merging(["LIFEBOAT_CACHE_DIR": "off"]) { $1 }, dir: dir)
       return (r.code, r.output)
     }
   }
 
-  @Test func initCreatesWhatIsMissingAndChecksWhatExists() throws {
+  @Test func initCreatesWhatIsMissingAndChecksWhatExists() async throws {
     let s = try Setup()
     defer { s.dir.remove() }
     // Before init: check warns (exit 0), a run fails naming the plan's repository and plan init.
-    var r = try s.lifeboat(["plan", "check"])
+    var r = try await s.lifeboat(["plan", "check"])
     #expect(r.code == 0, "\(r.output)")
     #expect(r.output.contains("warning: repository onsite (\(s.dir.sub("repos/deep/onsite"))): does not exist yet"), "\(r.output)")
     #expect(r.output.contains("`lifeboat plan init --plan \(s.plan)` creates it"))
     #expect(r.output.contains("repository offsite is marked offsite but is on the same storage as onsite"), "\(r.output)")
     #expect(r.output.contains("0 of 2 repositories exist"))
-    r = try s.lifeboat(["plan", "check", "--offline"])
+    r = try await s.lifeboat(["plan", "check", "--offline"])
     #expect(!r.output.contains("does not exist yet"), "--offline probes nothing")
-    r = try s.lifeboat(["run", "--all"])
+    r = try await s.lifeboat(["run", "--all"])
     #expect(r.code == ExitStatus.fatal)
     #expect(r.output.contains("the plan's repository onsite (\(s.dir.sub("repos/deep/onsite"))) does not exist yet"), "\(r.output)")
     #expect(r.output.contains("lifeboat plan init --plan"))
     #expect(!r.output.contains("LIFEBOAT_REPOSITORY") && !r.output.contains("--repo"), "no advice about --repo in a plan run")
 
     // init creates both (the missing parent folders too), then finds them ready.
-    r = try s.lifeboat(["plan", "init", "--kdf", "pbkdf2"])
+    r = try await s.lifeboat(["plan", "init", "--kdf", "pbkdf2"])
     #expect(r.code == 0, "\(r.output)")
     #expect(r.output.contains("2 of 2 repositories ready (2 created)"), "\(r.output)")
     #expect(FileManager.default.fileExists(atPath: s.dir.sub("repos/deep/onsite/config")))
-    r = try s.lifeboat(["plan", "init"])
+    r = try await s.lifeboat(["plan", "init"])
     #expect(r.code == 0 && r.output.contains("exists and its password opens it") && r.output.contains("2 of 2 repositories ready\n"), "\(r.output)")
-    let audit = try s.lifeboat(["audit", "list"])
+    let audit = try await s.lifeboat(["audit", "list"])
     #expect(audit.output.components(separatedBy: "repository-init").count - 1 == 2, "each creation audited once: \(audit.output)")
 
     // The first run, then status: the errors from before init are history, not the present.
-    r = try s.lifeboat(["run", "--all"])
+    r = try await s.lifeboat(["run", "--all"])
     #expect(r.code == 0, "\(r.output)")
-    r = try s.lifeboat(["status"])
+    r = try await s.lifeboat(["status"])
     #expect(!r.output.contains("last error"), "\(r.output)")
     #expect(!r.output.contains("does not exist yet"))
 
     // A wrong password is said in the plan's words.
     try FixtureTree.write(s.dir.sub("offsite.pass"), Array("not the password\n".utf8))
-    r = try s.lifeboat(["plan", "init"])
+    r = try await s.lifeboat(["plan", "init"])
     #expect(r.code == ExitStatus.fatal)
     #expect(r.output.contains("FAILED: the password file:\(s.dir.sub("offsite.pass")) does not open"), "\(r.output)")
     #expect(r.output.contains("1 of 2 repositories ready; 1 failed"))
-    r = try s.lifeboat(["run", "--all"])
+    r = try await s.lifeboat(["run", "--all"])
     #expect(r.output.contains("the password file:\(s.dir.sub("offsite.pass")) does not open the plan's repository offsite"), "\(r.output)")
-    r = try s.lifeboat(["status"])
+    r = try await s.lifeboat(["status"])
     #expect(r.output.contains("last error") && r.output.contains("does not open"), "a current error is shown: \(r.output)")
     // Its hint is indented under it.
     let lines = r.output.split(separator: "\n")
@@ -103,21 +103,21 @@ import Testing
 
   /// A plan's backup says which machine made it and which system it is; a copy says its own ID
   /// in the target and the source's beside it.
-  @Test func snapshotsTraceToTheirHostSystemAndSource() throws {
+  @Test func snapshotsTraceToTheirHostSystemAndSource() async throws {
     let s = try Setup()
     defer { s.dir.remove() }
-    #expect(try s.lifeboat(["plan", "init", "--kdf", "pbkdf2"]).code == 0)
-    let run = try s.lifeboat(["run", "--all"])
+    #expect(try await s.lifeboat(["plan", "init", "--kdf", "pbkdf2"]).code == 0)
+    let run = try await s.lifeboat(["run", "--all"])
     #expect(run.code == 0, "\(run.output)")
-    func snapshots(_ repo: String, _ pass: String) throws -> [[String: Any]] {
-      let r = try CLIFixture.launch(
+    func snapshots(_ repo: String, _ pass: String) async throws -> [[String: Any]] {
+      let r = try await CLIFixture.launch(
         ["snapshots", "--json", "-r", s.dir.sub(repo), "--password-file", s.dir.sub(pass)],
         environment: ["LIFEBOAT_CACHE_DIR": "off"], dir: s.dir)
       let start = r.output.firstIndex(of: "[") ?? r.output.startIndex
       return try #require(try JSONSerialization.jsonObject(with: Data(r.output[start...].utf8)) as? [[String: Any]])
     }
-    let onsite = try #require(try snapshots("repos/deep/onsite", "onsite.pass").first)
-    let offsite = try #require(try snapshots("repos/offsite", "offsite.pass").first)
+    let onsite = try #require(try await snapshots("repos/deep/onsite", "onsite.pass").first)
+    let offsite = try #require(try await snapshots("repos/offsite", "offsite.pass").first)
     #expect(onsite["hostname"] as? String == ProcessInfo.processInfo.hostName, "the real host")
     #expect(onsite["system"] as? String == "student-information-system")
     #expect(offsite["system"] as? String == "student-information-system")
@@ -126,18 +126,18 @@ import Testing
     #expect(source != copy)
     #expect(run.output.contains("backup onsite success snapshot \(source.prefix(8))"), "\(run.output)")
     #expect(run.output.contains("copy offsite success snapshot \(copy.prefix(8)) (copy of \(source.prefix(8)))"), "\(run.output)")
-    let listed = try CLIFixture.launch(
+    let listed = try await CLIFixture.launch(
       ["snapshots", "-r", s.dir.sub("repos/offsite"), "--password-file", s.dir.sub("offsite.pass")],
       environment: ["LIFEBOAT_CACHE_DIR": "off"], dir: s.dir)
     #expect(listed.output.contains("System") && listed.output.contains("student-information-system"), "\(listed.output)")
     // A drill finds the system's snapshot by the same rule.
-    let drill = try s.lifeboat(["drill", "--system", "Student Information System"])
+    let drill = try await s.lifeboat(["drill", "--system", "Student Information System"])
     #expect(drill.code == 0, "\(drill.output)")
     #expect(drill.output.contains("no application checks defined"), "not \"0 checks passed\": \(drill.output)")
   }
 
-  @Test func aServerRepositorySignsInWithThePlansToken() throws {
-    let server = try RunningServer()
+  @Test func aServerRepositorySignsInWithThePlansToken() async throws {
+    let server = try await RunningServer()
     defer { _ = server.stop() }
     #expect(try server.api("POST", "/api/v1/tenants", json: "{\"id\":\"rusd\"}").0 == 201)
     #expect(try server.api("POST", "/api/v1/tenants/rusd/repositories", json: "{\"name\":\"vault\"}").0 == 201)
@@ -159,15 +159,15 @@ import Testing
 
     // No LIFEBOAT_SERVER_TOKEN anywhere: the plan's reference is enough.
     let clean = ["LIFEBOAT_SERVER_TOKEN": "", "LIFEBOAT_SERVER_TOKEN_FILE": ""]
-    var r = try s.lifeboat(["plan", "init", "--kdf", "pbkdf2"], env: clean)
+    var r = try await s.lifeboat(["plan", "init", "--kdf", "pbkdf2"], env: clean)
     #expect(r.code == 0, "\(r.output)")
     #expect(r.output.contains("3 of 3 repositories ready (3 created)"), "\(r.output)")
-    r = try s.lifeboat(["run", "--all"], env: clean)
+    r = try await s.lifeboat(["run", "--all"], env: clean)
     #expect(r.code == 0, "\(r.output)")
     #expect(r.output.contains("copy vault success"), "\(r.output)")
     // A token reference that cannot be read is named, with the repository.
     try FileManager.default.removeItem(atPath: s.dir.sub("server-token"))
-    r = try s.lifeboat(["plan", "init"], env: clean)
+    r = try await s.lifeboat(["plan", "init"], env: clean)
     #expect(r.code == ExitStatus.fatal && r.output.contains("the server token of repository vault"), "\(r.output)")
   }
 }

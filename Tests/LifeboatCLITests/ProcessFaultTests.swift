@@ -55,7 +55,7 @@ import Testing
     #expect(await f.run(["init", "--pack-size", "1", "--kdf", "pbkdf2"]) == 0)
     var rng = SeededRandom(seed: 51)
     var killedMidway = 0
-    func packCount() -> Int {
+    @Sendable func packCount() -> Int {
       (try? FileManager.default.subpathsOfDirectory(atPath: f.repo + "/data"))?.filter { $0.count > 60 && !$0.contains(".tmp") }.count ?? 0
     }
     for round in 0..<4 {
@@ -63,18 +63,22 @@ import Testing
       // on disk: random points of the backup, independent of machine speed.
       let target = packCount() + 2 + Int(rng.next() % 19)
       let p = try f.spawn(["backup", src])
-      while p.isRunning && packCount() < target { usleep(2_000) }
-      if p.isRunning {
+      // Watched and waited for off the cooperative pool.
+      let killed = try await offThePool { () -> Bool in
+        while p.isRunning && packCount() < target { usleep(2_000) }
+        guard p.isRunning else { return false }
         kill(p.processIdentifier, SIGKILL)
-        killedMidway += 1
+        p.waitUntilExit()
+        return true
       }
-      p.waitUntilExit()
-      let check = try f.runProcess(["check", "--read-data"])
+      if killed { killedMidway += 1 }
+      try await offThePool { p.waitUntilExit() }
+      let check = try await f.runProcess(["check", "--read-data"])
       #expect(check.code == 0, "round \(round): check after SIGKILL: \(check.output)")
     }
     #expect(killedMidway >= 3, "the backups should have been interrupted")
     let packsBefore = try await LocalBackend(path: f.repo).list(.pack).count
-    let final = try f.runProcess(["backup", src, "--json"])
+    let final = try await f.runProcess(["backup", src, "--json"])
     #expect(final.code == 0, "\(final.output)")
     #expect(final.output.contains("\"snapshot\""))
     // Data uploaded by the killed runs and indexed is not uploaded again.
@@ -95,19 +99,22 @@ import Testing
     #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)
     let p = try f.spawn(["backup", src])
     // Interrupt once the lock is taken (not after a guessed delay).
-    for _ in 0..<2_000 where p.isRunning {
-      if !((try? FileManager.default.contentsOfDirectory(atPath: f.repo + "/locks")) ?? []).isEmpty { break }
-      usleep(5_000)
+    let locks = f.repo + "/locks"
+    try await offThePool {
+      for _ in 0..<2_000 where p.isRunning {
+        if !((try? FileManager.default.contentsOfDirectory(atPath: locks)) ?? []).isEmpty { break }
+        usleep(5_000)
+      }
     }
     guard p.isRunning else {
       Issue.record("backup finished before it could be interrupted")
       return
     }
     kill(p.processIdentifier, SIGINT)
-    p.waitUntilExit()
+    try await offThePool { p.waitUntilExit() }
     #expect(p.terminationStatus == 130)
     #expect(try await LocalBackend(path: f.repo).list(.lock).isEmpty)
-    #expect(try f.runProcess(["check"]).code == 0)
+    #expect(try await f.runProcess(["check"]).code == 0)
   }
 
   @Test func unreadableFileGivesExitCode3AndASnapshotOfTheRest() async throws {
@@ -129,10 +136,10 @@ import Testing
       chown(src + "/secret", 0, 0)
       prefix = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
     }
-    let r = try f.runProcess(["backup", src], prefix: prefix)
+    let r = try await f.runProcess(["backup", src], prefix: prefix)
     #expect(r.code == 3, "\(r.output)")
     #expect(r.output.contains("secret"))
-    let restore = try f.runProcess(["restore", "latest", "--target", f.dir.sub("r")], prefix: prefix)
+    let restore = try await f.runProcess(["restore", "latest", "--target", f.dir.sub("r")], prefix: prefix)
     #expect(restore.code == 0, "\(restore.output)")
     #expect(FileManager.default.fileExists(atPath: f.dir.sub("r") + src + "/mode-0640"))
     #expect(!FileManager.default.fileExists(atPath: f.dir.sub("r") + src + "/secret"))
@@ -193,7 +200,7 @@ import Testing
     try makeData(src, seed: 55, files: 6, size: 3 << 20)  // 18 MiB onto 8 MiB
     #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)
     #expect(await f.run(["backup", src]) == 0)
-    let r = try f.runProcess(["restore", "latest", "--target", mnt + "/r"])
+    let r = try await f.runProcess(["restore", "latest", "--target", mnt + "/r"])
     #expect(r.code == ExitStatus.fatal, "\(r.output)")
     #expect(r.output.contains("is full") && r.output.contains("Nothing in the repository is wrong"), "\(r.output)")
     #expect(!r.output.contains("damaged") && !r.output.contains("lifeboat check"), "\(r.output)")
@@ -207,10 +214,10 @@ import Testing
     let repo = try await Repository.open(backend: LocalBackend(path: f.repo), password: "cli-test-password")
     let lock = try await repo.lock(exclusive: true, command: "maintenance")
     let p = try f.spawn(["backup", "/etc/hostname", "--retry-lock", "1m"])
-    usleep(1_500_000)
+    _ = try await offThePool { usleep(1_500_000) }
     #expect(p.isRunning, "the backup waits instead of failing")
     await lock.release()
-    p.waitUntilExit()
+    try await offThePool { p.waitUntilExit() }
     #expect(p.terminationStatus == 0)
     #expect(try await LocalBackend(path: f.repo).list(.snapshot).count == 1)
   }

@@ -10,17 +10,17 @@ import Testing
   static func lifeboat(
     _ args: [String], repo: String, server: S3TestServer, writer: Bool = false,
     extraEnvironment: [String: String] = [:], dir: TemporaryDirectory
-  ) throws -> (code: Int32, output: String) {
+  ) async throws -> (code: Int32, output: String) {
     var env = server.environment(writer: writer)
     env["LIFEBOAT_PASSWORD"] = "s3-cli-test"
     for (k, v) in extraEnvironment { env[k] = v }
-    let r = try CLIFixture.launch(args + ["--repo", repo], environment: env, dir: dir)
+    let r = try await CLIFixture.launch(args + ["--repo", repo], environment: env, dir: dir)
     return (r.code, r.output)
   }
 
   /// `plan init` on S3: an immutable repository on a new bucket is created with Object Lock and
   /// every object locked; one on an existing bucket without Object Lock is refused, named.
-  @Test func planInitCreatesAnImmutableRepositoryOnANewBucket() throws {
+  @Test func planInitCreatesAnImmutableRepositoryOnANewBucket() async throws {
     let server = try S3TestServer.require()
     let dir = TemporaryDirectory("lifeboat-s3-plan-init")
     defer { dir.remove() }
@@ -44,19 +44,19 @@ import Testing
       """.utf8))
     var env = server.environment()
     env["LIFEBOAT_CACHE_DIR"] = "off"
-    let r = try CLIFixture.launch(["plan", "init", "--plan", plan, "--kdf", "pbkdf2"], environment: env, dir: dir)
+    let r = try await CLIFixture.launch(["plan", "init", "--plan", plan, "--kdf", "pbkdf2"], environment: env, dir: dir)
     #expect(r.code == ExitStatus.fatal, "one of the two cannot be made immutable: \(r.output)")
     #expect(r.output.contains("created bucket \(fresh) with Object Lock"), "\(r.output)")
     #expect(r.output.contains("every object locked (compliance) for 2 days"))
     #expect(r.output.contains("unlocked") && r.output.contains("does not have Object Lock enabled"), "\(r.output)")
     #expect(r.output.contains("1 of 2 repositories ready (1 created); 1 failed"))
-    let run = try CLIFixture.launch(["run", "--all", "--plan", plan], environment: env, dir: dir)
+    let run = try await CLIFixture.launch(["run", "--all", "--plan", plan], environment: env, dir: dir)
     #expect(run.code == 0 && run.output.contains("backup vault success"), "\(run.output)")
-    let again = try CLIFixture.launch(["plan", "init", "--plan", plan], environment: env, dir: dir)
+    let again = try await CLIFixture.launch(["plan", "init", "--plan", plan], environment: env, dir: dir)
     #expect(again.output.contains("exists and its password opens it, immutable for 2 days (compliance)"), "\(again.output)")
   }
 
-  @Test func backupRestoreCheckAndAppendOnlyClientsOnAnImmutableBucket() throws {
+  @Test func backupRestoreCheckAndAppendOnlyClientsOnAnImmutableBucket() async throws {
     let server = try S3TestServer.require()
     let dir = TemporaryDirectory("lifeboat-s3-cli")
     defer { dir.remove() }
@@ -65,24 +65,24 @@ import Testing
     let repo = "s3:\(server.endpoint)/\(bucket)/school"
     let src = dir.sub("src")
     try FixtureTree.build(at: src, seed: 21)
-    func run(_ args: [String], writer: Bool = false) throws -> (code: Int32, output: String) {
+    func run(_ args: [String], writer: Bool = false) async throws -> (code: Int32, output: String) {
       // The writer writes into a bucket the owner owns: it hands ownership over per object.
-      try Self.lifeboat(
+      try await Self.lifeboat(
         args, repo: repo, server: server, writer: writer,
         extraEnvironment: writer ? ["LIFEBOAT_S3_ACL": "bucket-owner-full-control"] : [:], dir: dir)
     }
 
-    let initialized = try run(["init", "--immutable-days", "1", "--pack-size", "1"])
+    let initialized = try await run(["init", "--immutable-days", "1", "--pack-size", "1"])
     #expect(initialized.code == 0, "\(initialized.output)")
     #expect(initialized.output.contains("immutable"))
-    #expect(try run(["backup", src]).code == 0)
-    let restored = try run(["restore", "latest", "--target", dir.sub("r"), "--verify"])
+    #expect(try await run(["backup", src]).code == 0)
+    let restored = try await run(["restore", "latest", "--target", dir.sub("r"), "--verify"])
     #expect(restored.code == 0, "\(restored.output)")
     #expect(TreeComparison.differences(src, dir.sub("r") + src) == [])
-    let check = try run(["check", "--read-data"])
+    let check = try await run(["check", "--read-data"])
     #expect(check.code == 0, "\(check.output)")
     #expect(check.output.contains("are locked (compliance)"), "\(check.output)")
-    let maintenance = try run(["maintenance"])
+    let maintenance = try await run(["maintenance"])
     #expect(maintenance.code == 0 && maintenance.output.contains("objects in use"), "\(maintenance.output)")
 
     // An append-only client: may write and read, may not delete (bucket policy).
@@ -95,31 +95,31 @@ import Testing
     let set = try server.aws(["s3api", "put-bucket-policy", "--bucket", bucket, "--policy", policy])
     #expect(set.status == 0, "\(set.output)")
     try FixtureTree.write(src + "/new-by-writer.txt", Array("written by the append-only client".utf8))
-    let writerBackup = try run(["backup", src], writer: true)
+    let writerBackup = try await run(["backup", src], writer: true)
     #expect(writerBackup.code == 0, "an append-only client can back up: \(writerBackup.output)")
-    let writerForget = try run(["forget", "--keep-last", "1"], writer: true)
+    let writerForget = try await run(["forget", "--keep-last", "1"], writer: true)
     #expect(writerForget.code == 1)
     #expect(writerForget.output.contains("may write but not delete"), "\(writerForget.output)")
-    #expect(try run(["unlock"]).code == 0, "the writer's lock files are removed by the owner")
+    #expect(try await run(["unlock"]).code == 0, "the writer's lock files are removed by the owner")
 
     // The owner forgets and prunes: removed objects are hidden, their versions stay locked.
-    let pruned = try run(["forget", "--keep-last", "1", "--prune", "--max-unused", "0%"])
+    let pruned = try await run(["forget", "--keep-last", "1", "--prune", "--max-unused", "0%"])
     #expect(pruned.code == 0, "\(pruned.output)")
     #expect(pruned.output.contains("stay locked"), "\(pruned.output)")
-    let snapshots = try run(["snapshots", "--json"])
+    let snapshots = try await run(["snapshots", "--json"])
     #expect(snapshots.code == 0)
     #expect(snapshots.output.components(separatedBy: "\"tree\"").count - 1 == 1, "\(snapshots.output)")
-    #expect(try run(["check"]).code == 0)
+    #expect(try await run(["check"]).code == 0)
   }
 
-  @Test func anInterruptedBackupRemovesItsRemoteLock() throws {
+  @Test func anInterruptedBackupRemovesItsRemoteLock() async throws {
     let server = try S3TestServer.require()
     let dir = TemporaryDirectory("lifeboat-s3-cli")
     defer { dir.remove() }
     let bucket = S3TestServer.bucketName("sigint")
     try server.createBucket(bucket)
     let repo = "s3:\(server.endpoint)/\(bucket)/r"
-    #expect(try Self.lifeboat(["init"], repo: repo, server: server, dir: dir).code == 0)
+    #expect(try await Self.lifeboat(["init"], repo: repo, server: server, dir: dir).code == 0)
     let p = Process()
     p.executableURL = URL(fileURLWithPath: CLIFixture.binary)
     p.arguments = ["backup", "--stdin-from-command", "echo start; sleep 60", "--stdin-filename", "x", "--repo", repo]
@@ -131,21 +131,23 @@ import Testing
     p.standardError = FileHandle.nullDevice
     try p.run()
     // Wait until the backup holds its lock on the bucket.
-    var locked = false
-    for _ in 0..<100 where !locked {
-      Thread.sleep(forTimeInterval: 0.2)
-      locked = try server.aws(["s3api", "list-objects-v2", "--bucket", bucket, "--prefix", "r/locks/"]).output.contains("\"Key\"")
+    let locked = try await offThePool {
+      for _ in 0..<100 {
+        Thread.sleep(forTimeInterval: 0.2)
+        if try server.aws(["s3api", "list-objects-v2", "--bucket", bucket, "--prefix", "r/locks/"]).output.contains("\"Key\"") { return true }
+      }
+      return false
     }
     #expect(locked, "the backup took a lock")
     kill(p.processIdentifier, SIGINT)
-    p.waitUntilExit()
+    try await offThePool { p.waitUntilExit() }
     #expect(p.terminationStatus == 130)
     let left = try server.aws(["s3api", "list-objects-v2", "--bucket", bucket, "--prefix", "r/locks/"]).output
     #expect(!left.contains("\"Key\""), "the lock was removed before exiting: \(left)")
-    #expect(try Self.lifeboat(["snapshots", "--json"], repo: repo, server: server, dir: dir).output.contains("[") )
+    #expect(try await Self.lifeboat(["snapshots", "--json"], repo: repo, server: server, dir: dir).output.contains("[") )
   }
 
-  @Test func errorsNameTheCauseAndUseTheDocumentedExitCodes() throws {
+  @Test func errorsNameTheCauseAndUseTheDocumentedExitCodes() async throws {
     let server = try S3TestServer.require()
     let dir = TemporaryDirectory("lifeboat-s3-cli")
     defer { dir.remove() }
@@ -153,29 +155,29 @@ import Testing
     try server.createBucket(bucket)
     let repo = "s3:\(server.endpoint)/\(bucket)/r"
 
-    let missingBucket = try Self.lifeboat(
+    let missingBucket = try await Self.lifeboat(
       ["snapshots"], repo: "s3:\(server.endpoint)/lb-missing-\(UInt32.random(in: 0...UInt32.max))/r",
       server: server, dir: dir)
     #expect(missingBucket.code == 10, "\(missingBucket.output)")
     #expect(missingBucket.output.contains("does not exist"))
 
-    let noRepository = try Self.lifeboat(["snapshots"], repo: repo, server: server, dir: dir)
+    let noRepository = try await Self.lifeboat(["snapshots"], repo: repo, server: server, dir: dir)
     #expect(noRepository.code == 10, "\(noRepository.output)")
 
-    let wrongSecret = try Self.lifeboat(
+    let wrongSecret = try await Self.lifeboat(
       ["snapshots"], repo: repo, server: server,
       extraEnvironment: ["AWS_SECRET_ACCESS_KEY": "not-the-secret"], dir: dir)
     #expect(wrongSecret.code == 1)
     #expect(wrongSecret.output.contains("signature"), "\(wrongSecret.output)")
     #expect(!wrongSecret.output.contains(server.secretKey))
 
-    let noLock = try Self.lifeboat(["init", "--immutable-days", "7"], repo: repo, server: server, dir: dir)
+    let noLock = try await Self.lifeboat(["init", "--immutable-days", "7"], repo: repo, server: server, dir: dir)
     #expect(noLock.code == 1)
     #expect(noLock.output.contains("Object Lock"), "\(noLock.output)")
 
-    let plain = try Self.lifeboat(["init"], repo: repo, server: server, dir: dir)
+    let plain = try await Self.lifeboat(["init"], repo: repo, server: server, dir: dir)
     #expect(plain.code == 0, "\(plain.output)")
-    let notImmutable = try Self.lifeboat(["maintenance"], repo: repo, server: server, dir: dir)
+    let notImmutable = try await Self.lifeboat(["maintenance"], repo: repo, server: server, dir: dir)
     #expect(notImmutable.code == 1)
     #expect(notImmutable.output.contains("not an immutable repository"))
   }

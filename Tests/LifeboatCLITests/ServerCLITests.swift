@@ -16,7 +16,7 @@ final class RunningServer {
   init(
     config: String? = nil, environment: [String: String] = [:], scheme: String = "http",
     adminTokenFile: String = "admin-token", prepare: (TemporaryDirectory) throws -> Void = { _ in }
-  ) throws {
+  ) async throws {
     dir = TemporaryDirectory("lifeboat-serve")
     try prepare(dir)
     var args = ["serve", "--data", dir.sub("data"), "--port", "0", "--admin-token-file", dir.sub(adminTokenFile)]
@@ -24,18 +24,21 @@ final class RunningServer {
       try FixtureTree.write(dir.sub("server.yaml"), Array(config.utf8))
       args += ["--config", dir.sub("server.yaml")]
     }
-    let launched = try CLIFixture.launch(args, environment: environment, dir: dir, wait: false)
+    let launched = try await CLIFixture.launch(args, environment: environment, dir: dir, wait: false)
     process = launched.process
     output = launched.output
-    var port = 0
-    for _ in 0..<300 {
-      let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-      if let r = text.range(of: "listening on \(scheme)://127.0.0.1:") {
-        port = Int(text[r.upperBound...].prefix { $0.isNumber }) ?? 0
-        if port > 0 { break }
+    // Waits for the server's "listening on" line off the cooperative pool.
+    let (watched, printedTo) = (process, output)
+    let port = try await offThePool { () -> Int in
+      for _ in 0..<300 {
+        let text = (try? String(contentsOfFile: printedTo, encoding: .utf8)) ?? ""
+        if let r = text.range(of: "listening on \(scheme)://127.0.0.1:"), let port = Int(text[r.upperBound...].prefix { $0.isNumber }), port > 0 {
+          return port
+        }
+        guard watched.isRunning else { break }
+        Thread.sleep(forTimeInterval: 0.1)
       }
-      guard process.isRunning else { break }
-      Thread.sleep(forTimeInterval: 0.1)
+      return 0
     }
     guard port > 0 else {
       process.terminate()
@@ -96,9 +99,9 @@ struct CLIServerFailure: Error, CustomStringConvertible {
     return path
   }
 
-  @Test func theAdminTokenFileIsReadableOnlyByItsOwner() throws {
+  @Test func theAdminTokenFileIsReadableOnlyByItsOwner() async throws {
     // A file left from an earlier installation, readable by everyone, with an old token.
-    let server = try RunningServer { dir in
+    let server = try await RunningServer { dir in
       try FixtureTree.write(dir.sub("admin-token"), Array("lb_old-token\n".utf8))
       #expect(chmod(dir.sub("admin-token"), 0o644) == 0)
     }
@@ -109,8 +112,8 @@ struct CLIServerFailure: Error, CustomStringConvertible {
     #expect(!server.printed.contains(server.adminToken), "the token went to the file, not the output")
   }
 
-  @Test func anAdminTokenThatCannotBeWrittenIsPrintedInsteadOfLost() throws {
-    let server = try RunningServer(adminTokenFile: "no-such-directory/admin-token")
+  @Test func anAdminTokenThatCannotBeWrittenIsPrintedInsteadOfLost() async throws {
+    let server = try await RunningServer(adminTokenFile: "no-such-directory/admin-token")
     #expect(server.printed.contains("error: cannot write the admin token to"), "\(server.printed)")
     #expect(server.printed.contains("No such file or directory"), "\(server.printed)")
     #expect(server.adminToken.hasPrefix("lb_"), "\(server.printed)")
@@ -130,7 +133,7 @@ struct CLIServerFailure: Error, CustomStringConvertible {
 
       """
     let password = "clinic repository password"
-    let server = try RunningServer(config: config, environment: ["CLINIC_REPO_PASSWORD": password])
+    let server = try await RunningServer(config: config, environment: ["CLINIC_REPO_PASSWORD": password])
     let dir = TemporaryDirectory("lifeboat-serve-client")
     defer { dir.remove() }
     #expect(server.adminToken.hasPrefix("lb_"))
@@ -142,42 +145,42 @@ struct CLIServerFailure: Error, CustomStringConvertible {
     try FixtureTree.build(at: src, seed: 41, options: { var o = FixtureTree.Options(); o.files = 40; o.largeFiles = 1; o.specialFiles = false; return o }())
     let repo = "rest:\(server.base)/clinic/files"
     let env = ["LIFEBOAT_SERVER_TOKEN_FILE": backupToken]
-    func lifeboat(_ args: [String], env extra: [String: String] = [:]) throws -> (Int32, String) {
-      let r = try CLIFixture.launch(args + ["--password-file", dir.sub("password")], environment: env.merging(extra) { $1 }, dir: dir)
+    func lifeboat(_ args: [String], env extra: [String: String] = [:]) async throws -> (Int32, String) {
+      let r = try await CLIFixture.launch(args + ["--password-file", dir.sub("password")], environment: env.merging(extra) { $1 }, dir: dir)
       return (r.code, r.output)
     }
-    var r = try lifeboat(["init", "-r", repo])
+    var r = try await lifeboat(["init", "-r", repo])
     #expect(r.0 == 0, "init: \(r.1)")
-    r = try lifeboat(["backup", "-r", repo, src])
+    r = try await lifeboat(["backup", "-r", repo, src])
     #expect(r.0 == 0, "backup: \(r.1)")
-    r = try lifeboat(["backup", "-r", repo, src])
+    r = try await lifeboat(["backup", "-r", repo, src])
     #expect(r.0 == 0, "second backup: \(r.1)")
-    r = try lifeboat(["restore", "-r", repo, "latest", "--target", dir.sub("restored"), "--verify"])
+    r = try await lifeboat(["restore", "-r", repo, "latest", "--target", dir.sub("restored"), "--verify"])
     #expect(r.0 == 0 && r.1.contains("all identical"), "restore: \(r.1)")
     #expect(TreeComparison.differences(src, dir.sub("restored") + src).isEmpty)
-    r = try lifeboat(["check", "-r", repo, "--read-data"])
+    r = try await lifeboat(["check", "-r", repo, "--read-data"])
     #expect(r.0 == 0, "check: \(r.1)")
     // The client cannot remove anything: forget and a second init are refused with a clear message.
-    r = try lifeboat(["forget", "-r", repo, "--keep-last", "1"])
+    r = try await lifeboat(["forget", "-r", repo, "--keep-last", "1"])
     #expect(r.0 == 1 && r.1.contains("append-only"), "forget: \(r.1)")
-    r = try lifeboat(["init", "-r", repo])
+    r = try await lifeboat(["init", "-r", repo])
     #expect(r.0 != 0, "a second init: \(r.1)")
-    r = try lifeboat(["snapshots", "-r", repo, "--json"])
+    r = try await lifeboat(["snapshots", "-r", repo, "--json"])
     let snapshots = try JSONSerialization.jsonObject(with: Data(r.1.utf8)) as? [[String: Any]] ?? []
     #expect(snapshots.count == 2, "both snapshots are still there")
     // Clear errors: no such repository (exit 10), a revoked token.
-    r = try lifeboat(["snapshots", "-r", "rest:\(server.base)/clinic/nothing"])
+    r = try await lifeboat(["snapshots", "-r", "rest:\(server.base)/clinic/nothing"])
     #expect(r.0 == 10, "missing repository: \(r.1)")
-    r = try lifeboat(["snapshots", "-r", repo], env: ["LIFEBOAT_SERVER_TOKEN_FILE": try Self.writeToken(dir, "bad", "lb_wrong")])
+    r = try await lifeboat(["snapshots", "-r", repo], env: ["LIFEBOAT_SERVER_TOKEN_FILE": try Self.writeToken(dir, "bad", "lb_wrong")])
     #expect(r.0 == 1 && r.1.contains("refused the token"), "wrong token: \(r.1)")
 
     // A client may protect a snapshot on the append-only server, but not lift the protection.
     let first = try #require(snapshots.first?["id"] as? String)
-    r = try lifeboat(["backup", "-r", repo, src])
+    r = try await lifeboat(["backup", "-r", repo, src])
     #expect(r.0 == 0, "third backup: \(r.1)")
-    r = try lifeboat(["protect", first, "--reason", "legal hold", "-r", repo])
+    r = try await lifeboat(["protect", first, "--reason", "legal hold", "-r", repo])
     #expect(r.0 == 0, "protect: \(r.1)")
-    r = try lifeboat(["unprotect", first, "-r", repo])
+    r = try await lifeboat(["unprotect", first, "-r", repo])
     #expect(r.0 == 1 && r.1.contains("not lift a protection"), "unprotect: \(r.1)")
 
     // Retention runs on the server, with the provider's password: keep the last snapshot, and
@@ -187,12 +190,12 @@ struct CLIServerFailure: Error, CustomStringConvertible {
     let result = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
     #expect((result?["snapshotsRemoved"] as? [String])?.count == 1, "\(body)")
     #expect(body.contains("protected (legal hold)"), "\(body)")
-    r = try lifeboat(["snapshots", "-r", repo, "--json"])
+    r = try await lifeboat(["snapshots", "-r", repo, "--json"])
     let left = try JSONSerialization.jsonObject(with: Data(r.1.utf8)) as? [[String: Any]] ?? []
     #expect(left.count == 2 && left.first?["id"] as? String == first && left.first?["protected"] is [String: Any], "\(r.1)")
-    r = try lifeboat(["restore", "-r", repo, "latest", "--target", dir.sub("restored2"), "--verify"])
+    r = try await lifeboat(["restore", "-r", repo, "latest", "--target", dir.sub("restored2"), "--verify"])
     #expect(r.0 == 0, "restore after server retention: \(r.1)")
-    r = try lifeboat(["check", "-r", repo])
+    r = try await lifeboat(["check", "-r", repo])
     #expect(r.0 == 0, "check after server retention: \(r.1)")
     let (_, repos) = try server.api("GET", "/api/v1/tenants/clinic/repositories")
     #expect(repos.contains("quarantineDays\":[\""), "the removed snapshot is in quarantine: \(repos)")
@@ -201,7 +204,7 @@ struct CLIServerFailure: Error, CustomStringConvertible {
   }
 
   @Test func agentsReportRunsThroughThePlan() async throws {
-    let server = try RunningServer()
+    let server = try await RunningServer()
     let dir = TemporaryDirectory("lifeboat-serve-plan")
     defer { dir.remove() }
     #expect(try server.api("POST", "/api/v1/tenants", json: "{\"id\":\"school\"}").0 == 201)
@@ -229,10 +232,10 @@ struct CLIServerFailure: Error, CustomStringConvertible {
       """
     try FixtureTree.write(dir.sub("plan.yaml"), Array(plan.utf8))
     let env = ["LIFEBOAT_SERVER_TOKEN_FILE": token]
-    let initResult = try CLIFixture.launch(["init", "-r", "rest:\(server.base)/school/main", "--password-file", dir.sub("repo-password")],
+    let initResult = try await CLIFixture.launch(["init", "-r", "rest:\(server.base)/school/main", "--password-file", dir.sub("repo-password")],
       environment: env, dir: dir)
     #expect(initResult.code == 0, "\(initResult.output)")
-    let run = try CLIFixture.launch(["run", "--plan", dir.sub("plan.yaml"), "--all"], environment: env, dir: dir)
+    let run = try await CLIFixture.launch(["run", "--plan", dir.sub("plan.yaml"), "--all"], environment: env, dir: dir)
     #expect(run.code == 0, "\(run.output)")
     let (_, runs) = try server.api("GET", "/api/v1/tenants/school/runs")
     let jobs = try JSONSerialization.jsonObject(with: Data(runs.utf8)) as? [[String: Any]] ?? []
@@ -244,7 +247,7 @@ struct CLIServerFailure: Error, CustomStringConvertible {
     let (_, systems) = try server.api("GET", "/api/v1/tenants/school/systems")
     #expect(systems.contains("\"backups\":{\"area\":\"backups\",\"causes\":[{\"message\":") && systems.contains("\"reason\":\"within-rpo\""), "\(systems)")
     // A second run reports only what is new.
-    let again = try CLIFixture.launch(["run", "--plan", dir.sub("plan.yaml"), "--all"], environment: env, dir: dir)
+    let again = try await CLIFixture.launch(["run", "--plan", dir.sub("plan.yaml"), "--all"], environment: env, dir: dir)
     #expect(again.code == 0)
     let (_, runs2) = try server.api("GET", "/api/v1/tenants/school/runs")
     let jobs2 = try JSONSerialization.jsonObject(with: Data(runs2.utf8)) as? [[String: Any]] ?? []
@@ -253,9 +256,9 @@ struct CLIServerFailure: Error, CustomStringConvertible {
 
   /// A lost admin token: the server's operator makes a new one from the data directory.
   @Test func breakGlassMakesANewAdminToken() async throws {
-    let server = try RunningServer()
+    let server = try await RunningServer()
     let data = server.dir.sub("data")
-    let made = try CLIFixture.launch(["serve", "--data", data, "--new-admin-token", "rescue"], environment: [:], dir: server.dir)
+    let made = try await CLIFixture.launch(["serve", "--data", data, "--new-admin-token", "rescue"], environment: [:], dir: server.dir)
     #expect(made.code == 0, "\(made.output)")
     let token = try #require(made.output.components(separatedBy: .whitespacesAndNewlines).first { $0.hasPrefix("lb_") })
     let (status, body) = try server.api("GET", "/api/v1/whoami", token: token)
@@ -272,7 +275,7 @@ struct CLIServerFailure: Error, CustomStringConvertible {
       "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", dir.sub("key.pem"), "-out", dir.sub("cert.pem"),
     ])
     try #require(status == 0, "openssl: \(out)")
-    let server = try RunningServer(
+    let server = try await RunningServer(
       config: "tls: { certificate: \(dir.sub("cert.pem")), key: \(dir.sub("key.pem")) }\n", scheme: "https")
     #expect(server.base.hasPrefix("https://"))
     #expect(try server.api("POST", "/api/v1/tenants", json: "{\"id\":\"firm\"}", extra: ["--cacert", dir.sub("cert.pem")]).0 == 201)
@@ -284,13 +287,13 @@ struct CLIServerFailure: Error, CustomStringConvertible {
     try FixtureTree.write(dir.sub("file.txt"), Array("privileged and confidential".utf8))
     let repo = "rest:\(server.base)/firm/docs"
     // Without the CA the client refuses the certificate and says what to set.
-    let refused = try CLIFixture.launch(["init", "-r", repo, "--password-file", dir.sub("password")],
+    let refused = try await CLIFixture.launch(["init", "-r", repo, "--password-file", dir.sub("password")],
       environment: ["LIFEBOAT_SERVER_TOKEN": token], dir: dir)
     #expect(refused.code != 0 && refused.output.contains("LIFEBOAT_SERVER_CA"), "\(refused.output)")
     let env = ["LIFEBOAT_SERVER_TOKEN": token, "LIFEBOAT_SERVER_CA": dir.sub("cert.pem")]
-    let ok = try CLIFixture.launch(["init", "-r", repo, "--password-file", dir.sub("password")], environment: env, dir: dir)
+    let ok = try await CLIFixture.launch(["init", "-r", repo, "--password-file", dir.sub("password")], environment: env, dir: dir)
     #expect(ok.code == 0, "\(ok.output)")
-    let backup = try CLIFixture.launch(["backup", "-r", repo, "--password-file", dir.sub("password"), dir.sub("file.txt")],
+    let backup = try await CLIFixture.launch(["backup", "-r", repo, "--password-file", dir.sub("password"), dir.sub("file.txt")],
       environment: env, dir: dir)
     #expect(backup.code == 0, "\(backup.output)")
   }

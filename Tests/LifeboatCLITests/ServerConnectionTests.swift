@@ -31,8 +31,8 @@ import Testing
     }
   }
 
-  @Test func idleAndTricklingConnectionsAreClosedAndOthersAreServed() throws {
-    let server = try RunningServer(config: "idle_timeout: 1s\nmax_connections: 16\nmaintenance_every: \"0\"\n")
+  @Test func idleAndTricklingConnectionsAreClosedAndOthersAreServed() async throws {
+    let server = try await RunningServer(config: "idle_timeout: 1s\nmax_connections: 16\nmaintenance_every: \"0\"\n")
     let port = Int(server.base.split(separator: ":").last!)!
     // Fill the cap: half send nothing, half trickle the start of a request and stop.
     var sockets: [Int32] = []
