@@ -14,7 +14,7 @@ deps:
 # headless Chromium (report and dashboard layout; screenshots land in test-artifacts/reports/ and
 # test-artifacts/dashboard/), and openssl (a private certificate for the HTTPS server test).
 test-deps:
-	@scripts/install-deps.sh radosgw ceph-mon ceph-osd curl openssl postgresql-15 mariadb-server mariadb-client python3-aiosmtpd sqlite3 chromium fonts-dejavu-core prometheus groff-base binutils
+	@scripts/install-deps.sh radosgw ceph-mon ceph-osd curl openssl postgresql-15 mariadb-server mariadb-client python3-aiosmtpd samba samba-common-bin smbclient libsmbclient sqlite3 chromium fonts-dejavu-core prometheus groff-base binutils
 	@command -v aws >/dev/null || python3 -m pip install --quiet awscli
 
 s3-server: test-deps

@@ -48,6 +48,8 @@ let package = Package(
     .systemLibrary(
       name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
     .target(name: "CLifeboatSystem"),
+    // libsmbclient is loaded with dlopen when a share is used: building needs no Samba package.
+    .target(name: "CLifeboatSMB", linkerSettings: [.linkedLibrary("dl")]),
     .target(name: "LifeboatCore", swiftSettings: strict),
     .target(
       name: "LifeboatFormat",
@@ -79,6 +81,10 @@ let package = Package(
       dependencies: ["LifeboatCore", "LifeboatPlan", "CLifeboatSystem", .product(name: "GRDB", package: "GRDB.swift")],
       swiftSettings: strict),
     .target(
+      name: "LifeboatSMB",
+      dependencies: ["LifeboatCore", "LifeboatEngine", "LifeboatRepository", "LifeboatFormat", "CLifeboatSMB"],
+      swiftSettings: strict),
+    .target(
       name: "LifeboatCatalog",
       dependencies: [
         "LifeboatCore",
@@ -101,7 +107,7 @@ let package = Package(
       name: "LifeboatOps",
       dependencies: [
         "LifeboatCore", "LifeboatPlan", "LifeboatCatalog", "LifeboatEngine", "LifeboatRepository",
-        "LifeboatStorage", "LifeboatBackends", "LifeboatRemote", "LifeboatPolicy", "LifeboatFormat", "LifeboatPosture", "LifeboatSources", "LifeboatAlerts",
+        "LifeboatStorage", "LifeboatBackends", "LifeboatRemote", "LifeboatPolicy", "LifeboatFormat", "LifeboatPosture", "LifeboatSources", "LifeboatAlerts", "LifeboatSMB",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -184,7 +190,7 @@ let package = Package(
         "LifeboatCore", "LifeboatFormat", "LifeboatStorage", "LifeboatRepository",
         "LifeboatEngine", "LifeboatPolicy", "LifeboatS3", "LifeboatPlan", "LifeboatCatalog", "LifeboatOps",
         "LifeboatDemo", "LifeboatReport", "LifeboatServer", "LifeboatRemote", "LifeboatConsole", "CLifeboatSystem",
-        "LifeboatPosture", "LifeboatBackends", "LifeboatAlerts",
+        "LifeboatPosture", "LifeboatBackends", "LifeboatAlerts", "LifeboatSMB",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -242,7 +248,7 @@ let package = Package(
       name: "LifeboatOpsTests",
       dependencies: [
         "LifeboatOps", "LifeboatDemo", "LifeboatPlan", "LifeboatCatalog", "LifeboatRepository", "LifeboatStorage",
-        "LifeboatFormat", "LifeboatEngine", "LifeboatReport", "LifeboatPosture", "LifeboatTesting", "LifeboatSources", "LifeboatAlerts",
+        "LifeboatFormat", "LifeboatEngine", "LifeboatReport", "LifeboatPosture", "LifeboatTesting", "LifeboatSources", "LifeboatAlerts", "LifeboatSMB",
         .product(name: "GRDB", package: "GRDB.swift"),
       ],
       swiftSettings: strict),

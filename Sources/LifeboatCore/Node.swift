@@ -161,3 +161,18 @@ public struct Tree: Hashable, Sendable {
     return nil
   }
 }
+
+extension ExtendedAttribute {
+  /// Windows metadata of a file read from an SMB share, kept with its extended attributes
+  /// under names of Lifeboat's own: the security descriptor (owner, group and access list,
+  /// SIDs as text, as libsmbclient reads and writes it), the same with names resolved (for
+  /// people), and the DOS attributes (read-only, hidden, system, archive). Applied when
+  /// restoring to a share, shown by `ls --long`, never set on a local file.
+  public static let smbPrefix: [UInt8] = Array("lifeboat.smb.".utf8)
+  public static let smbSecurityDescriptor: [UInt8] = Array("lifeboat.smb.security_descriptor".utf8)
+  public static let smbSecurityDescriptorNames: [UInt8] = Array("lifeboat.smb.security_descriptor_names".utf8)
+  public static let smbAttributes: [UInt8] = Array("lifeboat.smb.attributes".utf8)
+
+  /// Windows metadata from a share (see `smbPrefix`), not a Linux extended attribute.
+  public var isSMBMetadata: Bool { name.starts(with: Self.smbPrefix) }
+}

@@ -24,6 +24,8 @@ public struct BackupOptions: Sendable {
   /// (a database dump next to the files of the same system). A failing command fails the
   /// whole backup: no snapshot is saved.
   public var commands: [StdinSource] = []
+  /// Trees read over the network (SMB shares), each stored at its `snapshotPath`.
+  public var remotes: [any RemoteTree] = []
   /// Files read at once: one more than the cores, so a worker waiting for the disk (fsync of a
   /// pack, a cold read) does not leave a core idle.
   public var workers: Int = ProcessInfo.processInfo.activeProcessorCount + 1
@@ -105,11 +107,14 @@ public final class Archiver: Sendable {
     let path: [UInt8]
     var children: [Child] = []
     let parentNode: Node?
+    /// The remote tree this directory belongs to; `path` is then relative to its root.
+    let remote: (any RemoteTree)?
 
-    init(node: Node, path: [UInt8], parentNode: Node?) {
+    init(node: Node, path: [UInt8], parentNode: Node?, remote: (any RemoteTree)? = nil) {
       self.node = node
       self.path = path
       self.parentNode = parentNode
+      self.remote = remote
     }
 
     enum Child {
@@ -125,6 +130,8 @@ public final class Archiver: Sendable {
     var node: Node
     /// A command's output instead of a file.
     var command: StdinSource? = nil
+    /// The remote tree `path` is relative to.
+    var remote: (any RemoteTree)? = nil
   }
 
   final class Run: @unchecked Sendable {
@@ -174,6 +181,9 @@ public final class Archiver: Sendable {
         } else {
           if !options.paths.isEmpty {
             try await scanArguments(into: root, parentRoot: parentRoot, run: run)
+          }
+          for tree in options.remotes {
+            try await scanRemote(tree, into: root, parentRoot: parentRoot, run: run)
           }
           for c in options.commands {
             let parts = c.filename.split(separator: "/").map(String.init)
@@ -234,7 +244,7 @@ public final class Archiver: Sendable {
   /// The snapshot's `paths`: the sources, and `/FILENAME` for each command.
   func snapshotPaths() -> [String] {
     options.stdin.map { ["/" + $0.filename] }
-      ?? (absolutePaths() + options.commands.map { "/" + $0.filename }).sorted()
+      ?? (absolutePaths() + options.commands.map { "/" + $0.filename } + options.remotes.map(\.snapshotPath)).sorted()
   }
 
   func absolutePaths() -> [String] {
@@ -359,6 +369,9 @@ public final class Archiver: Sendable {
   }
 
   func scanDirectoryContents(_ dir: ScanDir, parentTree: Tree?, run: Run) async throws {
+    if let remote = dir.remote {
+      return try await scanRemoteContents(dir, remote: remote, parentTree: parentTree, run: run)
+    }
     switch FS.listDirectory(dir.path.isEmpty ? [47] : dir.path) {
     case .failure(let e):
       run.errors.append("\(PathBytes.display(dir.path)): cannot read directory: \(e)")
@@ -409,23 +422,29 @@ public final class Archiver: Sendable {
       }
       try await scanDirectoryContents(d, parentTree: try await subtree(of: parentNode), run: run)
     case .file:
-      if let p = parentNode, p.kind == .file, p.size == node.size, p.mtime == node.mtime,
-        p.ctime == node.ctime, p.inode == node.inode,
-        p.content.allSatisfy({ repository.index.contains($0) })
-      {
-        var reused = node
-        reused.content = p.content
-        dir.children.append(.ready(reused))
-        run.summary.filesUnmodified += 1
-        run.summary.totalFilesProcessed += 1
-        run.summary.totalBytesProcessed += node.size
-      } else {
-        if parentNode == nil { run.summary.filesNew += 1 } else { run.summary.filesChanged += 1 }
-        dir.children.append(.file(run.queue.append(FileJob(path: path, node: node)), node))
-        try await run.queue.waitForRoom()
-      }
+      try await placeFile(node, path: path, parentNode: parentNode, into: dir, run: run, remote: nil)
     default:
       dir.children.append(.ready(node))
+    }
+  }
+
+  /// A scanned file: reused from the parent snapshot when size, times and file ID are the
+  /// same and its data is still indexed; otherwise queued to be read.
+  func placeFile(_ node: Node, path: [UInt8], parentNode: Node?, into dir: ScanDir, run: Run, remote: (any RemoteTree)?) async throws {
+    if let p = parentNode, p.kind == .file, p.size == node.size, p.mtime == node.mtime,
+      p.ctime == node.ctime, p.inode == node.inode,
+      p.content.allSatisfy({ repository.index.contains($0) })
+    {
+      var reused = node
+      reused.content = p.content
+      dir.children.append(.ready(reused))
+      run.summary.filesUnmodified += 1
+      run.summary.totalFilesProcessed += 1
+      run.summary.totalBytesProcessed += node.size
+    } else {
+      if parentNode == nil { run.summary.filesNew += 1 } else { run.summary.filesChanged += 1 }
+      dir.children.append(.file(run.queue.append(FileJob(path: path, node: node, remote: remote)), node))
+      try await run.queue.waitForRoom()
     }
   }
 
@@ -479,6 +498,9 @@ public final class Archiver: Sendable {
     var result = FileResult()
     if let command = job.command {
       return try await readCommand(command, node: job.node, reader: reader)
+    }
+    if let remote = job.remote {
+      return try await readRemote(job, remote: remote, reader: reader)
     }
     var realFD = FS.withCPath(job.path) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | FS.noAtime) }
     if realFD < 0 && errno == EPERM {

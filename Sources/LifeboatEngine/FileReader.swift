@@ -59,6 +59,20 @@ final class FileReader: @unchecked Sendable {
   /// `expectedSize` (the size the scan saw; nil for a command's output) only decides whether
   /// the buffer is trimmed first.
   func read(fd: Int32, expectedSize: Int?, progress: OperationProgress) async throws -> Outcome {
+    try await read(expectedSize: expectedSize, progress: progress) { buffer, count in
+      while true {
+        let n = Glibc.read(fd, buffer, count)
+        if n < 0 && errno == EINTR { continue }
+        return n < 0 ? -Int(errno) : n
+      }
+    }
+  }
+
+  /// Reads what `fill` gives (up to `count` bytes into the buffer; 0 at the end, -errno on
+  /// failure) to its end: a local file, or a remote one (`RemoteFile`).
+  func read(
+    expectedSize: Int?, progress: OperationProgress, fill: (UnsafeMutableRawPointer, Int) -> Int
+  ) async throws -> Outcome {
     trim(before: expectedSize)
     var highWater = 0
     defer { touched = max(touched, highWater) }
@@ -95,10 +109,9 @@ final class FileReader: @unchecked Sendable {
         start = 0
       }
       while end < cap {
-        let n = Glibc.read(fd, buffer.baseAddress! + end, cap - end)
+        let n = fill(buffer.baseAddress! + end, cap - end)
         if n < 0 {
-          if errno == EINTR { continue }
-          out.error = FS.errorText(errno)
+          out.error = FS.errorText(Int32(-n))
           return out
         }
         if n == 0 {

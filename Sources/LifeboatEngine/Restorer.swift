@@ -615,7 +615,8 @@ public final class Restorer: Sendable {
     _ xattrs: [ExtendedAttribute], display: String, _ errors: inout [String],
     set: (UnsafePointer<CChar>, UnsafeRawPointer?, Int) -> Int32
   ) {
-    for x in xattrs {
+    // Windows metadata from a share is applied only when restoring to a share (LifeboatSMB).
+    for x in xattrs where !x.isSMBMetadata {
       var name = x.name
       name.append(0)
       let rc = name.withUnsafeBufferPointer { nb in

@@ -11,6 +11,7 @@ import LifeboatEngine
 public import LifeboatPlan
 import LifeboatPolicy
 import LifeboatRepository
+import LifeboatSMB
 import LifeboatSources
 import LifeboatStorage
 
@@ -162,6 +163,17 @@ public struct SystemRunner: Sendable {
     }
   }
 
+  /// The share of an `smb:` source, signed in with its account (the password resolved from
+  /// its reference).
+  static func tree(_ share: ShareSource, environment: [String: String]) throws -> SMBTree {
+    let location = try SMBLocation(url: share.url)
+    let password = try share.password?.resolve(environment: environment) ?? ""
+    let connection = try SMBConnection(
+      location: location, username: share.username ?? "", password: password, domain: share.domain ?? "",
+      timeout: share.timeout ?? 30)
+    return SMBTree(connection: connection)
+  }
+
   func hookEnvironment(_ error: String?) -> [String: String] {
     var env = ["LIFEBOAT_SYSTEM": system.name, "LIFEBOAT_TIER": system.tier.value.rawValue]
     if let error { env["LIFEBOAT_ERROR"] = error }
@@ -173,6 +185,7 @@ public struct SystemRunner: Sendable {
     var excludes: [String] = []
     var commands: [StdinSource] = []
     var databases: [DatabaseSource] = []
+    var shares: [any RemoteTree] = []
     for s in system.sources {
       switch s.kind {
       case .path(let p, let ex):
@@ -182,6 +195,9 @@ public struct SystemRunner: Sendable {
         commands.append(StdinSource(command: c, filename: name, timeout: timeout))
       case .database(let d):
         databases.append(d)
+      case .smb(let share):
+        shares.append(try Self.tree(share, environment: context.environment))
+        excludes += share.excludes
       }
     }
     // Databases are reached and counted first (a server that is down or refuses fails the
@@ -198,6 +214,7 @@ public struct SystemRunner: Sendable {
     }
     var options = BackupOptions(paths: paths, hostname: Repository.Identity.current.hostname)
     options.system = system.snapshotSystem
+    options.remotes = shares
     options.excludes = excludes
     options.commands = commands
     options.tags = ["plan", "tier:\(system.tier.value.rawValue)"]

@@ -117,6 +117,8 @@ public struct Source: Sendable, Equatable {
     /// A database dumped with its engine's tool, its tables counted (`databases/` in the
     /// snapshot), proven by drills without a script.
     case database(DatabaseSource)
+    /// A folder on an SMB share, stored at `/smb/SERVER/SHARE/…` with its Windows ACLs.
+    case smb(ShareSource)
   }
 
   public var kind: Kind

@@ -61,6 +61,35 @@ extension Reader {
     return source
   }
 
+  /// `smb: { url, username, password, domain, exclude, timeout }`.
+  mutating func share(_ node: Node) -> ShareSource? {
+    let e = entries(node, known: PlanKeys.share, what: "an smb source")
+    guard let u = e["url"], let url = string(u.value, "url") else {
+      error(node, "an smb source needs `url:`", hint: "url: \"smb://fileserver/staff\"")
+      return nil
+    }
+    if let problem = ShareSource.problem(url) {
+      error(u.value, problem.message, hint: problem.hint)
+      return nil
+    }
+    var source = ShareSource(url: url)
+    source.username = e["username"].flatMap { string($0.value, "username") }
+    source.domain = e["domain"].flatMap { string($0.value, "domain") }
+    source.excludes = e["exclude"].map { strings($0.value, "exclude") } ?? []
+    source.timeout = e["timeout"].flatMap { duration($0.value, "timeout") }
+    if let p = e["password"], let text = string(p.value, "password") {
+      guard let ref = SecretReference(text) else {
+        error(p.value, "the share's password is written inline", hint: "never put secrets in the plan: write env:NAME or file:/path")
+        return nil
+      }
+      source.password = ref
+    }
+    if source.password != nil && source.username == nil {
+      error(node, "an smb source with a password needs `username:`")
+    }
+    return source
+  }
+
   /// `alerts:` (a list of `email: ADDRESS` and `webhook: URL` with `format:`), `smtp:` and
   /// `alert_policy:`.
   mutating func alertSettings(_ top: [String: (key: Node, value: Node)], server: ServerLink?) -> AlertSettings {

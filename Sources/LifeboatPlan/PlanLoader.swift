@@ -506,6 +506,8 @@ struct Reader {
         }
         if let engineName = kinds.first, let engine = DatabaseSource.Engine(rawValue: engineName), let d = se[engineName] {
           if let db = database(engine, d.value) { sources.append(Source(kind: .database(db), line: srcLine)) }
+        } else if let d = se["smb"] {
+          if let share = share(d.value) { sources.append(Source(kind: .smb(share), line: srcLine)) }
         } else if let p = se["path"], let path = string(p.value, "path") {
           if se["command"] != nil { error(src, "a source is either a path or a command, not both") }
           if !path.hasPrefix("/") { error(p.value, "source path \(path) must be absolute") }
@@ -584,9 +586,10 @@ public enum PlanKeys {
     "name", "owner", "contacts", "tier", "rpo", "rto", "sources", "schedule", "retention", "copies",
     "hooks", "drill", "downtime_cost_per_hour", "depends_on", "restore_to",
   ]
-  public static let source = ["path", "exclude", "command", "as", "timeout", "postgres", "mariadb", "sqlite"]
+  public static let source = ["path", "exclude", "command", "as", "timeout", "postgres", "mariadb", "sqlite", "smb"]
   /// The key that says what a source is; each source has exactly one.
-  public static let sourceKinds = ["path", "command", "postgres", "mariadb", "sqlite"]
+  public static let sourceKinds = ["path", "command", "postgres", "mariadb", "sqlite", "smb"]
+  public static let share = ["url", "username", "password", "domain", "exclude", "timeout"]
   public static let database = ["url", "path", "password", "databases", "globals", "timeout"]
   public static let alert = ["email", "webhook", "format"]
   public static let smtp = ["host", "port", "from", "username", "password", "security", "ca_file"]
@@ -600,7 +603,7 @@ public enum PlanKeys {
     [
       "plan": plan, "repository": repository, "server": server, "tier": tier, "system": system, "source": source,
       "retention": retention, "hooks": hooks, "drill": drill, "check": check, "assessment": assessment,
-      "recovery_kit": recoveryKit, "database": database, "alert": alert, "smtp": smtp, "alert_policy": alertPolicy,
+      "recovery_kit": recoveryKit, "database": database, "share": share, "alert": alert, "smtp": smtp, "alert_policy": alertPolicy,
     ]
   }
 }

@@ -110,6 +110,8 @@ public struct Assessment: Sendable, Codable {
           sources.append(SourceFacts(source: "\(name) ← \(c)", bytes: nil, files: 1, measuredBy: last == nil ? "unknown" : "history"))
         case .database(let d):
           sources.append(SourceFacts(source: d.title, bytes: nil, files: nil, measuredBy: last == nil ? "unknown" : "history"))
+        case .smb(let share):
+          sources.append(SourceFacts(source: share.title, bytes: nil, files: nil, measuredBy: last == nil ? "unknown" : "history"))
         }
       }
       let scanned = sources.compactMap(\.bytes).reduce(0, +)

@@ -215,6 +215,7 @@ public struct ComplianceReport: Sendable, Codable {
             case .path(let p, _): p
             case .command(let command, let name, _): "\(name) (the output of `\(command)`)"
             case .database(let d): "\(d.title) (dumped, every table counted, proven by each drill)"
+            case .smb(let share): "\(share.title) (a file share, with its Windows access lists)"
             }
           }, copies: s.copies.value)
       }, frameworks: wanted.map { names[$0] ?? $0 },

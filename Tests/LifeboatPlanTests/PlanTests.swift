@@ -265,6 +265,7 @@ import Testing
           - postgres: { url: "postgres://backup@db1:5432/sis", password: "file:/etc/lifeboat/pg.pass" }
           - mariadb:  { url: "mariadb://backup@db2:3306/finance", password: "env:FIN_DB_PASS" }
           - sqlite: /srv/app/app.db
+          - smb: { url: "smb://fileserver/staff", username: "backup", password: "file:/etc/lifeboat/smb.pass" }
     alerts:
       - email: it-team@district.example
       - webhook: https://hooks.example.net/lifeboat       # format: json (default) | slack | teams
@@ -275,10 +276,13 @@ import Testing
     let result = PlanLoader.parse(Self.interface, file: "plan.yaml")
     let plan = try #require(result.plan, "\(result.diagnostics)")
     let kinds = plan.systems[0].sources.map(\.kind)
-    guard case .database(let pg) = kinds[0], case .database(let my) = kinds[1], case .database(let lite) = kinds[2] else {
-      Issue.record("not three database sources: \(kinds)")
+    guard case .database(let pg) = kinds[0], case .database(let my) = kinds[1], case .database(let lite) = kinds[2],
+      case .smb(let share) = kinds[3]
+    else {
+      Issue.record("not three database sources and a share: \(kinds)")
       return
     }
+    #expect(share.url == "smb://fileserver/staff" && share.username == "backup" && share.password == .file("/etc/lifeboat/smb.pass"))
     #expect(pg.engine == .postgres && pg.password == .file("/etc/lifeboat/pg.pass") && pg.globals)
     let c = try #require(try pg.connection())
     #expect(c.user == "backup" && c.host == "db1" && c.port == 5432 && c.database == "sis")
@@ -295,9 +299,9 @@ import Testing
 
   @Test func badTargetsAndInlineSecretsAreNamedByLine() {
     let badEmail = Self.interface.replacingOccurrences(of: "email: it-team@district.example", with: "email: it-team at district")
-    #expect(errors(badEmail).map { "\($0.line): \($0.message)" } == ["11: 'it-team at district' is not an e-mail address"])
+    #expect(errors(badEmail).map { "\($0.line): \($0.message)" } == ["12: 'it-team at district' is not an e-mail address"])
     let badHook = Self.interface.replacingOccurrences(of: "webhook: https://hooks.example.net/lifeboat", with: "webhook: hooks.example.net/x")
-    #expect(errors(badHook).map { "\($0.line): \($0.message)" } == ["12: 'hooks.example.net/x' is not a webhook URL"])
+    #expect(errors(badHook).map { "\($0.line): \($0.message)" } == ["13: 'hooks.example.net/x' is not a webhook URL"])
     let badFormat = Self.interface.replacingOccurrences(
       of: "- webhook: https://hooks.example.net/lifeboat", with: "- { webhook: \"https://h.example/x\", format: discord }")
     #expect(errors(badFormat).first?.message == "unknown webhook format 'discord'")
@@ -306,10 +310,18 @@ import Testing
     let inURL = Self.interface.replacingOccurrences(of: "postgres://backup@db1", with: "postgres://backup:hunter2@db1")
     #expect(errors(inURL).first?.message == "the PostgreSQL URL carries a password")
     let noSMTP = Self.interface.replacingOccurrences(of: "smtp: {", with: "# smtp: {")
-    #expect(errors(noSMTP).map { "\($0.line): \($0.message)" } == ["11: e-mail alerts need a mail server"])
+    #expect(errors(noSMTP).map { "\($0.line): \($0.message)" } == ["12: e-mail alerts need a mail server"])
     let both = Self.interface.replacingOccurrences(of: "- sqlite: /srv/app/app.db", with: "- { sqlite: /srv/app/app.db, path: /srv }")
     #expect(errors(both).first?.message.hasPrefix("a source is one of") == true)
     let clear = Self.interface.replacingOccurrences(of: "password: \"env:SMTP_PASS\" }", with: "password: \"env:SMTP_PASS\", security: none }")
     #expect(errors(clear).first?.message == "smtp would send its password unencrypted")
+    let smbInline = Self.interface.replacingOccurrences(of: "password: \"file:/etc/lifeboat/smb.pass\"", with: "password: hunter2")
+    #expect(errors(smbInline).map { "\($0.line): \($0.message)" } == ["10: the share's password is written inline"])
+    let smbCredentials = Self.interface.replacingOccurrences(of: "smb://fileserver/staff", with: "smb://backup:hunter2@fileserver/staff")
+    #expect(errors(smbCredentials).first?.message == "the SMB URL carries a user name or password")
+    let noShare = Self.interface.replacingOccurrences(of: "smb://fileserver/staff", with: "smb://fileserver")
+    #expect(errors(noShare).first?.message == "'smb://fileserver' names no share")
+    let notSMB = Self.interface.replacingOccurrences(of: "smb://fileserver/staff", with: "//fileserver/staff")
+    #expect(errors(notSMB).first?.message == "'//fileserver/staff' is not an smb:// URL")
   }
 }

@@ -3,6 +3,7 @@ import Foundation
 import LifeboatCore
 import LifeboatEngine
 import LifeboatRepository
+import LifeboatSMB
 
 struct LsCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
@@ -37,6 +38,8 @@ struct LsCommand: AsyncParsableCommand {
     var gid: UInt32
     var mtime: Date
     var link_target: String?
+    /// For a file from an SMB share: attributes, owner and access list in words.
+    var windows: String?
   }
 
   func run() async throws {
@@ -63,11 +66,14 @@ struct LsCommand: AsyncParsableCommand {
               Entry(
                 path: shown, type: node.kind.name, size: node.size, mode: node.mode, uid: node.uid,
                 gid: node.gid, mtime: node.mtime.date,
-                link_target: node.kind == .symlink ? PathBytes.display(node.linkTarget) : nil))
+                link_target: node.kind == .symlink ? PathBytes.display(node.linkTarget) : nil,
+                windows: SMBMetadata.describe(node)))
           } else if long {
             let mode = String(node.mode, radix: 8)
             let target = node.kind == .symlink ? " -> \(PathBytes.display(node.linkTarget))" : ""
             out.line("\(node.kind.name.padding(toLength: 8, withPad: " ", startingAt: 0)) \(mode.padding(toLength: 5, withPad: " ", startingAt: 0)) \(node.uid)/\(node.gid) \(String(node.size).padding(toLength: 12, withPad: " ", startingAt: 0)) \(Format.time(node.mtime.date)) \(shown)\(target)")
+            // A file from a share: its Windows attributes, owner and access list below it.
+            if let windows = SMBMetadata.describe(node) { out.line("    windows: \(windows)") }
           } else {
             out.line(shown)
           }

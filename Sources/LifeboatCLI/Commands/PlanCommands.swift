@@ -209,6 +209,9 @@ struct PlanShowCommand: AsyncParsableCommand {
         case .command(let c, let name, _): return "\(name) ← `\(c)`"
         case .database(let d):
           return d.title + (d.password.map { " (password \($0))" } ?? "") + (d.engine == .postgres && !d.globals ? ", no globals" : "")
+        case .smb(let share):
+          return share.title + (share.username.map { " as \($0)" } ?? "") + (share.password.map { " (password \($0))" } ?? "")
+            + (share.excludes.isEmpty ? "" : " (excluding \(share.excludes.joined(separator: ", ")))")
         }
       }
       views.append(SystemView(name: s.name, owner: s.owner, settings: settings, sources: sources))

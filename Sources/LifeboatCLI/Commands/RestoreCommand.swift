@@ -5,6 +5,7 @@ import Foundation
 import LifeboatCore
 import LifeboatEngine
 import LifeboatRepository
+import LifeboatSMB
 
 struct RestoreCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
@@ -22,6 +23,10 @@ struct RestoreCommand: AsyncParsableCommand {
         lifeboat restore latest --host fileserver --tag nightly --path /srv/shares --target /srv/restore
 
       SNAPSHOT:FOLDER restores the contents of FOLDER into the target (restic's syntax): `latest:/home/ana` puts /home/ana/Documents at TARGET/Documents.
+
+      A target smb://SERVER/SHARE[/FOLDER] restores to a Windows share or NAS: folders, files, and each one's Windows access list, attributes and modification time as they were backed up. The account is --smb-user; its password comes from LIFEBOAT_SMB_PASSWORD or the file named by LIFEBOAT_SMB_PASSWORD_FILE, never an argument. Without SNAPSHOT:FOLDER, a snapshot holding one share restores that share's contents. Existing files of the same name are replaced; nothing else on the share is touched.
+
+        lifeboat restore latest --target smb://fileserver/staff-restored --smb-user backup
       """)
 
   @OptionGroup var global: GlobalOptions
@@ -51,6 +56,12 @@ struct RestoreCommand: AsyncParsableCommand {
 
   @Flag(help: "Read every restored file back and compare it with the snapshot.")
   var verify = false
+
+  @Option(name: .customLong("smb-user"), help: "For an smb:// target: the account to sign in with (default: LIFEBOAT_SMB_USER).")
+  var smbUser: String?
+
+  @Option(name: .customLong("smb-domain"), help: "For an smb:// target: the account's Windows domain, when the server needs one.")
+  var smbDomain: String?
 
   @OptionGroup(title: "Which snapshot `latest` means") var filter: SnapshotFilter
 
@@ -101,29 +112,91 @@ struct RestoreCommand: AsyncParsableCommand {
     return (try await context.open(name), s, context)
   }
 
+  /// The snapshot asked for (the clean point with --clean), its tree narrowed to
+  /// SNAPSHOT:FOLDER when given.
+  func choose(_ repo: Repository, planSystem: ProtectedSystem?, context: RunContext?) async throws -> (ID, Snapshot) {
+    let out = global.output
+    let id: ID
+    var snap: Snapshot
+    if let planSystem, let context, clean {
+      let mine = try await repo.listSnapshots().snapshots.filter { planSystem.owns($0.snapshot) }
+        .sorted { $0.snapshot.time < $1.snapshot.time }
+      let choice = try CleanPoint.choose(mine, system: planSystem.name, marks: try await repo.loadMarks())
+      out.line("clean restore point: \(choice.reason)")
+      (id, snap) = (choice.id, choice.snapshot)
+    } else {
+      let reference = SnapshotReference(snapshot)
+      (id, snap) = try await repo.findSnapshot(
+        reference.snapshot, matching: { (planSystem?.owns($0) ?? true) && filter.matches($0) },
+        filterDescription: ([planSystem.map { "system \($0.name)" }, filter.description] as [String?])
+          .compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ", "))
+      if let subpath = reference.subpath {
+        snap.tree = try await repo.subtree(of: snap.tree, at: subpath, snapshot: id)
+      }
+    }
+    return (id, snap)
+  }
+
+  /// `--target smb://…`: the snapshot (or its one share, or SNAPSHOT:FOLDER) written to a share.
+  func restoreToShare(_ repo: Repository, planSystem: ProtectedSystem?, context: RunContext?) async throws {
+    let out = global.output
+    guard includes.isEmpty, excludes.isEmpty, !verify else {
+      throw ValidationError("--include, --exclude and --verify are for local targets; restore the folder you need with SNAPSHOT:FOLDER")
+    }
+    let environment = ProcessInfo.processInfo.environment
+    guard let user = smbUser ?? environment["LIFEBOAT_SMB_USER"] else {
+      throw ValidationError("restoring to a share needs an account: --smb-user NAME (its password in LIFEBOAT_SMB_PASSWORD or LIFEBOAT_SMB_PASSWORD_FILE)")
+    }
+    var password = environment["LIFEBOAT_SMB_PASSWORD"] ?? ""
+    if let file = environment["LIFEBOAT_SMB_PASSWORD_FILE"] {
+      guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+        throw LifeboatError(.fatal, "cannot read the SMB password file \(file)", hint: "check LIFEBOAT_SMB_PASSWORD_FILE")
+      }
+      password = text.trimmingCharacters(in: .newlines)
+    }
+    let location = try SMBLocation(url: target)
+    let connection = try SMBConnection(location: location, username: user, password: password, domain: smbDomain ?? "")
+    let start = Stopwatch()
+    let (id, result) = try await global.withLock(repo, exclusive: false, command: "restore") { _ in
+      try await repo.loadIndex()
+      var (id, snap) = try await choose(repo, planSystem: planSystem, context: context)
+      let shares = snap.paths.filter { $0.hasPrefix("/smb/") }
+      if SnapshotReference(snapshot).subpath == nil, shares.count == 1 {
+        snap.tree = try await repo.subtree(of: snap.tree, at: shares[0], snapshot: id)
+      }
+      return (id, try await ShareRestorer(repository: repo, connection: connection).restore(tree: snap.tree))
+    }
+    for e in result.errors { out.warn(e) }
+    out.line(
+      "restored snapshot \(id.short) to \(location) in \(Format.duration(start.seconds)): \(Plural.count(result.files, "file")), "
+        + "\(Plural.count(result.directories, "folder")), \(Format.bytes(result.bytes)); "
+        + "Windows access lists applied to \(Plural.count(result.securityApplied, "entry", "entries"))")
+    try out.emit(ShareResult(
+      snapshot: id.hex, target: location.description, files: result.files, directories: result.directories, bytes: result.bytes,
+      security_applied: result.securityApplied, errors: result.errors, seconds: start.seconds))
+    if result.failedFiles > 0 { throw PartialSuccess(code: ExitStatus.fatal) }
+  }
+
+  struct ShareResult: Encodable {
+    var snapshot: String
+    var target: String
+    var files: Int
+    var directories: Int
+    var bytes: UInt64
+    var security_applied: Int
+    var errors: [String]
+    var seconds: Double
+  }
+
   func run() async throws {
     let (repo, planSystem, context) = try await open()
     let out = global.output
+    if target.lowercased().hasPrefix("smb://") {
+      return try await restoreToShare(repo, planSystem: planSystem, context: context)
+    }
     let (id, snap, result, seconds) = try await global.withLock(repo, exclusive: false, command: "restore") { _ in
       try await repo.loadIndex()
-      let id: ID
-      var snap: Snapshot
-      if let planSystem, let context, clean {
-        let mine = try await repo.listSnapshots().snapshots.filter { planSystem.owns($0.snapshot) }
-          .sorted { $0.snapshot.time < $1.snapshot.time }
-        let choice = try CleanPoint.choose(mine, system: planSystem.name, marks: try await repo.loadMarks())
-        out.line("clean restore point: \(choice.reason)")
-        (id, snap) = (choice.id, choice.snapshot)
-      } else {
-        let reference = SnapshotReference(snapshot)
-        (id, snap) = try await repo.findSnapshot(
-          reference.snapshot, matching: { (planSystem?.owns($0) ?? true) && filter.matches($0) },
-          filterDescription: ([planSystem.map { "system \($0.name)" }, filter.description] as [String?])
-            .compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ", "))
-        if let subpath = reference.subpath {
-          snap.tree = try await repo.subtree(of: snap.tree, at: subpath, snapshot: id)
-        }
-      }
+      let (id, snap) = try await choose(repo, planSystem: planSystem, context: context)
       var options = RestoreOptions(target: target)
       options.includes = includes
       options.excludes = excludes
