@@ -148,7 +148,7 @@ let package = Package(
       name: "LifeboatServer",
       dependencies: [
         "LifeboatCore", "LifeboatStorage", "LifeboatRepository", "LifeboatEngine", "LifeboatPolicy",
-        "LifeboatPlan", "LifeboatCatalog", "LifeboatOps", "LifeboatReport", "LifeboatConsole", "LifeboatPosture",
+        "LifeboatPlan", "LifeboatCatalog", "LifeboatOps", "LifeboatReport", "LifeboatConsole", "LifeboatPosture", "LifeboatAlerts",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdCore", package: "hummingbird"),
         .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -119,12 +119,8 @@ public struct AlertBook: Sendable {
     AlertMessage(event: event, organization: organization, condition: c, since: since, time: now, link: link(for: c))
   }
 
-  /// The dashboard page of the condition's system, else the dashboard.
-  func link(for c: AlertCondition) -> String? {
-    guard let base = settings.dashboard else { return nil }
-    let root = base.hasSuffix("/") ? String(base.dropLast()) : base
-    return root + "/dashboard"
-  }
+  /// The page every message links to (`AlertSettings.dashboard`).
+  func link(for c: AlertCondition) -> String? { settings.dashboard }
 
   static func system(of key: String) -> String? {
     key == "organization" || key.hasPrefix("storage/") || key == "digest" || key == "test" ? nil : key

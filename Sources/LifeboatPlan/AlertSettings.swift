@@ -105,8 +105,14 @@ public struct AlertSettings: Sendable, Equatable {
   public var remindEvery: TimeInterval = 86400
   /// Send one digest a day of everything that is open, at this hour (local time); nil: none.
   public var digestHour: Int?
-  /// The dashboard alerts link to; by default the plan's server.
+  /// The page alerts link to: `alert_policy.dashboard` as written, else the tenant's page on
+  /// the plan's server (`tenantPage`).
   public var dashboard: String?
+
+  /// A tenant's page on a Lifeboat server (the console's route `/ui/tenants/ID`).
+  public static func tenantPage(server: String, tenant: String) -> String {
+    (server.hasSuffix("/") ? String(server.dropLast()) : server) + "/ui/tenants/" + tenant
+  }
 
   public init() {}
   public var isEmpty: Bool { targets.isEmpty }

@@ -2,7 +2,7 @@
 // `smtp:`, `alert_policy:`), with the line of every mistake.
 
 import Foundation
-import Yams
+public import Yams
 
 extension Reader {
   /// `postgres: { url, password, databases, globals, timeout }`, the same for `mariadb:`, and
@@ -94,7 +94,7 @@ extension Reader {
   /// `alert_policy:`.
   mutating func alertSettings(_ top: [String: (key: Node, value: Node)], server: ServerLink?) -> AlertSettings {
     var settings = AlertSettings()
-    settings.dashboard = server?.url
+    settings.dashboard = server.map { AlertSettings.tenantPage(server: $0.url, tenant: $0.tenant) }
     if let a = top["alerts"] {
       if let seq = a.value.sequence {
         for item in seq {
@@ -191,5 +191,18 @@ extension Reader {
       }
     }
     return settings
+  }
+}
+
+extension PlanLoader {
+  /// Alerting read from a mapping of `alerts:`, `smtp:` and `alert_policy:` outside a plan
+  /// (the server's configuration, per tenant), with the same rules and diagnostics by line.
+  /// `dashboard` is the link every message carries.
+  public static func alertSettings(_ node: Node, file: String, dashboard: String?) -> (settings: AlertSettings, diagnostics: [Diagnostic]) {
+    var reader = Reader(file: file)
+    let top = reader.entries(node, known: ["alerts", "smtp", "alert_policy"], what: "alerting")
+    var settings = reader.alertSettings(top, server: nil)
+    settings.dashboard = dashboard ?? settings.dashboard
+    return (settings, reader.diagnostics)
   }
 }

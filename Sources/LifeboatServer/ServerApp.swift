@@ -91,6 +91,9 @@ public struct LifeboatServer: Sendable {
     if configuration.maintenanceEvery > 0 {
       services.append(MaintenanceService(maintenance: maintenance, every: configuration.maintenanceEvery, logger: logger))
     }
+    if !configuration.alerts.isEmpty {
+      services.append(AlertService(console: console, configuration: configuration, logger: logger))
+    }
     return Application(
       router: router, server: server,
       configuration: .init(

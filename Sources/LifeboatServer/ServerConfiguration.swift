@@ -24,6 +24,21 @@ public struct ServerRetention: Sendable {
   }
 }
 
+/// Alerting the server does for one tenant: the targets and policy of a plan's `alerts:` and
+/// `alert_policy:`, with the server's `smtp:`, and how long the tenant's agents may be silent.
+public struct TenantAlerts: Sendable {
+  public var tenant: String
+  public var settings: AlertSettings
+  /// No job reported by any of the tenant's agents for this long alerts (`agent-silent`).
+  public var silentAfter: TimeInterval
+
+  public init(tenant: String, settings: AlertSettings, silentAfter: TimeInterval = 26 * 3600) {
+    self.tenant = tenant
+    self.settings = settings
+    self.silentAfter = silentAfter
+  }
+}
+
 public struct ServerConfiguration: Sendable {
   public var host = "127.0.0.1"
   public var port = 8443
@@ -40,6 +55,11 @@ public struct ServerConfiguration: Sendable {
   /// How often server-side retention, prune and the quarantine purge run (0: only on request).
   public var maintenanceEvery: TimeInterval = 24 * 3600
   public var retention: [ServerRetention] = []
+  /// Per-tenant alerts (`alerts:` with `smtp:`), evaluated every `alertEvery`.
+  public var alerts: [TenantAlerts] = []
+  public var alertEvery: TimeInterval = 300
+  /// The console's public address, linked from every alert (`dashboard:`).
+  public var dashboard: String?
   /// A connection that has sent no complete request part for this long is closed: a client
   /// that trickles a request's headers (slow loris) or holds a connection idle gives it up.
   public var idleTimeout: TimeInterval = 30
@@ -71,7 +91,13 @@ public struct ServerConfiguration: Sendable {
       PlanError("\(file):\(node.mark?.line ?? 0): \(message)", hint: hint)
     }
     guard let map = root.mapping else { throw fail(root, "the configuration must be a mapping of keys") }
-    let known = ["listen", "data", "tls", "max_object_size", "max_request_size", "quarantine_days", "maintenance_every", "retention", "idle_timeout", "max_connections"]
+    let known = [
+      "listen", "data", "tls", "max_object_size", "max_request_size", "quarantine_days", "maintenance_every", "retention",
+      "idle_timeout", "max_connections", "alerts", "smtp", "alert_every", "dashboard",
+    ]
+    // Alerting needs the server-wide smtp: and dashboard: before the per-tenant entries.
+    let smtpNode = map.first { $0.key.string == "smtp" }?.value
+    let dashboardURL = map.first { $0.key.string == "dashboard" }?.value.string
     for (k, v) in map {
       guard let key = k.string else { continue }
       switch key {
@@ -136,6 +162,46 @@ public struct ServerConfiguration: Sendable {
             }
           }
           c.retention.append(ServerRetention(tenant: t, repository: r, password: secret, policy: policy))
+        }
+      case "smtp":
+        break  // read with each tenant's alerts
+      case "dashboard":
+        guard let s = v.string, AlertTarget.isValidWebhook(s) else { throw fail(v, "dashboard must be the console's http(s) URL") }
+        c.dashboard = s
+      case "alert_every":
+        guard let s = v.string, let d = Duration.parse(s), d >= 10 else {
+          throw fail(v, "alert_every must be a duration of 10s or more, such as 5m")
+        }
+        c.alertEvery = d
+      case "alerts":
+        guard let seq = v.sequence else {
+          throw fail(v, "alerts is a list of { tenant, targets: [{ email: … } | { webhook: … }], silent_after, alert_policy }")
+        }
+        for item in seq {
+          guard let m = item.mapping, let tenant = m["tenant"]?.string, let targets = m["targets"] else {
+            throw fail(item, "each alerts entry needs tenant: and targets:")
+          }
+          for (ik, _) in m {
+            guard let name = ik.string, ["tenant", "targets", "silent_after", "alert_policy"].contains(name) else {
+              throw fail(ik, "unknown key '\(ik.string ?? "")' in an alerts entry", hint: "known keys: tenant, targets, silent_after, alert_policy")
+            }
+          }
+          var pairs: [(Node, Node)] = [(Node("alerts"), targets)]
+          if let smtpNode { pairs.append((Node("smtp"), smtpNode)) }
+          if let policy = m["alert_policy"] { pairs.append((Node("alert_policy"), policy)) }
+          let (settings, diagnostics) = PlanLoader.alertSettings(
+            Node(pairs), file: file, dashboard: dashboardURL.map { AlertSettings.tenantPage(server: $0, tenant: tenant) })
+          if let e = diagnostics.first(where: { $0.severity == .error }) {
+            throw PlanError("\(file):\(e.line): \(e.message)", hint: e.hint)
+          }
+          var entry = TenantAlerts(tenant: tenant, settings: settings)
+          if let s = m["silent_after"] {
+            guard let text = s.string, let d = Duration.parse(text), d >= 600 else {
+              throw fail(s, "silent_after must be a duration of 10m or more, such as 26h")
+            }
+            entry.silentAfter = d
+          }
+          c.alerts.append(entry)
         }
       default:
         throw fail(k, "unknown key '\(key)'", hint: "known keys: \(known.joined(separator: ", "))")

@@ -52,17 +52,26 @@ enum TenantView {
     try console.repositories(tenant: tenant).map { ($0.name, directorySize(console.repositoryDirectory(tenant: tenant, name: $0.name))) }
   }
 
+  /// The tenant's posture from its uploaded plan and what its agents reported — judged by
+  /// `Posture`, as every report and `lifeboat status` are; the summary and the server's alerts
+  /// both start here.
+  static func judged(_ console: Console, _ tenant: String, now: Date) throws
+    -> (plan: Plan?, errors: [String], history: [JobRecord], auditIntact: Bool, posture: PlanPosture)
+  {
+    let (plan, errors) = plan(console, tenant)
+    let catalog = try console.catalog(tenant)
+    let history = try catalog.jobs(limit: 100_000)
+    let intact = try catalog.verifyAudit().isIntact
+    let posture = Posture.judge(
+      plan: plan, planErrors: errors, history: history, auditIntact: intact, planRequired: true, now: now)
+    return (plan, errors, history, intact, posture)
+  }
+
   /// `sizes` saves walking the repositories again when the caller has them already.
   static func summary(_ console: Console, _ tenant: Tenant, now: Date, sizes: [(name: String, bytes: Int64)]? = nil) throws
     -> TenantSummary
   {
-    let (plan, errors) = plan(console, tenant.id)
-    let catalog = try console.catalog(tenant.id)
-    let history = try catalog.jobs(limit: 100_000)
-    let intact = try catalog.verifyAudit().isIntact
-    // Judged by the posture, as every report and `lifeboat status` are.
-    let posture = Posture.judge(
-      plan: plan, planErrors: errors, history: history, auditIntact: intact, planRequired: true, now: now)
+    let (plan, errors, history, intact, posture) = try judged(console, tenant.id, now: now)
     let recent = history.filter { $0.started > now.addingTimeInterval(-86400) }
     let repos = try sizes ?? repositorySizes(console, tenant.id)
     return TenantSummary(

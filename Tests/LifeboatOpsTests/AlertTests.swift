@@ -13,81 +13,8 @@ import Testing
 /// breach, after the reminder interval and when it is fixed — each once, to every target —
 /// and what happens when a receiver refuses, fails or never answers.
 @Suite struct AlertTests {
-  /// The receivers of one test: an SMTP server and a webhook receiver, each a child process.
-  final class Receivers: @unchecked Sendable {
-    let dir: TemporaryDirectory
-    let smtpPort: Int
-    let webPort: Int
-    var processes: [(Process, Pipe)] = []
-    var mail: String { dir.sub("mail") }
-    var hooks: String { dir.sub("hooks") }
-    var caFile: String { dir.sub("cert.pem") }
 
-    init(smtpMode: String = "ok") throws {
-      dir = TemporaryDirectory("lifeboat-alerts")
-      try FileManager.default.createDirectory(atPath: dir.sub("mail"), withIntermediateDirectories: true)
-      try FileManager.default.createDirectory(atPath: dir.sub("hooks"), withIntermediateDirectories: true)
-      let made = try Subprocess.run([
-        "/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir.sub("key.pem"), "-out",
-        dir.sub("cert.pem"), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-      ])
-      guard made.status == 0 else { throw AlertTestError(description: "openssl: \(made.output)") }
-      smtpPort = try closedPort()
-      webPort = try closedPort()
-      let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-      try start([root + "/scripts/smtp-server.py", "\(smtpPort)", mail, caFile, dir.sub("key.pem"), "lifeboat", "mail secret", smtpMode])
-      try start([root + "/scripts/webhook-receiver.py", "\(webPort)", hooks])
-    }
-
-    /// Starts a receiver and waits for its `ready` line (a blocking read, not a sleep).
-    func start(_ args: [String]) throws {
-      let p = Process()
-      p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-      p.arguments = args
-      let input = Pipe()
-      let output = Pipe()
-      p.standardInput = input
-      p.standardOutput = output
-      p.standardError = output
-      try p.run()
-      processes.append((p, input))
-      var seen = Data()
-      while !String(decoding: seen, as: UTF8.self).contains("ready") {
-        let more = output.fileHandleForReading.availableData
-        if more.isEmpty { throw AlertTestError(description: "\(args[0]) did not start: \(String(decoding: seen, as: UTF8.self))") }
-        seen.append(more)
-      }
-    }
-
-    func mails() -> [String] {
-      ((try? FileManager.default.contentsOfDirectory(atPath: mail)) ?? []).sorted().compactMap {
-        try? String(contentsOfFile: mail + "/" + $0, encoding: .utf8)
-      }
-    }
-
-    func posts() -> [(path: String, status: Int, body: [String: Any])] {
-      ((try? FileManager.default.contentsOfDirectory(atPath: hooks)) ?? []).sorted().compactMap { name in
-        guard let data = FileManager.default.contents(atPath: hooks + "/" + name),
-          let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-          let path = o["path"] as? String, let status = o["status"] as? Int, let body = o["body"] as? String,
-          let inner = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
-        else { return nil }
-        return (path, status, inner)
-      }
-    }
-
-    func stop() {
-      for (p, input) in processes {
-        try? input.fileHandleForWriting.close()
-        p.waitUntilExit()
-      }
-      dir.remove()
-    }
-  }
-
-  struct AlertTestError: Error, CustomStringConvertible { var description: String }
-
-  func alertPlan(_ f: OpsFixture, _ r: Receivers, flag: String, hooks: [String], smtpUser: String = "lifeboat") throws -> Plan {
+  func alertPlan(_ f: OpsFixture, _ r: AlertReceivers, flag: String, hooks: [String], smtpUser: String = "lifeboat") throws -> Plan {
     try f.writePlan(
       """
         - name: Payroll
@@ -103,7 +30,7 @@ import Testing
   }
 
   @Test func aFailureThenABreachThenARemindThenAFixEachArriveOnceEverywhere() async throws {
-    let r = try Receivers()
+    let r = try AlertReceivers()
     defer { r.stop() }
     let f = try await OpsFixture(repositories: ["onsite"])
     defer { f.remove() }
@@ -157,7 +84,7 @@ import Testing
     #expect(mails[0].contains("Subject: [Lifeboat] AMBER Payroll: within the RPO, but the last backup attempt failed"), "\(mails[0])")
     #expect(mails[0].contains("What happened:") && mails[0].contains("Which system:  Payroll") && mails[0].contains("Since:"))
     #expect(mails[0].contains("What to do:    fix the cause of the failed backup"))
-    #expect(mails[0].contains("Dashboard: https://backup.district.example/dashboard"))
+    #expect(mails[0].contains("Dashboard: https://backup.district.example\r\n") || mails[0].contains("Dashboard: https://backup.district.example\n"))
     #expect(mails[1].contains("Subject: [Lifeboat] RED Payroll:"))
     #expect(mails[2].contains("(reminder)"))
     #expect(mails[3].contains("Subject: [Lifeboat] RESOLVED Payroll"))
@@ -186,7 +113,7 @@ import Testing
   }
 
   @Test func receiversThatFailAreRetriedRecordedAndNeverBlockTheBackup() async throws {
-    let r = try Receivers()
+    let r = try AlertReceivers()
     defer { r.stop() }
     let f = try await OpsFixture(repositories: ["onsite"])
     defer { f.remove() }
@@ -218,7 +145,7 @@ import Testing
   }
 
   @Test func aMailServerThatRefusesOrNeverAnswersIsRecorded() async throws {
-    let r = try Receivers(smtpMode: "refuse")
+    let r = try AlertReceivers(smtpMode: "refuse")
     defer { r.stop() }
     let f = try await OpsFixture(repositories: ["onsite"])
     defer { f.remove() }

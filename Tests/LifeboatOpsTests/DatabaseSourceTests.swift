@@ -220,11 +220,7 @@ func backUpDatabasesFolder(_ repo: Repository, system: ProtectedSystem, files: [
 }
 
 /// A TCP port on 127.0.0.1 nothing listens on.
-func closedPort() throws -> Int {
-  let (fd, port) = loopbackSocket()
-  close(fd)
-  return port
-}
+func closedPort() throws -> Int { LoopbackPort.free() }
 
 /// A TCP socket bound to a free port on 127.0.0.1 (not listening yet) and its port.
 func loopbackSocket() -> (Int32, Int) {
