@@ -88,6 +88,10 @@ plan local "path: $work/share"
 plan smb "smb: { url: \"smb://$host/data\", username: lifeboatsmb, password: \"env:SMB_PASS\" }"
 echo "| Source ($size MiB) | Wall | Throughput | CPU | Peak memory |"
 echo "|---|---|---|---|---|"
+# Samba's own client reading the whole share (a tar to /dev/null): what SMB gives here.
+# Every first read starts from a cold page cache, on the server's side too.
+sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+measure "smbclient -Tc (reference)" smbclient -s "$work/smb.conf" "//$host/data" -U "lifeboatsmb%bench-secret" -Tc /dev/null
 for kind in local smb; do
   "$bin" init -r "$work/repo-$kind" --kdf pbkdf2 > /dev/null
   sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true

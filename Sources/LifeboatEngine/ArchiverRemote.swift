@@ -108,7 +108,9 @@ extension Archiver {
     var failure: (any Error)?
     let outcome = try await reader.read(expectedSize: Int(job.node.size), progress: progress) { buffer, count in
       do {
-        return try file.read(into: buffer, count: count)
+        // At most 1 MiB per call: a remote read may hold a library-wide lock (SMB), and
+        // shorter holds let the other readers and the scan take turns.
+        return try file.read(into: buffer, count: min(count, 1 << 20))
       } catch {
         failure = error
         return -Int(EIO)

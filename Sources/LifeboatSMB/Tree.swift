@@ -2,6 +2,7 @@ public import Foundation
 public import LifeboatCore
 public import LifeboatEngine
 import CLifeboatSMB
+import Synchronization
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -10,6 +11,8 @@ import CLifeboatSMB
 public struct SMBTree: RemoteTree {
   public let connection: SMBConnection
   public var location: SMBLocation { connection.location }
+  /// Descriptors with names, by the descriptor with SIDs (see `extras`).
+  let names = NameCache()
 
   public init(connection: SMBConnection) {
     self.connection = connection
@@ -57,18 +60,22 @@ public struct SMBTree: RemoteTree {
   }
 
   /// The security descriptor (SIDs, and names for people), beside the DOS attributes the
-  /// listing gave.
+  /// listing gave. Resolving names costs a lookup on the server per descriptor; files of a
+  /// folder mostly share one (inherited), so the names are looked up once per distinct
+  /// descriptor and remembered for the backup (`names`).
   public func extras(_ path: [UInt8], of node: Node) throws -> [ExtendedAttribute] {
     let url = location.url(path)
+    let shown = Self.shown(location, path)
     return try connection.withContext { ctx -> [ExtendedAttribute] in
       var out = node.xattrs.filter { $0.name == ExtendedAttribute.smbAttributes }
-      for (name, attribute) in [
-        ("system.nt_sec_desc.*", ExtendedAttribute.smbSecurityDescriptor),
-        ("system.nt_sec_desc.*+", ExtendedAttribute.smbSecurityDescriptorNames),
-      ] {
-        if let value = try Self.getxattr(ctx, url, name, shown: Self.shown(location, path)) {
-          out.append(ExtendedAttribute(name: attribute, value: value))
-        }
+      if let descriptor = try Self.getxattr(ctx, url, "system.nt_sec_desc.*", shown: shown) {
+        out.append(ExtendedAttribute(name: ExtendedAttribute.smbSecurityDescriptor, value: descriptor))
+        let named = try names.withLock { $0[descriptor] } ?? {
+          let looked = try Self.getxattr(ctx, url, "system.nt_sec_desc.*+", shown: shown)
+          names.withLock { if $0.count < 10_000 { $0[descriptor] = looked } }
+          return looked
+        }()
+        if let named { out.append(ExtendedAttribute(name: ExtendedAttribute.smbSecurityDescriptorNames, value: named)) }
       }
       return out.sorted { $0.name.lexicographicallyPrecedes($1.name) }
     }
@@ -126,6 +133,12 @@ public struct SMBTree: RemoteTree {
       size: isDirectory ? 0 : UInt64(st.st_size), mtime: mtime, atime: mtime, ctime: ctime, inode: UInt64(st.st_ino),
       device: 0, links: 1, rdev: 0)
   }
+}
+
+/// Descriptors with names resolved, by descriptor with SIDs, for one tree's backup.
+final class NameCache: Sendable {
+  private let map = Mutex<[[UInt8]: [UInt8]?]>([:])
+  func withLock<T>(_ body: (inout [[UInt8]: [UInt8]?]) throws -> T) rethrows -> T { try map.withLock { try body(&$0) } }
 }
 
 /// One file open for reading on its own context (returned to the pool when closed).

@@ -167,7 +167,7 @@ public final class SambaTestServer: @unchecked Sendable {
       let host = "127.0.0.\(n)"
       if !accepts(host, 445) { return host }
     }
-    throw Failure("no free loopback address for a Samba server")
+    throw Failure("port 445 is taken on every loopback address tried: is the system's smbd running on all addresses? (systemctl stop smbd nmbd, or bind it to its own interfaces)")
   }
 
   public struct Failure: Error, CustomStringConvertible {
