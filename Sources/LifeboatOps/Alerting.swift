@@ -16,6 +16,24 @@ public enum Alerting {
     let history = try catalog.jobs(limit: 20_000)
     let posture = Posture.judge(plan: plan, history: history, auditIntact: try catalog.verifyAudit().isIntact, now: now)
     var out = Posture.alertConditions(posture, now: now)
+    // Immutable repositories whose locks fall short, from the last keeping of each.
+    let kept = LockKeeping.last(try catalog.jobs(kind: "locks", limit: 500))
+    for name in plan.repositories.keys.sorted() {
+      guard let days = plan.repositories[name]?.immutableDays, let job = kept[name] else { continue }
+      if job.outcome == .failed {
+        if let c = AlertCondition.locks(repository: name, days: days, lastFailure: job.errors.first ?? "failed", earliestUntil: nil, now: now) {
+          out.append(c)
+        }
+        continue
+      }
+      // The last successful keeping's facts (a failed one after it was handled above).
+      let good = try catalog.jobs(kind: "locks", limit: 500).first { $0.repository == name && $0.outcome == .success }
+      if let facts = good.flatMap(LockKeeping.facts(of:)),
+        let c = AlertCondition.locks(repository: name, days: days, lastFailure: nil, earliestUntil: facts.earliestUntil, now: now)
+      {
+        out.append(c)
+      }
+    }
     for name in plan.repositories.keys.sorted() {
       guard let path = BackendFactory.localPath(of: plan.repositories[name]!.url) else { continue }
       var fs = statvfs()

@@ -101,6 +101,11 @@ public struct SystemRunner: Sendable {
         recordInCatalog("how retention in \(name) ended", into: &errors) { try catalog.finish(forget) }
         jobs.append(forget)
       }
+      // 4. The locks of immutable repositories, when due. A failure is the locks alert's to
+      // tell (it does not fail the system's backup, which is stored and locked).
+      for name in copies where !Task.isCancelled {
+        if let kept = await LockKeeping.keepIfDue(context, name, now: now) { jobs.append(kept) }
+      }
     }
 
     let outcome: JobRecord.Outcome =

@@ -69,6 +69,35 @@ public struct AlertCondition: Sendable, Codable, Equatable {
   }
 }
 
+extension AlertCondition {
+  /// An immutable repository whose locks fall short: keeping them failed, or objects it needs
+  /// are (or within a quarter of the lock period will be) no longer locked. `earliestUntil` is
+  /// the earliest lock end of an object in use, as the last successful keeping left it.
+  public static func locks(
+    repository: String, days: Int, lastFailure: String?, earliestUntil: Date?, now: Date
+  ) -> AlertCondition? {
+    let key = "locks/\(repository)"
+    let action = "run `lifeboat maintenance -r REPOSITORY` and check that the backup's credentials may extend retention (s3:PutObjectRetention); the agent keeps locks after its runs"
+    if let lastFailure {
+      return AlertCondition(
+        key: key, system: nil, reason: "locks-falling-short", severity: .amber,
+        message: "keeping the locks of \(repository) in force failed: \(lastFailure)", action: action)
+    }
+    guard let until = earliestUntil else { return nil }
+    if until <= now {
+      return AlertCondition(
+        key: key, system: nil, reason: "locks-falling-short", severity: .red,
+        message: "data \(repository) needs has not been locked since \(DateText.moment(until)): it can be deleted or encrypted", action: action)
+    }
+    if until < now.addingTimeInterval(Double(days) * 86400 / 4) {
+      return AlertCondition(
+        key: key, system: nil, reason: "locks-falling-short", severity: .amber,
+        message: "locks of data \(repository) needs end on \(DateText.moment(until)), within a quarter of its \(days)-day lock", action: action)
+    }
+    return nil
+  }
+}
+
 extension Posture {
   /// Past ¾ of the RPO is only *at risk* when the schedule will not save it: the scheduled
   /// backup is overdue (by more than ten minutes) or comes after the RPO runs out. A system

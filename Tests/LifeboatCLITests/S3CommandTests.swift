@@ -52,6 +52,16 @@ import Testing
     #expect(r.output.contains("1 of 2 repositories ready (1 created); 1 failed"))
     let run = try await CLIFixture.launch(["run", "--all", "--plan", plan], environment: env, dir: dir)
     #expect(run.code == 0 && run.output.contains("backup vault success"), "\(run.output)")
+    // The run kept the vault's locks in force and recorded it; the next run within a quarter
+    // of the lock period does not inspect them again.
+    let catalog = dir.sub("catalog.sqlite")
+    let kept = try Subprocess.run(["sqlite3", catalog, "SELECT outcome || ' ' || details FROM jobs WHERE kind = 'locks'"]).output
+    #expect(kept.hasPrefix("success {") && kept.contains("\"days\":2") && kept.contains("\"earliestUntil\""), "\(kept)")
+    #expect(try await CLIFixture.launch(["run", "--all", "--plan", plan], environment: env, dir: dir).code == 0)
+    let count = try Subprocess.run(["sqlite3", catalog, "SELECT count(*) FROM jobs WHERE kind = 'locks'"]).output
+    #expect(count.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "\(count)")
+    let alerts = try await CLIFixture.launch(["alerts", "--plan", plan], environment: env, dir: dir)
+    #expect(!alerts.output.contains("locks/vault"), "locks two days ahead do not alert: \(alerts.output)")
     let again = try await CLIFixture.launch(["plan", "init", "--plan", plan], environment: env, dir: dir)
     #expect(again.output.contains("exists and its password opens it, immutable for 2 days (compliance)"), "\(again.output)")
   }

@@ -175,3 +175,42 @@ import Testing
     #expect("\(silence.map { "\($0)" } ?? "")".contains("did not answer the connection (no greeting) within 1 s"), "\(String(describing: silence))")
   }
 }
+
+/// The locks alert from what the runs recorded: the last keeping of an immutable repository
+/// failed, or left data whose lock has ended.
+@Suite struct LockAlertTests {
+  @Test func theLastKeepingOfAnImmutableRepositoryDecidesTheLocksAlert() throws {
+    let dir = TemporaryDirectory("lifeboat-lock-alerts")
+    defer { dir.remove() }
+    let plan = try #require(
+      PlanLoader.parse(
+        """
+        organization: District
+        repositories:
+          vault: { url: "s3:https://s3.example.net/b/lb", password: "env:P", immutable_days: 8, offsite: true }
+        systems:
+          - name: Files
+            sources: [{ path: /srv/files }]
+        """, file: "plan.yaml"
+      ).plan)
+    let catalog = try Catalog(path: dir.sub("c.sqlite"))
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+    func keep(_ outcome: JobRecord.Outcome, until: Date?, at t: Date, error: String? = nil) throws {
+      var j = JobRecord(kind: "locks", system: "", repository: "vault", started: t, outcome: outcome)
+      j.ended = t
+      if let until { j.details = "{\"days\":8,\"earliestUntil\":\"\(ISO8601DateFormatter().string(from: until))\",\"extended\":0,\"missing\":0,\"objects\":9,\"short\":0}" }
+      if let error { j.errors = [error] }
+      j.id = try catalog.start(j)
+      try catalog.finish(j)
+    }
+    func locks() throws -> [AlertCondition] { try Alerting.conditions(plan: plan, catalog: catalog, now: now).filter { $0.key == "locks/vault" } }
+    #expect(try locks().isEmpty, "never kept yet: nothing to judge")
+    try keep(.success, until: now.addingTimeInterval(7 * 86400), at: now.addingTimeInterval(-86400))
+    #expect(try locks().isEmpty, "locked for a week more")
+    try keep(.failed, until: nil, at: now.addingTimeInterval(-3600), error: "AccessDenied: s3:PutObjectRetention")
+    #expect(try locks().map(\.severity) == [.amber])
+    #expect(try locks().first?.message.contains("PutObjectRetention") == true)
+    try keep(.success, until: now.addingTimeInterval(-600), at: now.addingTimeInterval(-60))
+    #expect(try locks().map(\.severity) == [.red], "data in use no longer locked")
+  }
+}

@@ -84,4 +84,19 @@ import Testing
     #expect(state(2800) == .atRisk)
     #expect(state(3601) == .breached)
   }
+
+  /// An immutable repository's locks falling short: keeping them failed (amber), data in use
+  /// whose lock already ended (red) or ends within a quarter of the lock period (amber);
+  /// nothing when the locks reach further.
+  @Test func locksFallingShortAlertByHowShort() throws {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+    let failed = try #require(AlertCondition.locks(repository: "vault", days: 30, lastFailure: "AccessDenied", earliestUntil: nil, now: now))
+    #expect(failed.severity == .amber && failed.key == "locks/vault" && failed.message.contains("AccessDenied"))
+    let gone = try #require(AlertCondition.locks(repository: "vault", days: 30, lastFailure: nil, earliestUntil: now.addingTimeInterval(-60), now: now))
+    #expect(gone.severity == .red && gone.message.contains("can be deleted"))
+    let soon = try #require(AlertCondition.locks(repository: "vault", days: 30, lastFailure: nil, earliestUntil: now.addingTimeInterval(5 * 86400), now: now))
+    #expect(soon.severity == .amber && soon.reason == "locks-falling-short")
+    #expect(AlertCondition.locks(repository: "vault", days: 30, lastFailure: nil, earliestUntil: now.addingTimeInterval(8 * 86400), now: now) == nil)
+    #expect(AlertCondition.locks(repository: "vault", days: 30, lastFailure: nil, earliestUntil: nil, now: now) == nil)
+  }
 }
