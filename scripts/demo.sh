@@ -7,7 +7,7 @@
 # local disk and SQLite otherwise (DEMO_SERVERS=off skips them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=.build/release/lifeboat
+bin=${DEMO_BIN:-.build/release/lifeboat}
 work=$(mktemp -d /tmp/lifeboat-demo.XXXXXX)
 args=(--dir "$work")
 started=()
