@@ -99,19 +99,24 @@ import Testing
     #expect(await f.run(["init", "--kdf", "pbkdf2"]) == 0)
     let p = try f.spawn(["backup", src])
     // Interrupt once the lock is taken (not after a guessed delay).
+    // Watched, interrupted and waited for on a thread of its own, started at once: a hop back
+    // to the (busy) pool between seeing the lock and sending SIGINT, or a watcher queued behind
+    // other tests' waits, let the backup finish first.
     let locks = f.repo + "/locks"
-    try await offThePool {
-      for _ in 0..<2_000 where p.isRunning {
+    let interrupted = await onOwnThread { () -> Bool in
+      for _ in 0..<4_000 where p.isRunning {
         if !((try? FileManager.default.contentsOfDirectory(atPath: locks)) ?? []).isEmpty { break }
         usleep(5_000)
       }
+      guard p.isRunning else { return false }
+      kill(p.processIdentifier, SIGINT)
+      p.waitUntilExit()
+      return true
     }
-    guard p.isRunning else {
+    guard interrupted else {
       Issue.record("backup finished before it could be interrupted")
       return
     }
-    kill(p.processIdentifier, SIGINT)
-    try await offThePool { p.waitUntilExit() }
     #expect(p.terminationStatus == 130)
     #expect(try await LocalBackend(path: f.repo).list(.lock).isEmpty)
     #expect(try await f.runProcess(["check"]).code == 0)
@@ -253,4 +258,10 @@ import Testing
     #expect(await f.run(["restore", "latest", "--target", f.dir.sub("r2")]) == 0)
     #expect(FileManager.default.fileExists(atPath: f.dir.sub("r2") + src + "/mnt/elsewhere"), "without the flag it is crossed")
   }
+}
+
+/// Runs `body` on a new thread (not a shared pool) and waits for it: for a watcher that must
+/// start now, whatever else the test process is waiting for.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+  await withCheckedContinuation { c in Thread { c.resume(returning: body()) }.start() }
 }
