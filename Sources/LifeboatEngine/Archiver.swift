@@ -462,6 +462,14 @@ public final class Archiver: Sendable {
     var changedPath: String?
     var newBlobs = 0
     var newBytes: UInt64 = 0
+
+    /// What a whole read produced: the blobs, the size and the new data stored.
+    mutating func take(_ outcome: FileReader.Outcome) {
+      content = outcome.content
+      size = outcome.bytes
+      newBlobs = outcome.newBlobs
+      newBytes = outcome.newBytes
+    }
   }
 
   /// Readers: `workers` tasks on the blocking-I/O executor take files from the queue until the
@@ -529,10 +537,7 @@ public final class Archiver: Sendable {
       result.error = "\(PathBytes.display(job.path)): read failed: \(e)"
       return result
     }
-    result.content = outcome.content
-    result.size = outcome.bytes
-    result.newBlobs = outcome.newBlobs
-    result.newBytes = outcome.newBytes
+    result.take(outcome)
     progress.add(files: 1)
     return result
   }

@@ -130,10 +130,7 @@ extension Archiver {
       result.error = "\(shown): read failed: \(failure.map { "\($0)" } ?? e)"
       return result
     }
-    result.content = outcome.content
-    result.size = outcome.bytes
-    result.newBlobs = outcome.newBlobs
-    result.newBytes = outcome.newBytes
+    result.take(outcome)
     progress.add(files: 1)
     return result
   }
