@@ -82,7 +82,7 @@ let package = Package(
       swiftSettings: strict),
     .target(
       name: "LifeboatSMB",
-      dependencies: ["LifeboatCore", "LifeboatEngine", "LifeboatRepository", "LifeboatFormat", "CLifeboatSMB"],
+      dependencies: ["LifeboatCore", "LifeboatEngine", "LifeboatRepository", "LifeboatFormat", "LifeboatPlan", "CLifeboatSMB"],
       swiftSettings: strict),
     .target(
       name: "LifeboatCatalog",

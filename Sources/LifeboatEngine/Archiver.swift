@@ -117,6 +117,12 @@ public final class Archiver: Sendable {
       self.remote = remote
     }
 
+    /// The child directory named `name`, when the scan has made one.
+    func directory(named name: [UInt8]) -> ScanDir? {
+      for case .dir(let d) in children where d.node.name == name { return d }
+      return nil
+    }
+
     enum Child {
       case ready(Node)
       /// A file being read: its job number and its scanned metadata.
@@ -275,7 +281,7 @@ public final class Archiver: Sendable {
     var dir = root
     for name in names {
       let bytes = Array(name.utf8)
-      if case .dir(let existing)? = dir.children.first(where: { if case .dir(let d) = $0 { d.node.name == bytes } else { false } }) {
+      if let existing = dir.directory(named: bytes) {
         dir = existing
         continue
       }
@@ -335,10 +341,7 @@ public final class Archiver: Sendable {
           try await scanEntry(name: c, path: path, into: dir, parentNode: parentNode, run: run, isArgument: true)
           break
         }
-        if let existing = dir.children.compactMap({ ch -> ScanDir? in
-          if case .dir(let d) = ch, d.node.name == c { return d }
-          return nil
-        }).first {
+        if let existing = dir.directory(named: c) {
           dir = existing
         } else {
           // A directory on the way to a path (possibly reached through a symlink, such as

@@ -17,7 +17,7 @@ extension Archiver {
     var parentTree = parentRoot
     for c in comps.dropLast() {
       let parentNode = parentTree?.node(named: c)
-      if case .dir(let existing)? = dir.children.first(where: { if case .dir(let d) = $0 { d.node.name == c } else { false } }) {
+      if let existing = dir.directory(named: c) {
         dir = existing
       } else {
         let made = ScanDir(

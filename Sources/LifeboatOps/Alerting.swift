@@ -17,7 +17,8 @@ public enum Alerting {
     let posture = Posture.judge(plan: plan, history: history, auditIntact: try catalog.verifyAudit().isIntact, now: now)
     var out = Posture.alertConditions(posture, now: now)
     // Immutable repositories whose locks fall short, from the last keeping of each.
-    let kept = LockKeeping.last(try catalog.jobs(kind: "locks", limit: 500))
+    let lockJobs = try catalog.jobs(kind: "locks", limit: 500)
+    let kept = LockKeeping.last(lockJobs)
     for name in plan.repositories.keys.sorted() {
       guard let days = plan.repositories[name]?.immutableDays, let job = kept[name] else { continue }
       if job.outcome == .failed {
@@ -27,7 +28,7 @@ public enum Alerting {
         continue
       }
       // The last successful keeping's facts (a failed one after it was handled above).
-      let good = try catalog.jobs(kind: "locks", limit: 500).first { $0.repository == name && $0.outcome == .success }
+      let good = lockJobs.first { $0.repository == name && $0.outcome == .success }
       if let facts = good.flatMap(LockKeeping.facts(of:)),
         let c = AlertCondition.locks(repository: name, days: days, lastFailure: nil, earliestUntil: facts.earliestUntil, now: now)
       {

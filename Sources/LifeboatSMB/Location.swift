@@ -1,5 +1,6 @@
 public import Foundation
 public import LifeboatCore
+import LifeboatPlan
 
 /// `smb://server[:port]/share[/folder…]`: a folder on a share.
 public struct SMBLocation: Sendable, Equatable, CustomStringConvertible {
@@ -10,18 +11,11 @@ public struct SMBLocation: Sendable, Equatable, CustomStringConvertible {
   public var folders: [String]
 
   public init(url: String) throws {
-    guard url.lowercased().hasPrefix("smb://") else {
-      throw LifeboatError(.usage, "\(url): not an smb:// URL", hint: "write smb://server/share or smb://server/share/folder")
+    // The rules plan check applies (`ShareSource.problem`), for URLs from elsewhere too.
+    if let problem = ShareSource.problem(url) {
+      throw LifeboatError(.usage, problem.message, hint: problem.hint)
     }
-    let rest = url.dropFirst(6)
-    guard !rest.contains("@") else {
-      throw LifeboatError(.usage, "\(Self.redacted(url)): no user name or password in the URL",
-        hint: "give username: and password: (a reference such as file:/etc/lifeboat/smb.pass)")
-    }
-    let parts = rest.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-    guard parts.count >= 2 else {
-      throw LifeboatError(.usage, "\(url): names no share", hint: "write smb://server/share")
-    }
+    let parts = url.dropFirst(6).split(separator: "/", omittingEmptySubsequences: true).map(String.init)
     let hostPort = parts[0]
     if let colon = hostPort.lastIndex(of: ":"), !hostPort.hasPrefix("[") {
       guard let p = Int(hostPort[hostPort.index(after: colon)...]), (1...65535).contains(p) else {
@@ -34,12 +28,6 @@ public struct SMBLocation: Sendable, Equatable, CustomStringConvertible {
     }
     share = parts[1]
     folders = Array(parts.dropFirst(2)).map { $0.removingPercentEncoding ?? $0 }
-  }
-
-  /// The URL with a password-like part removed, for messages about a refused URL.
-  static func redacted(_ url: String) -> String {
-    guard let at = url.lastIndex(of: "@") else { return url }
-    return "smb://…@" + url[url.index(after: at)...]
   }
 
   /// The location as written, without credentials.

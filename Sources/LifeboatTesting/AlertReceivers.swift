@@ -81,16 +81,23 @@ public final class AlertReceivers: @unchecked Sendable {
 
 /// Free TCP ports on 127.0.0.1.
 public enum LoopbackPort {
-  /// A port nothing listens on at the moment of the call.
-  public static func free() -> Int {
+  /// A TCP socket bound to a free port of 127.0.0.1, not listening yet (a server that never
+  /// answers once `listen` is called), and its port.
+  public static func bound() -> (fd: Int32, port: Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     var len = socklen_t(MemoryLayout<sockaddr_in>.size)
     _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
     _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-    return Int(UInt16(bigEndian: addr.sin_port))
+    return (fd, Int(UInt16(bigEndian: addr.sin_port)))
+  }
+
+  /// A port nothing listens on at the moment of the call.
+  public static func free() -> Int {
+    let (fd, port) = bound()
+    close(fd)
+    return port
   }
 }

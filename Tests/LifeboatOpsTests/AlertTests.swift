@@ -159,7 +159,7 @@ import Testing
     #expect(refused[0].errors.first?.contains("refused RCPT TO:<it-team@district.example>: 550") == true, "\(refused[0].errors)")
 
     // A server that accepts the connection and never greets: the attempt times out.
-    let (silent, silentPort) = loopbackSocket()
+    let (silent, silentPort) = LoopbackPort.bound()
     defer { close(silent) }
     listen(silent, 4)
     var settings = try #require(context.plan.alerts.smtp)

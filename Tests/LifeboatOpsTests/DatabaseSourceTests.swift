@@ -222,19 +222,6 @@ func backUpDatabasesFolder(_ repo: Repository, system: ProtectedSystem, files: [
 /// A TCP port on 127.0.0.1 nothing listens on.
 func closedPort() throws -> Int { LoopbackPort.free() }
 
-/// A TCP socket bound to a free port on 127.0.0.1 (not listening yet) and its port.
-func loopbackSocket() -> (Int32, Int) {
-  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-  var addr = sockaddr_in()
-  addr.sin_family = sa_family_t(AF_INET)
-  addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-  addr.sin_port = 0
-  var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-  _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-  _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-  return (fd, Int(UInt16(bigEndian: addr.sin_port)))
-}
-
 struct MariaDBTestServer {
   var host: String
   var port: String

@@ -147,13 +147,11 @@ struct RestoreCommand: AsyncParsableCommand {
     guard let user = smbUser ?? environment["LIFEBOAT_SMB_USER"] else {
       throw ValidationError("restoring to a share needs an account: --smb-user NAME (its password in LIFEBOAT_SMB_PASSWORD or LIFEBOAT_SMB_PASSWORD_FILE)")
     }
-    var password = environment["LIFEBOAT_SMB_PASSWORD"] ?? ""
-    if let file = environment["LIFEBOAT_SMB_PASSWORD_FILE"] {
-      guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-        throw LifeboatError(.fatal, "cannot read the SMB password file \(file)", hint: "check LIFEBOAT_SMB_PASSWORD_FILE")
-      }
-      password = text.trimmingCharacters(in: .newlines)
-    }
+    // The file wins over the variable, as for the repository password.
+    let reference: SecretReference? =
+      environment["LIFEBOAT_SMB_PASSWORD_FILE"].map { .file($0) }
+      ?? (environment["LIFEBOAT_SMB_PASSWORD"] == nil ? nil : .environment("LIFEBOAT_SMB_PASSWORD"))
+    let password = try reference?.resolve(environment: environment) ?? ""
     let location = try SMBLocation(url: target)
     let connection = try SMBConnection(location: location, username: user, password: password, domain: smbDomain ?? "")
     let start = Stopwatch()
