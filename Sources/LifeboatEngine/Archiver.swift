@@ -73,6 +73,9 @@ public struct BackupResult: Sendable {
   public var changedWhileReading: [String]
   /// Entries the excludes left out (each excluded directory counts once, not its contents).
   public var excluded = 0
+  /// The most directory entries the scan held at once (the streaming scan keeps this near
+  /// the tree's depth times its width plus the files being read, whatever the tree's size).
+  public var peakEntriesHeld = 0
 }
 
 /// Backup pipeline: scan → read (parallel workers) → trees → flush → snapshot.
@@ -102,6 +105,12 @@ public final class Archiver: Sendable {
 
   // MARK: scan model
 
+  /// A directory of the scan, alive from the moment the scan reaches it until its tree blob
+  /// is saved. It is saved as soon as its own scan has ended and every file and directory in
+  /// it is done; the parent then keeps only the finished node. So a backup holds the
+  /// directories on the scan's path and those with files still being read, never the whole
+  /// tree (docs/design.md §7, the streaming scan). Every field that changes after creation
+  /// (`children`, `outstanding`) is guarded by `Run.tree`.
   final class ScanDir: @unchecked Sendable {
     var node: Node
     let path: [UInt8]
@@ -109,15 +118,22 @@ public final class Archiver: Sendable {
     let parentNode: Node?
     /// The remote tree this directory belongs to; `path` is then relative to its root.
     let remote: (any RemoteTree)?
+    /// Where this directory's finished node goes; nil for the root.
+    let parent: ScanDir?
+    let slot: Int
+    /// Children not yet finished, plus one while the scan may still add to this directory.
+    var outstanding = 1
 
-    init(node: Node, path: [UInt8], parentNode: Node?, remote: (any RemoteTree)? = nil) {
+    init(node: Node, path: [UInt8], parentNode: Node?, remote: (any RemoteTree)? = nil, parent: ScanDir?, slot: Int) {
       self.node = node
       self.path = path
       self.parentNode = parentNode
       self.remote = remote
+      self.parent = parent
+      self.slot = slot
     }
 
-    /// The child directory named `name`, when the scan has made one.
+    /// The child directory named `name`, when the scan has made one and it is still open.
     func directory(named name: [UInt8]) -> ScanDir? {
       for case .dir(let d) in children where d.node.name == name { return d }
       return nil
@@ -125,9 +141,11 @@ public final class Archiver: Sendable {
 
     enum Child {
       case ready(Node)
-      /// A file being read: its job number and its scanned metadata.
-      case file(Int, Node)
+      /// A file being read: its scanned metadata.
+      case file(Node)
       case dir(ScanDir)
+      /// A file that could not be read: left out of the snapshot.
+      case omitted
     }
   }
 
@@ -138,15 +156,76 @@ public final class Archiver: Sendable {
     var command: StdinSource? = nil
     /// The remote tree `path` is relative to.
     var remote: (any RemoteTree)? = nil
+    /// The directory the file's node goes in, and its place there.
+    var dir: ScanDir
+    var slot: Int
   }
 
   final class Run: @unchecked Sendable {
     var queue = JobQueue()
-    var errors: [String] = []
     var excluded = 0
-    var summary: Snapshot.Summary
     var rootDevice: UInt64?
+    /// Guards the scan's directories and everything below, which the scan and the readers
+    /// both change.
+    let tree = Mutex<Void>(())
+    var summary: Snapshot.Summary
+    /// What the scan could not read, in the order it was found.
+    var scanErrors: [String] = []
+    /// Files that could not be read, or changed while read, each with its job number.
+    var fileErrors: [(job: Int, text: String)] = []
+    var changed: [(job: Int, path: String)] = []
+    var rootTree: ID?
+    /// Entries the open directories hold now, and at most: the scan's memory, which a
+    /// streaming scan bounds by the tree's depth and width, not its size.
+    var held = 0
+    var peakHeld = 0
+    /// Directories made on the way to the sources and for produced files: several sources
+    /// may add to them, so they are closed only when the whole scan has ended.
+    var virtual: [ScanDir] = []
     init(start: Date) { summary = Snapshot.Summary(backupStart: start, backupEnd: start) }
+
+    func locked<T>(_ body: () throws -> T) rethrows -> T { try tree.withLock { _ in try body() } }
+
+    /// A problem found by the scan (reported before those of the files read).
+    func scanProblem(_ text: String) { locked { scanErrors.append(text) } }
+
+    /// Adds `child` to `dir`; returns its place.
+    func add(_ child: ScanDir.Child, to dir: ScanDir) -> Int {
+      locked {
+        dir.children.append(child)
+        hold()
+        switch child {
+        case .file, .dir: dir.outstanding += 1
+        case .ready, .omitted: break
+        }
+        return dir.children.count - 1
+      }
+    }
+
+    /// Makes a directory inside `dir` (open until `close` is called for it).
+    func makeDirectory(_ node: Node, path: [UInt8], parentNode: Node?, remote: (any RemoteTree)? = nil, in dir: ScanDir) -> ScanDir {
+      locked {
+        let made = ScanDir(node: node, path: path, parentNode: parentNode, remote: remote, parent: dir, slot: dir.children.count)
+        dir.children.append(.dir(made))
+        hold()
+        dir.outstanding += 1
+        return made
+      }
+    }
+
+    private func hold() {
+      held += 1
+      peakHeld = max(peakHeld, held)
+    }
+
+    /// Settles one of `dir`'s outstanding items: returns `dir` when that was its last one.
+    func settle(_ dir: ScanDir, slot: Int?, with child: ScanDir.Child?) -> ScanDir? {
+      locked {
+        if let slot, let child { dir.children[slot] = child }
+        dir.outstanding -= 1
+        return dir.outstanding == 0 ? dir : nil
+      }
+    }
   }
 
   // MARK: run
@@ -172,65 +251,59 @@ public final class Archiver: Sendable {
     if let parent { loadedParentRoot = try? await repository.loadTree(parent.snapshot.tree, cache: false) }
     let parentRoot = loadedParentRoot
 
-    // Scan and read overlap: the scan feeds a queue that the readers drain as it fills.
+    // Scan and read overlap: the scan feeds a queue that the readers drain as it fills, and
+    // each directory's tree is saved as soon as everything in it is done.
     progress.update { $0.phase = "backing up, scanning" }
     let root = ScanDir(
-      node: Node(name: [], kind: .directory, mode: 0o755), path: [], parentNode: nil)
+      node: Node(name: [], kind: .directory, mode: 0o755), path: [], parentNode: nil, parent: nil, slot: 0)
     let queue = JobQueue()
     run.queue = queue
-    let results: [Int: FileResult] = try await withThrowingTaskGroup(of: [Int: FileResult].self) { group in
+    let compressor = treeCompressor()
+    try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { [self] in
         defer { queue.finish() }
         if let stdin = options.stdin {
           let node = stdinNode(stdin.filename, start)
-          root.children.append(.file(queue.append(FileJob(path: [], node: node, command: stdin)), node))
+          try await queueFile(FileJob(path: [], node: node, command: stdin, dir: root, slot: 0), run: run)
         } else {
           if !options.paths.isEmpty {
-            try await scanArguments(into: root, parentRoot: parentRoot, run: run)
+            try await scanArguments(into: root, parentRoot: parentRoot, run: run, compressor: compressor)
           }
           for tree in options.remotes {
-            try await scanRemote(tree, into: root, parentRoot: parentRoot, run: run)
+            try await scanRemote(tree, into: root, parentRoot: parentRoot, run: run, compressor: compressor)
           }
           for c in options.commands {
             let parts = c.filename.split(separator: "/").map(String.init)
             let node = stdinNode(parts.last ?? c.filename, start)
-            producedFolder(parts.dropLast(), in: root, start).children.append(
-              .file(queue.append(FileJob(path: Array(("/" + c.filename).utf8), node: node, command: c)), node))
+            let folder = producedFolder(parts.dropLast(), in: root, start, run: run)
+            try await queueFile(FileJob(path: Array(("/" + c.filename).utf8), node: node, command: c, dir: folder, slot: 0), run: run)
           }
         }
+        // The folders several sources share close last, innermost first; the root is last.
+        for dir in run.locked({ run.virtual }).reversed() {
+          try await endScan(of: dir, run: run, compressor: compressor)
+        }
+        try await endScan(of: root, run: run, compressor: compressor)
         let (files, bytes) = queue.totals
         progress.update {
           $0.phase = "backing up"
           $0.filesTotal = files
           $0.bytesTotal = bytes
         }
-        return [:]
       }
       group.addTask { [self] in try await readFiles(queue, run: run) }
-      var merged = [Int: FileResult]()
-      for try await part in group { merged.merge(part) { a, _ in a } }
-      return merged
-    }
-    for (_, r) in results {
-      run.summary.dataBlobs += r.newBlobs
-      run.summary.dataAdded += r.newBytes
-      if r.content != nil {
-        run.summary.totalFilesProcessed += 1
-        run.summary.totalBytesProcessed += r.size
-      }
+      try await group.waitForAll()
     }
     progress.update { $0.phase = "saving trees" }
-    let compressor = repository.config.compressionLevel > 0
-      ? ZstdCompressor(level: Int32(repository.config.compressionLevel)) : nil
-    let rootTree = try await saveTree(
-      root, results: results, run: run, compressor: compressor)
+    guard let rootTree = run.locked({ run.rootTree }) else {
+      throw LifeboatError(.fatal, "internal error: the backup ended with directories not saved")
+    }
     try await saver.flush()
 
-    for (_, r) in results.sorted(by: { $0.key < $1.key }) {
-      if let e = r.error { run.errors.append(e) }
-      if let p = r.changedPath { run.summary.changedWhileReading.append(p) }
-    }
-    run.summary.errors = run.errors
+    let fileErrors = run.fileErrors.sorted { $0.job < $1.job }.map(\.text)
+    let errors = run.scanErrors + fileErrors
+    run.summary.changedWhileReading = run.changed.sorted { $0.job < $1.job }.map(\.path)
+    run.summary.errors = errors
     run.summary.backupEnd = repository.clock.now()
     let stats = saver.statistics
     run.summary.dataAddedPacked = stats.storedBytes
@@ -243,8 +316,9 @@ public final class Archiver: Sendable {
     snapshot.system = options.system
     let id = try await repository.saveSnapshot(snapshot)
     return BackupResult(
-      snapshotID: id, snapshot: snapshot, errors: run.errors,
-      changedWhileReading: run.summary.changedWhileReading, excluded: run.excluded)
+      snapshotID: id, snapshot: snapshot, errors: errors,
+      changedWhileReading: run.summary.changedWhileReading, excluded: run.excluded,
+      peakEntriesHeld: run.locked { run.peakHeld })
   }
 
   /// The snapshot's `paths`: the sources, and `/FILENAME` for each command.
@@ -277,22 +351,32 @@ public final class Archiver: Sendable {
   }
 
   /// The folder a produced file goes in, made (with the backup's time) when no source made it.
-  func producedFolder(_ names: ArraySlice<String>, in root: ScanDir, _ now: Date) -> ScanDir {
+  func producedFolder(_ names: ArraySlice<String>, in root: ScanDir, _ now: Date, run: Run) -> ScanDir {
     var dir = root
     for name in names {
       let bytes = Array(name.utf8)
-      if let existing = dir.directory(named: bytes) {
-        dir = existing
-        continue
-      }
       var node = stdinNode(name, now)
       node.kind = .directory
       node.mode = 0o755
-      let made = ScanDir(node: node, path: dir.path + [UInt8(ascii: "/")] + bytes, parentNode: nil)
-      dir.children.append(.dir(made))
-      dir = made
+      let parentPath = dir.path
+      dir = openFolder(bytes, in: dir, run: run) { (node, parentPath + [UInt8(ascii: "/")] + bytes, nil) }!
     }
     return dir
+  }
+
+  /// The open folder `name` in `dir`, made by `make` when there is none; such a folder is
+  /// closed when the whole scan has ended (several sources may add to it).
+  func openFolder(
+    _ name: [UInt8], in dir: ScanDir, run: Run, remote: (any RemoteTree)? = nil,
+    make: () -> (node: Node, path: [UInt8], parentNode: Node?)?
+  ) -> ScanDir? {
+    if let existing = run.locked({ dir.directory(named: name) }), run.locked({ run.virtual.contains { $0 === existing } }) {
+      return existing
+    }
+    guard let (node, path, parentNode) = make() else { return nil }
+    let made = run.makeDirectory(node, path: path, parentNode: parentNode, remote: remote, in: dir)
+    run.locked { run.virtual.append(made) }
+    return made
   }
 
   func stdinNode(_ name: String, _ now: Date) -> Node {
@@ -304,7 +388,7 @@ public final class Archiver: Sendable {
 
   // MARK: scan
 
-  func scanArguments(into root: ScanDir, parentRoot: Tree?, run: Run) async throws {
+  func scanArguments(into root: ScanDir, parentRoot: Tree?, run: Run, compressor: ZstdCompressor?) async throws {
     let cwd = FileManager.default.currentDirectoryPath
     var any = false
     for arg in options.paths {
@@ -313,13 +397,13 @@ public final class Archiver: Sendable {
       let found = FS.lstat(full)
       guard case .success(let st) = found else {
         if case .failure(let e) = found, e.code != ENOENT && e.code != ENOTDIR {
-          run.errors.append("\(arg): cannot be read: \(e)")
+          run.scanProblem("\(arg): cannot be read: \(e)")
         } else {
           // Name the part that is missing: a mistyped folder high up says more than the leaf.
           var existing = comps
           while !existing.isEmpty, case .failure = FS.lstat(PathArgument.join(existing)) { existing.removeLast() }
           let missing = PathBytes.display(PathArgument.join(Array(comps.prefix(existing.count + 1))))
-          run.errors.append(
+          run.scanProblem(
             "\(arg): does not exist" + (missing == PathBytes.display(full) ? "" : " (there is no \(missing))"))
         }
         continue
@@ -328,7 +412,7 @@ public final class Archiver: Sendable {
       if run.rootDevice == nil { run.rootDevice = UInt64(st.st_dev) }
       if comps.isEmpty {
         // Backing up "/": the root itself.
-        try await scanDirectoryContents(root, parentTree: parentRoot, run: run)
+        try await scanDirectoryContents(root, parentTree: parentRoot, run: run, compressor: compressor)
         continue
       }
       // Walk down the intermediate directories, creating virtual nodes as needed.
@@ -338,24 +422,22 @@ public final class Archiver: Sendable {
         let path = PathArgument.join(Array(comps[0...i]))
         let parentNode = parentTree?.node(named: c)
         if i == comps.count - 1 {
-          try await scanEntry(name: c, path: path, into: dir, parentNode: parentNode, run: run, isArgument: true)
+          try await scanEntry(name: c, path: path, into: dir, parentNode: parentNode, run: run, isArgument: true, compressor: compressor)
           break
         }
-        if let existing = dir.directory(named: c) {
-          dir = existing
-        } else {
-          // A directory on the way to a path (possibly reached through a symlink, such as
-          // /proc/self): recorded as the directory it leads to.
+        // A directory on the way to a path (possibly reached through a symlink, such as
+        // /proc/self): recorded as the directory it leads to.
+        let folder = openFolder(c, in: dir, run: run) {
           guard case .success(let dst) = FS.stat(path), FS.kind(dst.st_mode) == .directory,
             let n = FS.node(name: c, path: path, st: dst)
-          else {
-            run.errors.append("\(PathBytes.display(path)): not a directory or cannot stat")
-            break
-          }
-          let d = ScanDir(node: n, path: path, parentNode: parentNode)
-          dir.children.append(.dir(d))
-          dir = d
+          else { return nil }
+          return (n, path, parentNode)
         }
+        guard let folder else {
+          run.scanProblem("\(PathBytes.display(path)): not a directory or cannot stat")
+          break
+        }
+        dir = folder
         parentTree = try await subtree(of: parentNode)
       }
     }
@@ -371,25 +453,26 @@ public final class Archiver: Sendable {
     return try? await repository.loadTree(id, cache: false)
   }
 
-  func scanDirectoryContents(_ dir: ScanDir, parentTree: Tree?, run: Run) async throws {
+  func scanDirectoryContents(_ dir: ScanDir, parentTree: Tree?, run: Run, compressor: ZstdCompressor?) async throws {
     if let remote = dir.remote {
-      return try await scanRemoteContents(dir, remote: remote, parentTree: parentTree, run: run)
+      return try await scanRemoteContents(dir, remote: remote, parentTree: parentTree, run: run, compressor: compressor)
     }
     switch FS.listDirectory(dir.path.isEmpty ? [47] : dir.path) {
     case .failure(let e):
-      run.errors.append("\(PathBytes.display(dir.path)): cannot read directory: \(e)")
+      run.scanProblem("\(PathBytes.display(dir.path)): cannot read directory: \(e)")
     case .success(let names):
       for name in names {
         let path = PathBytes.join(dir.path.isEmpty ? [47] : dir.path, name)
         try await scanEntry(
           name: name, path: path, into: dir, parentNode: parentTree?.node(named: name), run: run,
-          isArgument: false)
+          isArgument: false, compressor: compressor)
       }
     }
   }
 
   func scanEntry(
-    name: [UInt8], path: [UInt8], into dir: ScanDir, parentNode: Node?, run: Run, isArgument: Bool
+    name: [UInt8], path: [UInt8], into dir: ScanDir, parentNode: Node?, run: Run, isArgument: Bool,
+    compressor: ZstdCompressor?
   ) async throws {
     try Task.checkCancellation()
     if !isArgument && excluder.excludes(path: path, name: name) {
@@ -400,7 +483,7 @@ public final class Archiver: Sendable {
     switch FS.lstat(path) {
     case .success(let s): st = s
     case .failure(let e):
-      run.errors.append("\(PathBytes.display(path)): \(e)")
+      run.scanProblem("\(PathBytes.display(path)): \(e)")
       return
     }
     guard var node = FS.node(name: name, path: path, st: st, readExtras: false) else { return }
@@ -418,16 +501,17 @@ public final class Archiver: Sendable {
     }
     switch node.kind {
     case .directory:
-      let d = ScanDir(node: node, path: path, parentNode: parentNode)
-      dir.children.append(.dir(d))
-      if options.oneFileSystem, let rd = run.rootDevice, node.device != rd, !isArgument {
-        return  // a mount point: keep the directory, not what is mounted on it
+      let d = run.makeDirectory(node, path: path, parentNode: parentNode, in: dir)
+      // A mount point under --one-file-system: keep the directory, not what is mounted on it.
+      let mountPoint = options.oneFileSystem && !isArgument && run.rootDevice.map { node.device != $0 } == true
+      if !mountPoint {
+        try await scanDirectoryContents(d, parentTree: try await subtree(of: parentNode), run: run, compressor: compressor)
       }
-      try await scanDirectoryContents(d, parentTree: try await subtree(of: parentNode), run: run)
+      try await endScan(of: d, run: run, compressor: compressor)
     case .file:
       try await placeFile(node, path: path, parentNode: parentNode, into: dir, run: run, remote: nil)
     default:
-      dir.children.append(.ready(node))
+      _ = run.add(.ready(node), to: dir)
     }
   }
 
@@ -440,15 +524,36 @@ public final class Archiver: Sendable {
     {
       var reused = node
       reused.content = p.content
-      dir.children.append(.ready(reused))
-      run.summary.filesUnmodified += 1
-      run.summary.totalFilesProcessed += 1
-      run.summary.totalBytesProcessed += node.size
+      _ = run.add(.ready(reused), to: dir)
+      run.locked {
+        run.summary.filesUnmodified += 1
+        run.summary.totalFilesProcessed += 1
+        run.summary.totalBytesProcessed += node.size
+      }
     } else {
-      if parentNode == nil { run.summary.filesNew += 1 } else { run.summary.filesChanged += 1 }
-      dir.children.append(.file(run.queue.append(FileJob(path: path, node: node, remote: remote)), node))
-      try await run.queue.waitForRoom()
+      run.locked { if parentNode == nil { run.summary.filesNew += 1 } else { run.summary.filesChanged += 1 } }
+      try await queueFile(FileJob(path: path, node: node, remote: remote, dir: dir, slot: 0), run: run)
     }
+  }
+
+  /// Queues a file to be read into its directory, waiting while the scan is far ahead of the
+  /// readers.
+  func queueFile(_ job: FileJob, run: Run) async throws {
+    var job = job
+    job.slot = run.add(.file(job.node), to: job.dir)
+    _ = run.queue.append(job)
+    try await run.queue.waitForRoom()
+  }
+
+  /// The scan has finished with `dir`: its tree is saved now if nothing in it is still being
+  /// read, else by the reader that finishes its last file.
+  func endScan(of dir: ScanDir, run: Run, compressor: ZstdCompressor?) async throws {
+    if let done = run.settle(dir, slot: nil, with: nil) { try await finish(done, run: run, compressor: compressor) }
+  }
+
+  /// The compressor for tree blobs: each scan or reader task uses its own.
+  func treeCompressor() -> ZstdCompressor? {
+    repository.config.compressionLevel > 0 ? ZstdCompressor(level: Int32(repository.config.compressionLevel)) : nil
   }
 
   // MARK: read
@@ -476,9 +581,9 @@ public final class Archiver: Sendable {
   }
 
   /// Readers: `workers` tasks on the blocking-I/O executor take files from the queue until the
-  /// scan has finished and the queue is empty.
-  func readFiles(_ queue: JobQueue, run: Run) async throws -> [Int: FileResult] {
-    let results = SharedBox([Int: FileResult]())
+  /// scan has finished and the queue is empty. Each puts the file's node in its directory and
+  /// saves the directory's tree when that was the last thing it waited for.
+  func readFiles(_ queue: JobQueue, run: Run) async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
       for _ in 0..<max(1, options.workers) {
         group.addTask(executorPreference: BlockingExecutor.shared) { [self] in
@@ -491,7 +596,7 @@ public final class Archiver: Sendable {
             switch queue.take() {
             case .job(let i, let job):
               let r = try await self.readOne(job, reader: reader)
-              results.withLock { $0[i] = r }
+              try await place(r, of: job, number: i, run: run, compressor: reader.compressor)
             case .wait:
               try await Task.sleep(nanoseconds: 200_000)
             case .done:
@@ -502,7 +607,36 @@ public final class Archiver: Sendable {
       }
       try await group.waitForAll()
     }
-    return results.withLock { $0 }
+  }
+
+  /// Puts what reading a file produced in its directory.
+  func place(_ r: FileResult, of job: FileJob, number: Int, run: Run, compressor: ZstdCompressor?) async throws {
+    var child = ScanDir.Child.omitted
+    if let content = r.content {
+      var n = job.node
+      n.content = content
+      n.size = r.size
+      if let t = r.changedTimes {
+        n.mtime = t.mtime
+        n.atime = t.mtime
+        n.ctime = t.ctime
+      }
+      child = .ready(n)
+    }
+    let done: ScanDir? = run.locked {
+      run.summary.dataBlobs += r.newBlobs
+      run.summary.dataAdded += r.newBytes
+      if r.content != nil {
+        run.summary.totalFilesProcessed += 1
+        run.summary.totalBytesProcessed += r.size
+      }
+      if let e = r.error { run.fileErrors.append((number, e)) }
+      if let p = r.changedPath { run.changed.append((number, p)) }
+      job.dir.children[job.slot] = child
+      job.dir.outstanding -= 1
+      return job.dir.outstanding == 0 ? job.dir : nil
+    }
+    if let done { try await finish(done, run: run, compressor: compressor) }
   }
 
   func readOne(_ job: FileJob, reader: FileReader) async throws -> FileResult {
@@ -637,44 +771,51 @@ public final class Archiver: Sendable {
 
   // MARK: trees
 
-  func saveTree(
-    _ dir: ScanDir, results: [Int: FileResult], run: Run, compressor: ZstdCompressor?
-  ) async throws -> ID {
-    var nodes = [Node]()
-    nodes.reserveCapacity(dir.children.count)
-    for child in dir.children {
-      switch child {
-      case .ready(let n): nodes.append(n)
-      case .file(let i, var n):
-        guard let r = results[i], let content = r.content else { continue }
-        n.content = content
-        n.size = r.size
-        if let t = r.changedTimes {
-          n.mtime = t.mtime
-          n.atime = t.mtime
-          n.ctime = t.ctime
+  /// Saves the tree of a directory that has nothing outstanding, hands its node to the
+  /// parent, and goes on up while that finishes a parent too.
+  func finish(_ dir: ScanDir, run: Run, compressor: ZstdCompressor?) async throws {
+    var current: ScanDir? = dir
+    while let dir = current {
+      // Nothing changes a finished directory's children any more.
+      var nodes = [Node]()
+      nodes.reserveCapacity(dir.children.count)
+      for child in dir.children {
+        switch child {
+        case .ready(let n): nodes.append(n)
+        case .omitted: continue
+        case .file, .dir:
+          throw LifeboatError(.fatal, "internal error: \(PathBytes.display(dir.path)) was saved before its contents")
         }
-        nodes.append(n)
-      case .dir(let d):
-        var n = d.node
-        n.subtree = try await saveTree(d, results: results, run: run, compressor: compressor)
-        if d.parentNode == nil {
+      }
+      let count = dir.children.count
+      dir.children = []
+      // Paths given twice (or a path and its parent) must not produce duplicate names.
+      var seen = Set<[UInt8]>()
+      nodes = nodes.filter { seen.insert($0.name).inserted }
+      let encoded = TreeFormat.encode(Tree(nodes: nodes))
+      nodes = []
+      let r = try await saver.save(.tree, bytes: encoded, compressor: compressor)
+      var node = dir.node
+      node.subtree = r.id
+      current = run.locked {
+        run.held -= count
+        if r.isNew { run.summary.treeBlobs += 1 }
+        guard let parent = dir.parent else {
+          run.rootTree = r.id
+          return nil
+        }
+        if dir.parentNode == nil {
           run.summary.dirsNew += 1
-        } else if d.parentNode?.subtree == n.subtree {
+        } else if dir.parentNode?.subtree == r.id {
           run.summary.dirsUnmodified += 1
         } else {
           run.summary.dirsChanged += 1
         }
-        nodes.append(n)
+        parent.children[dir.slot] = .ready(node)
+        parent.outstanding -= 1
+        return parent.outstanding == 0 ? parent : nil
       }
     }
-    // Paths given twice (or a path and its parent) must not produce duplicate names.
-    var seen = Set<[UInt8]>()
-    nodes = nodes.filter { seen.insert($0.name).inserted }
-    let encoded = TreeFormat.encode(Tree(nodes: nodes))
-    let r = try await saver.save(.tree, bytes: encoded, compressor: compressor)
-    if r.isNew { run.summary.treeBlobs += 1 }
-    return r.id
   }
 }
 

@@ -4,11 +4,12 @@
 
 import Foundation
 import LifeboatCore
+import LifeboatFormat
 
 extension Archiver {
   /// Adds `tree` at its snapshot path: the folders above it are made (with fixed metadata, so
   /// their tree blobs do not change from run to run), then the share is walked.
-  func scanRemote(_ tree: any RemoteTree, into root: ScanDir, parentRoot: Tree?, run: Run) async throws {
+  func scanRemote(_ tree: any RemoteTree, into root: ScanDir, parentRoot: Tree?, run: Run, compressor: ZstdCompressor?) async throws {
     let comps = tree.snapshotPath.split(separator: "/").map { Array($0.utf8) }
     guard let last = comps.last else {
       throw LifeboatError(.usage, "\(tree.displayName): no path in the snapshot for it")
@@ -17,15 +18,10 @@ extension Archiver {
     var parentTree = parentRoot
     for c in comps.dropLast() {
       let parentNode = parentTree?.node(named: c)
-      if let existing = dir.directory(named: c) {
-        dir = existing
-      } else {
-        let made = ScanDir(
-          node: Node(name: c, kind: .directory, mode: 0o755), path: dir.path + [UInt8(ascii: "/")] + c,
-          parentNode: parentNode)
-        dir.children.append(.dir(made))
-        dir = made
-      }
+      let parentPath = dir.path
+      dir = openFolder(c, in: dir, run: run) {
+        (Node(name: c, kind: .directory, mode: 0o755), parentPath + [UInt8(ascii: "/")] + c, parentNode)
+      }!
       parentTree = try await subtree(of: parentNode)
     }
     var node: Node
@@ -38,12 +34,12 @@ extension Archiver {
     node.name = last
     let parentNode = parentTree?.node(named: last)
     node.xattrs = (try? tree.extras([], of: node)) ?? []
-    let top = ScanDir(node: node, path: [], parentNode: parentNode, remote: tree)
-    dir.children.append(.dir(top))
-    try await scanDirectoryContents(top, parentTree: try await subtree(of: parentNode), run: run)
+    let top = run.makeDirectory(node, path: [], parentNode: parentNode, remote: tree, in: dir)
+    try await scanDirectoryContents(top, parentTree: try await subtree(of: parentNode), run: run, compressor: compressor)
+    try await endScan(of: top, run: run, compressor: compressor)
   }
 
-  func scanRemoteContents(_ dir: ScanDir, remote: any RemoteTree, parentTree: Tree?, run: Run) async throws {
+  func scanRemoteContents(_ dir: ScanDir, remote: any RemoteTree, parentTree: Tree?, run: Run, compressor: ZstdCompressor?) async throws {
     let entries: [Node]
     do {
       entries = try remote.list(dir.path)
@@ -51,7 +47,7 @@ extension Archiver {
       throw LifeboatError(.fatal, "\(remote.displayName) went away during the backup: \(e.message); no snapshot was saved",
         hint: "the next run starts again and reuses what was uploaded")
     } catch {
-      run.errors.append("\(Self.remoteDisplay(remote, dir.path)): cannot read directory: \(error)")
+      run.scanProblem("\(Self.remoteDisplay(remote, dir.path)): cannot read directory: \(error)")
       return
     }
     for var node in entries {
@@ -75,18 +71,18 @@ extension Archiver {
         } catch let e as RemoteTreeError where e.lost {
           throw LifeboatError(.fatal, "\(remote.displayName) went away during the backup: \(e.message); no snapshot was saved")
         } catch {
-          run.errors.append("\(Self.remoteDisplay(remote, path)): cannot read its security descriptor: \(error)")
+          run.scanProblem("\(Self.remoteDisplay(remote, path)): cannot read its security descriptor: \(error)")
         }
       }
       switch node.kind {
       case .directory:
-        let d = ScanDir(node: node, path: path, parentNode: parentNode, remote: remote)
-        dir.children.append(.dir(d))
-        try await scanDirectoryContents(d, parentTree: try await subtree(of: parentNode), run: run)
+        let d = run.makeDirectory(node, path: path, parentNode: parentNode, remote: remote, in: dir)
+        try await scanDirectoryContents(d, parentTree: try await subtree(of: parentNode), run: run, compressor: compressor)
+        try await endScan(of: d, run: run, compressor: compressor)
       case .file:
         try await placeFile(node, path: path, parentNode: parentNode, into: dir, run: run, remote: remote)
       default:
-        dir.children.append(.ready(node))
+        _ = run.add(.ready(node), to: dir)
       }
     }
   }
