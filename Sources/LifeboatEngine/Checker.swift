@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Synchronization
 public import LifeboatCore
 import LifeboatFormat
@@ -12,6 +12,9 @@ public struct CheckOptions: Sendable {
     case all
     /// A percentage of packs, chosen at random (a different subset each run).
     case subset(percent: Double)
+    /// The packs `ledger` says are due so that each is read at least once per `maxAge`
+    /// (`VerificationLedger.due`).
+    case due(maxAge: TimeInterval, ledger: VerificationLedger, now: Date)
   }
 
   public var readData: ReadData = .none
@@ -54,6 +57,8 @@ public struct CheckReport: Sendable, Codable {
   public var snapshots = 0
   public var packs = 0
   public var packsRead = 0
+  /// Bytes of pack data read (the egress a check costs on remote storage).
+  public var bytesRead: UInt64 = 0
   public var blobs = 0
   public var trees = 0
   /// Immutable repositories: objects in use whose lock reaches the horizon.
@@ -73,12 +78,17 @@ public final class Checker: Sendable {
   let repository: Repository
   let options: CheckOptions
   public let progress: OperationProgress
+  private let outcome = Mutex<(clean: Set<ID>, damaged: Set<ID>, existing: Set<ID>)>(([], [], []))
 
   public init(repository: Repository, options: CheckOptions, progress: OperationProgress = OperationProgress()) {
     self.repository = repository
     self.options = options
     self.progress = progress
   }
+
+  /// After `run`: the packs read whose every byte verified, those found damaged, and every
+  /// pack the repository holds (for `VerificationLedger.record`).
+  public var packsVerified: (clean: Set<ID>, damaged: Set<ID>, existing: Set<ID>) { outcome.withLock { $0 } }
 
   public func run() async throws -> CheckReport {
     var report = CheckReport()
@@ -133,6 +143,8 @@ public final class Checker: Sendable {
     case .subset(let pct):
       let all = Array(indexed.keys).filter { !badPacks.contains($0) }.shuffled()
       toRead = Array(all.prefix(Int((Double(all.count) * pct / 100).rounded(.up))))
+    case .due(let maxAge, let ledger, let now):
+      toRead = ledger.due(packs: Array(indexed.keys).filter { !badPacks.contains($0) }, maxAge: maxAge, now: now)
     }
     if !toRead.isEmpty {
       progress.update {
@@ -142,6 +154,10 @@ public final class Checker: Sendable {
       }
       let results = try await readPacks(toRead, indexed: indexed, sizes: storedSizes)
       report.packsRead = toRead.count
+      report.bytesRead = toRead.reduce(0) { $0 + UInt64(storedSizes[$1.hex] ?? 0) }
+      outcome.withLock { o in
+        for (pack, problems, _) in results { if problems.isEmpty { o.clean.insert(pack) } else { o.damaged.insert(pack) } }
+      }
       for (pack, problems, blobs) in results where !problems.isEmpty {
         badPacks.insert(pack)
         lostInPack[pack, default: []].formUnion(blobs)
@@ -173,6 +189,10 @@ public final class Checker: Sendable {
       }
     }
     report.damagedPacks = badPacks.map(\.hex).sorted()
+    outcome.withLock { o in
+      o.damaged.formUnion(badPacks)
+      o.existing = Set(stored.compactMap { ID(hex: $0.name) })
+    }
 
     progress.update { $0.phase = "checking snapshots" }
     var structure = try await firstWalk

@@ -110,6 +110,8 @@ public enum Envelope {
   /// does not open as another.
   public enum Purpose: String, Sendable, CaseIterable {
     case blob, packHeader = "pack-header", index, snapshot, config, keyFile = "key-file", mark
+    /// Files this machine keeps about a repository (never stored in it): the record of verified packs.
+    case localCache = "local-cache"
   }
 
   /// `[L]₃₂` = 256 bits.

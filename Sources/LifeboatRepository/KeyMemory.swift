@@ -1,4 +1,5 @@
-// Which key file opened a repository last, remembered on this machine so that the next open
+// What this machine remembers about repositories, and where (`LocalCache`). Which key file
+// opened a repository last, remembered so that the next open
 // tries it first (docs/design.md §4). A key file's name is not a secret; the file only saves
 // work, and a missing, unreadable or stale one is ignored.
 
@@ -14,10 +15,7 @@ public struct KeyMemory: Sendable {
   /// `LIFEBOAT_CACHE_DIR`, else `$XDG_CACHE_HOME/lifeboat`, else `$HOME/.cache/lifeboat`;
   /// nil when none is set, or when `LIFEBOAT_CACHE_DIR` is `off`.
   public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> KeyMemory? {
-    if let d = env["LIFEBOAT_CACHE_DIR"], !d.isEmpty { return d == "off" ? nil : KeyMemory(directory: d) }
-    if let x = env["XDG_CACHE_HOME"], x.hasPrefix("/") { return KeyMemory(directory: x + "/lifeboat") }
-    if let h = env["HOME"], h.hasPrefix("/") { return KeyMemory(directory: h + "/.cache/lifeboat") }
-    return nil
+    LocalCache.directory(env).map { KeyMemory(directory: $0) }
   }
 
   func path(for location: String) -> String {
@@ -43,5 +41,18 @@ public struct KeyMemory: Sendable {
     let tmp = target + ".tmp\(getpid())"
     guard fm.createFile(atPath: tmp, contents: Data((keyID + "\n").utf8), attributes: [.posixPermissions: 0o600]) else { return }
     if rename(tmp, target) != 0 { unlink(tmp) }
+  }
+}
+
+/// The one place this machine keeps what it remembers about repositories: which key opened
+/// one (`KeyMemory`), which packs `check` verified (`VerificationLedger`).
+public enum LocalCache {
+  /// `LIFEBOAT_CACHE_DIR`, else `$XDG_CACHE_HOME/lifeboat`, else `$HOME/.cache/lifeboat`;
+  /// nil when none is set, or when `LIFEBOAT_CACHE_DIR` is `off`.
+  public static func directory(_ env: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+    if let d = env["LIFEBOAT_CACHE_DIR"], !d.isEmpty { return d == "off" ? nil : d }
+    if let x = env["XDG_CACHE_HOME"], x.hasPrefix("/") { return x + "/lifeboat" }
+    if let h = env["HOME"], h.hasPrefix("/") { return h + "/.cache/lifeboat" }
+    return nil
   }
 }

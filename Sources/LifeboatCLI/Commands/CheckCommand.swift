@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LifeboatCore
 import LifeboatEngine
+import LifeboatPolicy
 import LifeboatRepository
 import LifeboatStorage
 
@@ -11,6 +12,8 @@ struct CheckCommand: AsyncParsableCommand {
     abstract: "Verify the repository's structure and, optionally, its data.",
     discussion: """
       Without options, checks that every index file opens, every indexed pack exists, and every snapshot's trees and blobs are present. --read-data also reads every pack and authenticates every blob (the only way to find bit rot); --read-data-subset 10% reads a random tenth, so a full pass over a large repository can be spread over several runs.
+
+      --read-data-max-age 30d reads only what is due: packs never verified on this machine or verified more than 30 days ago, plus the share of the rest that keeps the load even (run daily, about a thirtieth of the repository each day), so every pack is read at least once per 30 days and a check of a large repository on S3 costs a slice of its egress each time. When each pack was last verified is kept in the cache directory ($LIFEBOAT_CACHE_DIR/verified/REPOSITORY-ID), sealed with the repository's key: a missing or altered record only means everything is due. Every check that reads data (--read-data, --read-data-subset) updates it.
 
       Damage is reported per pack, with the snapshots and files it affects. Exit code 1 when anything is damaged.
       """)
@@ -23,9 +26,15 @@ struct CheckCommand: AsyncParsableCommand {
   @Option(help: "Read a random subset of packs, e.g. 10% .")
   var readDataSubset: String?
 
+  @Option(help: ArgumentHelp("Read the packs not verified within this age (and an even share of the rest), e.g. 30d.", valueName: "age"))
+  var readDataMaxAge: String?
+
   func validate() throws {
-    if readData && readDataSubset != nil {
-      throw ValidationError("use either --read-data or --read-data-subset")
+    if [readData, readDataSubset != nil, readDataMaxAge != nil].filter({ $0 }).count > 1 {
+      throw ValidationError("use one of --read-data, --read-data-subset and --read-data-max-age")
+    }
+    if let a = readDataMaxAge, (DurationText.parse(a) ?? 0) <= 0 {
+      throw ValidationError("--read-data-max-age takes a duration such as 30d, 2w or 1mo, not \(a)")
     }
     if let s = readDataSubset {
       guard let v = Double(s.hasSuffix("%") ? String(s.dropLast()) : s), v > 0, v <= 100 else {
@@ -53,10 +62,33 @@ struct CheckCommand: AsyncParsableCommand {
       throw error
     }
     options.namesVerified = await prehasher?.stop() ?? []
+    // Where this machine remembers which packs it verified, and when.
+    let now = global.clock.now()
+    let ledgerPath = LocalCache.directory().map { VerificationLedger.path(cacheDirectory: $0, repositoryID: repo.config.id) }
+    var ledger = VerificationLedger()
+    if let ledgerPath {
+      let (loaded, problem) = VerificationLedger.load(path: ledgerPath, keys: repo.keys, repositoryID: repo.config.id)
+      ledger = loaded
+      if let problem, readDataMaxAge != nil { out.line("note: \(problem)") }
+    } else if readDataMaxAge != nil {
+      throw LifeboatError(
+        .usage, "--read-data-max-age needs a cache directory to remember which packs were verified, and there is none",
+        hint: "set LIFEBOAT_CACHE_DIR to a directory of this user's (or HOME)")
+    }
+    if let a = readDataMaxAge { options.readData = .due(maxAge: DurationText.parse(a)!, ledger: ledger, now: now) }
     let report = try await global.withLock(repo, exclusive: false, command: "check") { _ in
       try await repo.loadIndex()
       let checker = Checker(repository: repo, options: options)
       var report = try await out.withProgress(checker.progress) { try await checker.run() }
+      if options.readData != .none, let ledgerPath {
+        let verified = checker.packsVerified
+        ledger.record(clean: verified.clean, damaged: verified.damaged, existing: verified.existing, now: now)
+        do {
+          try ledger.save(path: ledgerPath, keys: repo.keys, repositoryID: repo.config.id)
+        } catch {
+          out.line("note: the record of verified packs was not saved (\(error)); the next --read-data-max-age reads these packs again")
+        }
+      }
       try await Self.checkLocks(repo, into: &report)
       if let damage = repo.configDamage {
         report.errors.append(.init(kind: "config", object: "config", detail: damage + "; run `lifeboat repair config`"))
@@ -71,7 +103,8 @@ struct CheckCommand: AsyncParsableCommand {
     }
     out.line(
       "checked \(report.snapshots) snapshots, \(report.trees) trees, \(report.blobs) blobs, "
-        + "\(report.packs) packs" + (report.packsRead > 0 ? " (\(report.packsRead) read in full)" : ""))
+        + "\(report.packs) packs"
+        + (report.packsRead > 0 ? " (\(report.packsRead) read in full, \(Format.bytes(report.bytesRead)))" : ""))
     if let n = report.lockedObjects, let p = repo.immutability {
       out.line("\(n) objects in use are locked (\(p.mode.rawValue)) until at least the horizon \(Format.time(p.horizon(now: global.clock.now())))")
     }
