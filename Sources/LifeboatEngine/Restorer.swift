@@ -25,6 +25,10 @@ public struct RestoreOptions: Sendable {
   /// GET at a time, and more requests in flight hide the network's latency.
   public var workers: Int = 2 * ProcessInfo.processInfo.activeProcessorCount
   public var remoteWorkers: Int = 8 * ProcessInfo.processInfo.activeProcessorCount
+  /// Files restored at once. Each costs a few hundred bytes while its batch is restored
+  /// (path, node, blob list), so a restore's memory is one batch's, whatever the snapshot's
+  /// size; a million-file snapshot is restored in 20 batches.
+  public var batchFiles = 50_000
 
   public init(target: String) {
     self.target = target
@@ -90,14 +94,25 @@ public final class Restorer: Sendable {
     var offset: UInt64
   }
 
+  /// One batch of files to restore (`batchFiles` at most): the restore walks the snapshot
+  /// and restores each batch as it fills, so its memory is one batch, not the snapshot.
   final class Plan: @unchecked Sendable {
-    var dirs: [(target: [UInt8], node: Node)] = []
     var files: [FilePlan] = []
-    var others: [(target: [UInt8], node: Node)] = []
-    /// Hard links: (target, first path with the same inode).
-    var links: [(target: [UInt8], to: Int)] = []
-    var errors: [String] = []
   }
+
+  /// What the walk keeps for the whole restore: directories (their metadata is applied last,
+  /// deepest first), hard links (made once every file is written) and the first path of
+  /// each multiply-linked inode.
+  final class Walk: @unchecked Sendable {
+    var dirs: [(target: [UInt8], node: Node)] = []
+    var links: [(target: [UInt8], to: InodeKey)] = []
+    var firstPaths: [InodeKey: [UInt8]] = [:]
+    /// Inodes whose first path could not be restored: their links are not made.
+    var lost: Set<InodeKey> = []
+    var result = RestoreResult()
+    var batch = Plan()
+  }
+
 
   public func run(snapshot: Snapshot) async throws -> RestoreResult {
     let target = Array(options.target.utf8)
@@ -106,19 +121,97 @@ public final class Restorer: Sendable {
     if mkdirAll(target) != 0 {
       throw LifeboatError(.fatal, "cannot create target \(options.target): \(FS.errorText(errno))")
     }
-    progress.update { $0.phase = "planning" }
-    let plan = try await makePlan(snapshot: snapshot, target: target)
-    var result = RestoreResult()
-    result.errors = plan.errors
-
-    // Directories first (parents before children, as the walk produced them).
-    for d in plan.dirs {
-      if FS.withCPath(d.target, { mkdir($0, 0o700) }) != 0 && errno != EEXIST {
-        result.errors.append("\(PathBytes.display(d.target)): mkdir: \(FS.errorText(errno))")
+    progress.update {
+      $0.phase = "restoring"
+      // The whole snapshot: its summary knows the totals before the walk does.
+      if options.includes.isEmpty && options.excludes.isEmpty, let s = snapshot.summary {
+        $0.filesTotal = s.totalFilesProcessed
+        $0.bytesTotal = s.totalBytesProcessed
       }
     }
-    result.directories = plan.dirs.count
+    let walk = Walk()
+    let walker = TreeWalker(repository: repository, cacheTrees: false)
+    let includes = options.includes.map { $0.hasPrefix("/") ? $0 : "/" + $0 }
+    let excluder = Excluder(patterns: options.excludes)
+    try await walker.walk(
+      root: snapshot.tree,
+      visit: { path, node in
+        let wanted = Self.included(path, includes)
+        if wanted == .no { return false }
+        if !excluder.isEmpty, excluder.excludes(path: path, name: node.name) { return false }
+        let dest = target + path
+        switch node.kind {
+        case .directory:
+          // Parents come before children in the walk: made as they are met.
+          if FS.withCPath(dest, { mkdir($0, 0o700) }) != 0 && errno != EEXIST {
+            walk.result.errors.append("\(PathBytes.display(dest)): mkdir: \(FS.errorText(errno))")
+          }
+          walk.dirs.append((dest, node))
+          return true
+        case .file:
+          guard wanted == .yes else { return false }
+          let key = InodeKey(device: node.device, inode: node.inode)
+          if node.links > 1, node.inode != 0 {
+            if walk.firstPaths[key] != nil {
+              walk.links.append((dest, key))
+              return false
+            }
+            walk.firstPaths[key] = dest
+          }
+          walk.batch.files.append(FilePlan(target: dest, node: node, display: PathBytes.display(path)))
+          if walk.batch.files.count >= max(1, options.batchFiles) {
+            try await restoreBatch(walk, fresh: fresh)
+          }
+          return false
+        default:
+          if wanted == .yes { restoreOther(dest, node, fresh: fresh, into: &walk.result) }
+          return false
+        }
+      },
+      onError: { path, error in
+        walk.result.errors.append("\(PathBytes.display(path)): cannot read directory tree: \(error)")
+      })
+    try await restoreBatch(walk, fresh: fresh)
+    var result = walk.result
+    result.directories = walk.dirs.count
 
+    // Hard links, to files restored intact.
+    for l in walk.links where !walk.lost.contains(l.to) {
+      guard let first = walk.firstPaths[l.to] else { continue }
+      if !fresh { _ = FS.withCPath(l.target) { unlink($0) } }
+      let rc = FS.withCPath(l.target) { t in FS.withCPath(first) { link($0, t) } }
+      if rc != 0 {
+        result.errors.append("\(PathBytes.display(l.target)): link: \(FS.errorText(errno))")
+      } else {
+        result.hardLinks += 1
+      }
+    }
+    // Directory metadata last, deepest first, so writing children does not disturb mtimes.
+    for d in walk.dirs.reversed() {
+      applyMetadata(d.target, d.node, &result.errors)
+    }
+    result.verifyFailures.sort()
+    return result
+  }
+
+  /// A symlink, device or fifo (a socket is counted, not made), replacing what is there.
+  func restoreOther(_ dest: [UInt8], _ node: Node, fresh: Bool, into result: inout RestoreResult) {
+    if node.kind == .socket {
+      result.socketsSkipped += 1
+      return
+    }
+    if !fresh { _ = FS.withCPath(dest) { unlink($0) } }
+    if createSpecial(dest, node, &result.errors) {
+      if node.kind == .symlink { result.symlinks += 1 } else { result.otherNodes += 1 }
+      applyMetadata(dest, node, &result.errors)
+    }
+  }
+
+  /// Restores the files of the walk's batch, then starts a new batch.
+  func restoreBatch(_ walk: Walk, fresh: Bool) async throws {
+    let plan = walk.batch
+    walk.batch = Plan()
+    guard !plan.files.isEmpty else { return }
     // Files with exactly one blob (most files) are created, written and given their metadata
     // by the worker that opens their blob, through one descriptor. The rest (empty files and
     // files of several blobs) get size and metadata once all contents are written.
@@ -135,117 +228,51 @@ public final class Restorer: Sendable {
           fd = FS.withCPath(f.target) { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600) }
         }
         if fd < 0 {
-          if errno == ENOSPC || errno == EDQUOT { result.targetFull = true }
-          result.errors.append("\(PathBytes.display(f.target)): create: \(FS.errorText(errno))")
+          if errno == ENOSPC || errno == EDQUOT { walk.result.targetFull = true }
+          walk.result.errors.append("\(PathBytes.display(f.target)): create: \(FS.errorText(errno))")
           unwritten.insert(i)
         } else {
           close(fd)
         }
       }
     }
-    progress.update {
-      $0.phase = "restoring"
-      $0.filesTotal = plan.files.count
-      $0.bytesTotal = plan.files.reduce(0) { $0 + $1.node.size }
-    }
     let fill = try await fillContents(plan, skipping: unwritten)
     damaged.formUnion(fill.damaged)
     unwritten.formUnion(fill.unwritten.subtracting(damaged))
-    if fill.targetFull { result.targetFull = true }
-    result.errors.append(contentsOf: fill.errors)
+    if fill.targetFull { walk.result.targetFull = true }
+    walk.result.errors.append(contentsOf: fill.errors)
 
     for i in damaged.sorted() {
       _ = FS.withCPath(plan.files[i].target) { unlink($0) }
-      result.damagedFiles.append(plan.files[i].display)
+      walk.result.damagedFiles.append(plan.files[i].display)
     }
     for i in unwritten.sorted() {
       _ = FS.withCPath(plan.files[i].target) { unlink($0) }
-      result.unwrittenFiles.append(plan.files[i].display)
+      walk.result.unwrittenFiles.append(plan.files[i].display)
     }
     damaged.formUnion(unwritten)
+    for i in damaged {
+      let n = plan.files[i].node
+      if n.links > 1 { walk.lost.insert(InodeKey(device: n.device, inode: n.inode)) }
+    }
     for (i, f) in plan.files.enumerated() where !damaged.contains(i) {
-      result.files += 1
-      result.bytes += f.node.size
+      walk.result.files += 1
+      walk.result.bytes += f.node.size
       if f.node.content.count != 1 {
         let fd = FS.withCPath(f.target) { open($0, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600) }
         guard fd >= 0 else {
-          result.errors.append("\(PathBytes.display(f.target)): create: \(FS.errorText(errno))")
+          walk.result.errors.append("\(PathBytes.display(f.target)): create: \(FS.errorText(errno))")
           continue
         }
-        finishFile(fd: fd, f, writtenUpTo: nil, &result.errors)
+        finishFile(fd: fd, f, writtenUpTo: nil, &walk.result.errors)
       }
-    }
-    // Hard links, symlinks, devices, fifos.
-    for l in plan.links where !damaged.contains(l.to) {
-      if !fresh { _ = FS.withCPath(l.target) { unlink($0) } }
-      let rc = FS.withCPath(l.target) { t in FS.withCPath(plan.files[l.to].target) { link($0, t) } }
-      if rc != 0 {
-        result.errors.append("\(PathBytes.display(l.target)): link: \(FS.errorText(errno))")
-      } else {
-        result.hardLinks += 1
-      }
-    }
-    for o in plan.others {
-      if o.node.kind == .socket {
-        result.socketsSkipped += 1
-        continue
-      }
-      if !fresh { _ = FS.withCPath(o.target) { unlink($0) } }  // replace what is there
-      if createSpecial(o.target, o.node, &result.errors) {
-        if o.node.kind == .symlink { result.symlinks += 1 } else { result.otherNodes += 1 }
-        applyMetadata(o.target, o.node, &result.errors)
-      }
-    }
-    // Directory metadata last, deepest first, so writing children does not disturb mtimes.
-    for d in plan.dirs.reversed() {
-      applyMetadata(d.target, d.node, &result.errors)
     }
     if options.verify {
-      progress.update { $0.phase = "verifying" }
-      try await verify(plan, skipping: damaged, into: &result)
+      try await verify(plan, skipping: damaged, into: &walk.result)
     }
-    return result
   }
 
   // MARK: plan
-
-  func makePlan(snapshot: Snapshot, target: [UInt8]) async throws -> Plan {
-    let plan = Plan()
-    let walker = TreeWalker(repository: repository, cacheTrees: false)
-    var inodes = [InodeKey: Int]()
-    let includes = options.includes.map { $0.hasPrefix("/") ? $0 : "/" + $0 }
-    let excluder = Excluder(patterns: options.excludes)
-    try await walker.walk(
-      root: snapshot.tree,
-      visit: { path, node in
-        let wanted = Self.included(path, includes)
-        if wanted == .no { return false }
-        if !excluder.isEmpty, excluder.excludes(path: path, name: node.name) { return false }
-        let dest = target + path
-        switch node.kind {
-        case .directory:
-          plan.dirs.append((dest, node))
-          return true
-        case .file:
-          guard wanted == .yes else { return false }
-          let key = InodeKey(device: node.device, inode: node.inode)
-          if node.links > 1, node.inode != 0, let first = inodes[key] {
-            plan.links.append((dest, first))
-            return false
-          }
-          plan.files.append(FilePlan(target: dest, node: node, display: PathBytes.display(path)))
-          if node.links > 1 { inodes[key] = plan.files.count - 1 }
-          return false
-        default:
-          if wanted == .yes { plan.others.append((dest, node)) }
-          return false
-        }
-      },
-      onError: { path, error in
-        plan.errors.append("\(PathBytes.display(path)): cannot read directory tree: \(error)")
-      })
-    return plan
-  }
 
   struct InodeKey: Hashable {
     var device: UInt64
@@ -674,8 +701,8 @@ public final class Restorer: Sendable {
       }
       try await group.waitForAll()
     }
-    result.verifiedFiles = verified.withLock { $0 }
-    result.verifyFailures = failures.withLock { $0 }.sorted()
+    result.verifiedFiles += verified.withLock { $0 }
+    result.verifyFailures += failures.withLock { $0 }
   }
 
   func verifyFile(_ f: FilePlan, buffer: AlignedBuffer) -> String? {

@@ -46,6 +46,30 @@ import Testing
     #expect(TreeComparison.differences(source, target + source) == [])
   }
 
+  /// A restore in batches (here of 7 files, so the fixture's hard links, sparse and large
+  /// files and damaged data all fall in different batches) restores what one batch does.
+  @Test func aRestoreInSmallBatchesRestoresTheWholeSnapshot() async throws {
+    var options = FixtureTree.Options()
+    options.files = 120
+    options.largeFiles = 3
+    let f = try await EngineFixture(seed: 23, options: options)
+    defer { f.remove() }
+    let b = try await f.backup()
+    let target = f.dir.sub("batched")
+    let r = try await f.restore(b.snapshotID, to: target) {
+      $0.verify = true
+      $0.batchFiles = 7
+    }
+    #expect(r.isComplete, "\(r.errors)")
+    #expect(r.hardLinks > 0 && r.symlinks > 0)
+    #expect(r.verifiedFiles == r.files)
+    #expect(TreeComparison.differences(f.source, f.restored(target)) == [])
+    // Over the first restore: the same, file by file.
+    let again = try await f.restore(b.snapshotID, to: target) { $0.batchFiles = 7 }
+    #expect(again.isComplete && again.files == r.files)
+    #expect(TreeComparison.differences(f.source, f.restored(target)) == [])
+  }
+
   @Test func aTreeTwoThousandLevelsDeepBacksUpAndRestores() async throws {
     let f = try await EngineFixture(seed: 2, options: .init())
     defer { f.remove() }
