@@ -110,6 +110,132 @@ public final class MasterIndex: Sendable {
     }
   }
 
+  /// Index files gathered for `load`: their entries in one flat array as they arrive, in any
+  /// order, with a provisional pack number per (file, pack); nothing else per blob.
+  public struct Loader: Sendable {
+    var entries: [IndexEntry] = []
+    var packs: [(id: ID, file: Int)] = []
+    var files: [(name: String, supersedes: [ID])] = []
+
+    public init() {}
+
+    public var fileCount: Int { files.count }
+
+    public mutating func add(name: String, file: IndexFile) {
+      let f = files.count
+      files.append((name, file.supersedes))
+      entries.reserveCapacity(entries.count + file.packs.reduce(0) { $0 + $1.entries.count })
+      for p in file.packs {
+        let n = UInt32(packs.count)
+        packs.append((p.id, f))
+        for e in p.entries { entries.append(IndexEntry(e, pack: n)) }
+      }
+    }
+  }
+
+  /// Loads a whole index at once: what `add` per pack does, with one sort instead of a
+  /// dictionary and repeated merges, so loading costs the 48 bytes per blob it keeps and
+  /// little more. Files are taken in name order (superseded ones left out), so when a blob is
+  /// stored twice every process picks the same copy: the first found, as with `add`. Mirrors
+  /// (docs/design.md §7) are found the same way. Returns the names of the files used; into
+  /// an index that already holds entries, it adds pack by pack instead.
+  @discardableResult
+  public func load(_ loader: consuming Loader) -> [String] {
+    let superseded = Set(loader.files.flatMap { $0.supersedes.map(\.hex) })
+    let order = loader.files.indices.filter { !superseded.contains(loader.files[$0].name) }
+      .sorted { loader.files[$0].name < loader.files[$1].name }
+    var rank = [Int?](repeating: nil, count: loader.files.count)
+    for (r, f) in order.enumerated() { rank[f] = r }
+    let used = order.map { loader.files[$0].name }
+    guard state.withLock({ $0.sorted.isEmpty && $0.pending.isEmpty && $0.packs.isEmpty }) else {
+      // Rare (an index loaded twice in one process): the general path.
+      var byPack = [UInt32: [PackEntry]]()
+      for e in loader.entries { byPack[UInt32(e.pack), default: []].append(e.packEntry) }
+      for f in order {
+        for (n, p) in loader.packs.enumerated() where p.file == f { add(pack: p.id, entries: byPack[UInt32(n)] ?? []) }
+      }
+      compact()
+      return used
+    }
+    // Final pack numbers in the order `add` would have met the packs.
+    let provisional = loader.packs.indices.filter { rank[loader.packs[$0].file] != nil }
+      .sorted { (rank[loader.packs[$0].file]!, $0) < (rank[loader.packs[$1].file]!, $1) }
+    var final = [UInt32?](repeating: nil, count: loader.packs.count)
+    var packs = [ID]()
+    var numbers = [ID: UInt32]()
+    for n in provisional {
+      let id = loader.packs[n].id
+      if let existing = numbers[id] {
+        final[n] = existing
+      } else {
+        let number = UInt32(packs.count)
+        numbers[id] = number
+        packs.append(id)
+        final[n] = number
+      }
+    }
+    loader.packs = []
+    // Renumber in place, dropping superseded files' entries; pack sizes over every entry.
+    var sizes = [UInt64](repeating: 0, count: packs.count)
+    var entries = loader.entries
+    loader.entries = []
+    var w = 0
+    for i in entries.indices {
+      var e = entries[i]
+      guard let number = final[e.pack] else { continue }
+      e.packAndFlags = (e.packAndFlags & ~IndexEntry.packMask) | number
+      sizes[Int(number)] = max(sizes[Int(number)], UInt64(e.offset) + UInt64(e.length))
+      entries[w] = e
+      w += 1
+    }
+    entries.removeLast(entries.count - w)
+    entries.sort { $0.id != $1.id ? $0.id < $1.id : ($0.pack != $1.pack ? $0.pack < $1.pack : $0.offset < $1.offset) }
+    // Keep the first copy of each blob. A pack is a mirror when every one of its entries is a
+    // later copy of a blob at the same offset and length in one single other pack.
+    var twin = [UInt32?](repeating: nil, count: packs.count)
+    var mirror = [Bool](repeating: true, count: packs.count)
+    var hasEntries = [Bool](repeating: false, count: packs.count)
+    var kept = 0
+    var i = 0
+    while i < entries.count {
+      let owner = entries[i]
+      hasEntries[owner.pack] = true
+      mirror[owner.pack] = false
+      entries[kept] = owner
+      kept += 1
+      var j = i + 1
+      while j < entries.count && entries[j].id == owner.id {
+        let e = entries[j]
+        hasEntries[e.pack] = true
+        if e.pack != owner.pack && e.offset == owner.offset && e.length == owner.length
+          && (twin[e.pack] == nil || twin[e.pack] == UInt32(owner.pack))
+        {
+          twin[e.pack] = UInt32(owner.pack)
+        } else {
+          mirror[e.pack] = false
+        }
+        j += 1
+      }
+      i = j
+    }
+    entries.removeLast(entries.count - kept)
+    var alternates = [UInt32: UInt32]()
+    for n in packs.indices where hasEntries[n] && mirror[n] {
+      if let t = twin[n] {
+        alternates[t] = UInt32(n)
+        alternates[UInt32(n)] = t
+      }
+    }
+    state.withLock { s in
+      s.sorted = entries
+      s.packs = packs
+      s.packNumbers = numbers
+      s.packSizes = sizes
+      s.alternates = alternates
+    }
+    return used
+  }
+
   /// Sorts pending entries into the compact array. Call after loading the index.
   public func compact() {
     state.withLock { Self.merge(&$0) }

@@ -356,7 +356,9 @@ public final class Repository: Sendable {
   public func loadIndex() async throws -> IndexLoadReport {
     let infos = try await Self.storage { try await backend.list(.index) }
     var report = IndexLoadReport()
-    var files = [(String, IndexFile)]()
+    // Each file's entries go into one flat array as it arrives (MasterIndex.Loader), and the
+    // decoded file is freed: loading holds about what the index keeps.
+    var loader = MasterIndex.Loader()
     try await withThrowingTaskGroup(of: (String, Result<IndexFile, any Error>).self) { group in
       var pending = infos.makeIterator()
       func launch() {
@@ -377,20 +379,13 @@ public final class Repository: Sendable {
       for _ in 0..<8 { launch() }
       while let (name, result) = try await group.next() {
         switch result {
-        case .success(let f): files.append((name, f))
+        case .success(let f): loader.add(name: name, file: f)
         case .failure(let e): report.damaged.append((name, "\(e)"))
         }
         launch()
       }
     }
-    // Sorted by name so that, when a blob is stored twice, every process picks the same copy.
-    files.sort { $0.0 < $1.0 }
-    let superseded = Set(files.flatMap { $0.1.supersedes.map(\.hex) })
-    for (name, file) in files where !superseded.contains(name) {
-      report.files += 1
-      for p in file.packs { index.add(pack: p.id, entries: p.entries) }
-    }
-    index.compact()
+    report.files = index.load(loader).count
     indexReport.withLock { $0 = report }
     return report
   }

@@ -149,6 +149,63 @@ let fastKDF = KeyDerivation.scrypt(logN: 10, r: 8, p: 1)
     #expect(index.reserve(fresh) == false, "a reserved blob is not handed out twice")
   }
 
+  /// The bulk load (`MasterIndex.load`, one sort) gives the index that adding pack by pack
+  /// in file-name order gives: the same first copy of each duplicated blob, the same mirrors,
+  /// the same pack sizes, superseded files left out. Seeded random files, 20 seeds.
+  @Test func theBulkLoadAgreesWithAddingPackByPack() {
+    for seed in UInt64(1)...20 {
+      var rng = SeededRandom(seed: seed)
+      func id() -> ID { ID(w0: rng.next(), w1: rng.next(), w2: rng.next(), w3: rng.next()) }
+      var pool = [ID]()
+      var files = [(name: String, file: IndexFile)]()
+      var trees = [(ID, [PackEntry])]()
+      for f in 0..<12 {
+        var packs = [IndexFile.Pack]()
+        for _ in 0..<Int(rng.next() % 5) {
+          var entries = [PackEntry]()
+          var offset: UInt32 = 0
+          for _ in 0..<Int(1 + rng.next() % 30) {
+            // A third of the blobs are stored again (another backup packed them too).
+            let blob = !pool.isEmpty && rng.next() % 3 == 0 ? pool[Int(rng.next() % UInt64(pool.count))] : id()
+            pool.append(blob)
+            let length = UInt32(100 + rng.next() % 900)
+            entries.append(PackEntry(type: .data, compressed: rng.next() % 2 == 0, offset: offset, length: length, rawLength: length * 2, id: blob))
+            offset += length
+          }
+          packs.append(.init(id: id(), entries: entries))
+        }
+        // A pack of trees, and in some files its mirror (the same entries, another name).
+        if rng.next() % 2 == 0 {
+          let entries = (0..<3).map { i in PackEntry(type: .tree, compressed: true, offset: UInt32(i * 50), length: 50, rawLength: 80, id: id()) }
+          let pack = IndexFile.Pack(id: id(), entries: entries)
+          packs.append(pack)
+          trees.append((pack.id, entries))
+        }
+        if let t = trees.last, rng.next() % 3 == 0 { packs.append(.init(id: id(), entries: t.1)) }
+        // A pack listed again by a later file (maintenance rewrites the index).
+        if let again = files.last?.file.packs.first, rng.next() % 4 == 0 { packs.append(again) }
+        let supersedes = f == 11 && files.count > 2 ? [ID(hex: files[1].name)!] : []
+        files.append((id().hex, IndexFile(packs: packs, supersedes: supersedes)))
+      }
+      let one = MasterIndex()
+      let superseded = Set(files.flatMap { $0.file.supersedes.map(\.hex) })
+      for (name, file) in files.sorted(by: { $0.name < $1.name }) where !superseded.contains(name) {
+        for p in file.packs { one.add(pack: p.id, entries: p.entries) }
+      }
+      one.compact()
+      let bulk = MasterIndex()
+      var loader = MasterIndex.Loader()
+      for (name, file) in files.shuffled(using: &rng) { loader.add(name: name, file: file) }
+      let used = bulk.load(loader)
+      #expect(used.count == files.count - superseded.count)
+      #expect(bulk.blobCount == one.blobCount, "seed \(seed)")
+      for blob in pool { #expect(bulk.location(of: blob) == one.location(of: blob), "seed \(seed)") }
+      #expect(bulk.mirrors == one.mirrors, "seed \(seed)")
+      #expect(Set(bulk.packIDs) == Set(one.packIDs))
+      for p in one.packIDs { #expect(bulk.packSize(p) == one.packSize(p)) }
+    }
+  }
+
   @Test func damagedIndexFilesAreSkippedAndReported() async throws {
     let backend = MemoryBackend()
     var cfg = RepositoryConfig()
