@@ -26,6 +26,9 @@ public struct BackupOptions: Sendable {
   public var commands: [StdinSource] = []
   /// Trees read over the network (SMB shares), each stored at its `snapshotPath`.
   public var remotes: [any RemoteTree] = []
+  /// How this backup compresses (`--compression`, a plan tier's `compression:`); nil uses the
+  /// repository's mode.
+  public var compression: CompressionMode?
   /// Files read at once: one more than the cores, so a worker waiting for the disk (fsync of a
   /// pack, a cold read) does not leave a core idle.
   public var workers: Int = ProcessInfo.processInfo.activeProcessorCount + 1
@@ -552,9 +555,7 @@ public final class Archiver: Sendable {
   }
 
   /// The compressor for tree blobs: each scan or reader task uses its own.
-  func treeCompressor() -> ZstdCompressor? {
-    repository.config.compressionLevel > 0 ? ZstdCompressor(level: Int32(repository.config.compressionLevel)) : nil
-  }
+  func treeCompressor() -> ZstdCompressor? { repository.config.compressor(options.compression) }
 
   // MARK: read
 
@@ -588,8 +589,7 @@ public final class Archiver: Sendable {
       for _ in 0..<max(1, options.workers) {
         group.addTask(executorPreference: BlockingExecutor.shared) { [self] in
           let reader = try FileReader(
-            chunker: repository.chunker, saver: saver,
-            compressionLevel: repository.config.compressionLevel)
+            chunker: repository.chunker, saver: saver, compressor: repository.config.compressor(options.compression))
           defer { reader.close() }
           while true {
             try Task.checkCancellation()

@@ -17,10 +17,10 @@ final class FileReader: @unchecked Sendable {
   /// While it reads small files, a reader keeps at most this much of its buffer resident.
   static let residentForSmallFiles = 2 << 20
 
-  init(chunker: Chunker, saver: BlobSaver, compressionLevel: Int) throws {
+  init(chunker: Chunker, saver: BlobSaver, compressor: ZstdCompressor?) throws {
     self.chunker = chunker
     self.saver = saver
-    self.compressor = compressionLevel > 0 ? ZstdCompressor(level: Int32(compressionLevel)) : nil
+    self.compressor = compressor
     // The largest chunk plus 2 MiB: data is read only when the chunker asks for more, so
     // what is moved to the front on each refill is a partial chunk, not a full window.
     // Mapped directly (not from malloc) so that its tail can be handed back with madvise.

@@ -24,8 +24,7 @@ public final class SnapshotCopier: @unchecked Sendable {
     self.source = source
     self.destination = destination
     self.saver = saver
-    let level = destination.config.compressionLevel
-    compressor = level > 0 ? ZstdCompressor(level: Int32(level)) : nil
+    compressor = destination.config.compressor()
     buffer = UnsafeMutableRawBufferPointer.allocate(
       byteCount: destination.chunker.configuration.maxSize + (2 << 20), alignment: 64)
   }

@@ -193,6 +193,11 @@ public struct RepositoryConfig: Codable, Sendable, Equatable {
   public var packSize: Int
   /// zstd level for blobs; 0 stores everything raw.
   public var compressionLevel: Int
+  /// The compression mode's name (docs/design.md §5); absent in repositories made before
+  /// modes, whose `compressionLevel` alone decides, and a name this version does not know is
+  /// read the same way. `compressionLevel` is always the mode's level, so an older Lifeboat
+  /// writing to the repository compresses the same way, without the probe.
+  public var compression: String?
   /// Object Lock: every object is written locked for this long (docs/design.md §13).
   /// Absent in repositories without immutability.
   public var immutability: Immutability?
@@ -210,15 +215,16 @@ public struct RepositoryConfig: Codable, Sendable, Equatable {
 
   /// A new configuration; `id` defaults to 64 random hex digits.
   public init(id: String? = nil, chunker: Chunker.Configuration = .init(), packSize: Int = 16 << 20,
-    compressionLevel: Int = 3, immutability: Immutability? = nil)
+    compressionLevel: Int = 3, compression: CompressionMode? = .auto, immutability: Immutability? = nil)
   {
+    self.compression = compression?.rawValue
     self.immutability = immutability
     self.version = Self.currentVersion
     var rng = SystemRandomNumberGenerator()
     self.id = id ?? ID(w0: rng.next(), w1: rng.next(), w2: rng.next(), w3: rng.next()).hex
     self.chunker = chunker
     self.packSize = packSize
-    self.compressionLevel = compressionLevel
+    self.compressionLevel = compression?.level ?? compressionLevel
   }
 
   public func sealed(keys: RepositoryKeys) throws -> [UInt8] {

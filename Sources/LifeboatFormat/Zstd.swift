@@ -1,23 +1,46 @@
 import CZstd
-import LifeboatCore
+public import LifeboatCore
 
 /// zstd compression with a context reused across calls. Not thread-safe: one task uses it at a
 /// time (it may be handed between tasks through a pool, hence `@unchecked Sendable`).
 public final class ZstdCompressor: @unchecked Sendable {
   private let ctx: OpaquePointer
   public let level: Int32
+  /// Probe each input of `probeMinimum` bytes or more first (`CompressionMode.auto`).
+  public let probe: Bool
+  /// The probe's sample and its output, allocated once.
+  private let sample: UnsafeMutableRawBufferPointer
+  private let sampleOut: UnsafeMutableRawBufferPointer
 
-  public init(level: Int32 = 3) {
+  /// Inputs at least this long are probed; shorter ones cost little to compress outright.
+  public static let probeMinimum = 64 << 10
+  /// The probe compresses this many bytes: four slices of 4 KiB spread over the input.
+  static let sliceLength = 4 << 10
+  static let slices = 4
+
+  public init(level: Int32 = 3, probe: Bool = false) {
     // ZSTD_createCCtx only fails when out of memory.
     ctx = ZSTD_createCCtx()!
     self.level = level
+    self.probe = probe
+    let n = Self.sliceLength * Self.slices
+    sample = .allocate(byteCount: probe ? n : 0, alignment: 16)
+    sampleOut = .allocate(byteCount: probe ? ZSTD_compressBound(n) : 0, alignment: 16)
   }
 
-  deinit { ZSTD_freeCCtx(ctx) }
+  deinit {
+    ZSTD_freeCCtx(ctx)
+    sample.deallocate()
+    sampleOut.deallocate()
+  }
 
-  /// Compresses `input`; returns nil when the result would not be smaller (store it raw).
+  /// Compresses `input`; returns nil when the result would not be smaller, or when the probe
+  /// says it will not be (store it raw).
   public func compress(_ input: UnsafeRawBufferPointer) -> [UInt8]? {
     guard input.count > 0 else { return nil }
+    if probe && input.count >= Self.probeMinimum && !Self.worthCompressing(input, ctx: ctx, sample: sample, out: sampleOut) {
+      return nil
+    }
     let bound = ZSTD_compressBound(input.count)
     let out = [UInt8](unsafeUninitializedCapacity: bound) { buf, initialized in
       let n = ZSTD_compressCCtx(ctx, buf.baseAddress, bound, input.baseAddress, input.count, level)
@@ -25,6 +48,57 @@ public final class ZstdCompressor: @unchecked Sendable {
     }
     if out.isEmpty || out.count >= input.count { return nil }
     return out
+  }
+
+  /// The probe: four 4 KiB slices from across the input, compressed at level 1 (about 30 µs,
+  /// against ~300 µs for a full pass over 1 MiB of incompressible data at level 3). Worth it
+  /// when the sample shrinks by 3 % or more.
+  static func worthCompressing(
+    _ input: UnsafeRawBufferPointer, ctx: OpaquePointer, sample: UnsafeMutableRawBufferPointer,
+    out: UnsafeMutableRawBufferPointer
+  ) -> Bool {
+    let stride = (input.count - sliceLength) / (slices - 1)
+    for i in 0..<slices {
+      let from = i * stride
+      (sample.baseAddress! + i * sliceLength).copyMemory(from: input.baseAddress! + from, byteCount: sliceLength)
+    }
+    let n = ZSTD_compressCCtx(ctx, out.baseAddress, out.count, sample.baseAddress, sample.count, 1)
+    guard ZSTD_isError(n) == 0 else { return true }
+    return n * 100 <= sample.count * 97
+  }
+}
+
+/// The compressor a repository's blobs are written with: `override` (a backup's or a plan
+/// tier's `--compression`) when given, else the repository's mode, else its bare zstd level
+/// (repositories made before modes). nil stores blobs raw. The one place that decides.
+extension RepositoryConfig {
+  /// The repository's mode: the one it names (if this version knows it), else the mode of
+  /// its bare level (0 off, 3 default); nil for another level.
+  public var compressionMode: CompressionMode? {
+    if let name = compression, let mode = CompressionMode(rawValue: name), mode.level == compressionLevel { return mode }
+    return compressionLevel == 0 ? .off : compressionLevel == 3 ? .default : nil
+  }
+
+  public mutating func setCompression(_ mode: CompressionMode) {
+    compression = mode.rawValue
+    compressionLevel = mode.level
+  }
+
+  public func compressor(_ override: CompressionMode? = nil) -> ZstdCompressor? {
+    let mode = override ?? compressionMode
+    let level = mode?.level ?? compressionLevel
+    guard level > 0 else { return nil }
+    return ZstdCompressor(level: Int32(level), probe: mode?.probes ?? false)
+  }
+
+  /// How blobs are compressed, in words: "auto (zstd 3, probed)", "zstd level 5".
+  public var compressionText: String {
+    guard let mode = compressionMode else { return "zstd level \(compressionLevel)" }
+    switch mode {
+    case .off: return "off"
+    case .auto: return "auto (zstd \(mode.level), chunks that will not compress stored raw)"
+    default: return "\(mode.rawValue) (zstd \(mode.level))"
+    }
   }
 }
 

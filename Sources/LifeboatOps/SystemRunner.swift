@@ -223,6 +223,7 @@ public struct SystemRunner: Sendable {
     options.excludes = excludes
     options.commands = commands
     options.tags = ["plan", "tier:\(system.tier.value.rawValue)"]
+    options.compression = system.compression.value
     return try await repo.withLock(exclusive: false, command: "backup \(system.name)", waiting: .planJob) { lock in
       try await repo.loadIndex()
       let saver = BlobSaver(repository: repo, onPackSaved: { try await lock.refreshIfDue() })

@@ -5,6 +5,7 @@
 public import Foundation
 public import LifeboatPolicy
 public import struct LifeboatCore.Snapshot
+public import enum LifeboatCore.CompressionMode
 
 /// Where a value came from, for `plan show` and for messages.
 public enum Provenance: Sendable, Equatable, Codable, CustomStringConvertible {
@@ -188,6 +189,8 @@ public struct ProtectedSystem: Sendable, Equatable {
   public var dependsOn: [String]
   /// Where a recovery restores this system (`restore_to:`); default /srv/recovery/<system>.
   public var restoreTo: String? = nil
+  /// How its backups compress (`compression:`, the tier's, else nil: each repository's mode).
+  public var compression: Sourced<CompressionMode?> = Sourced(nil, .builtIn)
 
   /// The recovery target: the plan's `restore_to`, else a folder of its own under /srv/recovery.
   public var recoveryTarget: String { restoreTo ?? "/srv/recovery/\(snapshotSystem)" }
@@ -311,6 +314,8 @@ public struct TierDefaults: Sendable, Equatable {
   public var schedule: Schedule
   public var retention: RetentionPolicy
   public var drillEvery: TimeInterval
+  /// How the tier's backups compress; nil (the built-in) leaves it to each repository's mode.
+  public var compression: CompressionMode? = nil
 
   public static func builtIn(_ tier: Tier) -> TierDefaults {
     switch tier {

@@ -3,6 +3,7 @@
 
 import Foundation
 import enum LifeboatCore.Spelling
+import enum LifeboatCore.CompressionMode
 import LifeboatPolicy
 import Yams
 
@@ -287,6 +288,7 @@ struct Reader {
         if let v = e["schedule"], let x = schedule(v.value) { d.schedule = x; lines["schedule"] = v.key.mark?.line }
         if let v = e["retention"], let x = retention(v.value) { d.retention = x; lines["retention"] = v.key.mark?.line }
         if let v = e["drill_every"], let x = duration(v.value, "drill_every") { d.drillEvery = x; lines["drill"] = v.key.mark?.line }
+        if let v = e["compression"], let x = compression(v.value) { d.compression = x; lines["compression"] = v.key.mark?.line }
         tierDefaults[tier] = (d, lines)
       }
     }
@@ -561,7 +563,19 @@ struct Reader {
     if let r = e["restore_to"], let path = string(r.value, "restore_to") {
       if path.hasPrefix("/") { system.restoreTo = path } else { error(r.value, "restore_to must be an absolute path") }
     }
+    system.compression = Sourced(defaults.compression, defaults.compression == nil ? .builtIn : fromTier("compression"))
+    if let v = e["compression"], let c = compression(v.value) { system.compression = Sourced(c, here("compression")) }
     return system
+  }
+
+  /// A compression mode: auto, off, fastest, default or max.
+  mutating func compression(_ node: Node) -> CompressionMode? {
+    guard let s = node.string, let mode = CompressionMode(name: s) else {
+      error(node, "compression must be one of \(CompressionMode.names)",
+        hint: "auto (zstd 3, chunks that will not compress stored raw) suits most data; max spends more CPU for smaller archives")
+      return nil
+    }
+    return mode
   }
 }
 
@@ -581,10 +595,10 @@ public enum PlanKeys {
   public static var recoveryKit: [String] { recoveryKitItems.map(\.0) }
   public static let repository = ["url", "password", "immutable_days", "offsite", "token"]
   public static let server = ["url", "tenant", "token"]
-  public static let tier = ["rpo", "rto", "schedule", "retention", "drill_every"]
+  public static let tier = ["rpo", "rto", "schedule", "retention", "drill_every", "compression"]
   public static let system = [
     "name", "owner", "contacts", "tier", "rpo", "rto", "sources", "schedule", "retention", "copies",
-    "hooks", "drill", "downtime_cost_per_hour", "depends_on", "restore_to",
+    "hooks", "drill", "downtime_cost_per_hour", "depends_on", "restore_to", "compression",
   ]
   public static let source = ["path", "exclude", "command", "as", "timeout", "postgres", "mariadb", "sqlite", "smb"]
   /// The key that says what a source is; each source has exactly one.

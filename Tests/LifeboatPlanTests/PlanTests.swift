@@ -144,6 +144,43 @@ import Testing
     #expect(r.diagnostics.allSatisfy { "\($0)".hasPrefix("plan.yaml:") })
   }
 
+  /// `compression:` per tier and per system (#23): the system's wins, then its tier's, else
+  /// each repository's own mode; a value that is not a mode is an error at its line.
+  @Test func compressionComesFromTheSystemItsTierOrTheRepository() throws {
+    let r = check("""
+      organization: Test
+      repositories:
+        local: { url: /srv/r, password: "env:P" }
+      tiers:
+        archival: { compression: max }
+      systems:
+        - name: Archive
+          tier: archival
+          sources: [{ path: /srv/archive }]
+        - name: Media
+          tier: archival
+          compression: off
+          sources: [{ path: /srv/media }]
+        - name: Files
+          sources: [{ path: /srv/files }]
+      """)
+    let plan = try #require(r.plan, "\(r.errors)")
+    #expect(plan.system(named: "Archive")?.compression.value == .max)
+    #expect("\(plan.system(named: "Archive")!.compression.source)" == "tier archival (plan line 5)")
+    #expect(plan.system(named: "Media")?.compression.value == .off)
+    #expect(plan.system(named: "Files")?.compression.value == nil)
+    #expect(plan.system(named: "Files")?.compression.source == .builtIn)
+
+    let bad = check(Self.base + """
+      - name: Mail
+        compression: zip
+        sources: [{ path: /srv/mail }]
+      """)
+    let e = bad.errors.first { $0.message.contains("compression must be one of") }
+    #expect(e?.line == 6, "\(bad.errors)")
+    #expect(bad.plan == nil)
+  }
+
   @Test func anRPOShorterThanTheScheduleIsAnError() {
     let r = check(
       Self.base + """

@@ -47,7 +47,15 @@ struct BackupCommand: AsyncParsableCommand {
   @Option(help: "File name for the command's output in the snapshot.")
   var stdinFilename: String = "stdin"
 
+  @Option(help: ArgumentHelp(
+    "Compress this backup's new data another way than the repository's default: auto, off, fastest, default or max.",
+    valueName: "mode"))
+  var compression: String?
+
   func validate() throws {
+    if let c = compression, CompressionMode(name: c) == nil {
+      throw ValidationError("--compression takes one of \(CompressionMode.names), not \(c)")
+    }
     if stdinFromCommand == nil && paths.isEmpty {
       throw ValidationError("give at least one path to back up, or --stdin-from-command")
     }
@@ -79,6 +87,7 @@ struct BackupCommand: AsyncParsableCommand {
     options.tags = tags
     options.excludes = Excluder(patterns: patterns).patterns
     options.oneFileSystem = oneFileSystem
+    options.compression = compression.flatMap(CompressionMode.init(name:))
     if let c = stdinFromCommand { options.stdin = StdinSource(command: c, filename: stdinFilename) }
     let out = global.output
     let result = try await global.withLock(repo, exclusive: false, command: "backup") { lock in

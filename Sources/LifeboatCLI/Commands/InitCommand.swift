@@ -30,8 +30,10 @@ struct InitCommand: AsyncParsableCommand {
   @Option(help: "Target pack file size in MiB (1-128). Larger packs mean fewer objects on storage.")
   var packSize: Int = 16
 
-  @Option(help: "zstd level for new data: 0 stores data uncompressed, 1-19 (default 3).")
-  var compression: Int = 3
+  @Option(help: ArgumentHelp(
+    "How new data is compressed: auto (the default: zstd 3, chunks that will not compress stored raw without a full pass), off, fastest (zstd 1), default (zstd 3), max (zstd 12), or a zstd level 0-19. A backup may choose another with its own --compression.",
+    valueName: "mode"))
+  var compression: String = "auto"
 
   @Option(help: "Lock every object for this many days with S3 Object Lock (1-36500).")
   var immutableDays: Int?
@@ -48,7 +50,9 @@ struct InitCommand: AsyncParsableCommand {
       throw ValidationError("--immutable-days must be 1 to 36500")
     }
     guard (1...128).contains(packSize) else { throw ValidationError("--pack-size must be 1 to 128 MiB") }
-    guard (0...19).contains(compression) else { throw ValidationError("--compression must be 0 to 19") }
+    guard CompressionMode(name: compression) != nil || Int(compression).map({ (0...19).contains($0) }) == true else {
+      throw ValidationError("--compression takes one of \(CompressionMode.names), or a zstd level 0 to 19, not \(compression)")
+    }
   }
 
   struct Result: Encodable {
@@ -66,7 +70,12 @@ struct InitCommand: AsyncParsableCommand {
     let derivation: KeyDerivation = kdf == .scrypt ? .defaultScrypt : .defaultPBKDF2
     var config = RepositoryConfig()
     config.packSize = packSize << 20
-    config.compressionLevel = compression
+    if let mode = CompressionMode(name: compression) {
+      config.setCompression(mode)
+    } else if let level = Int(compression) {
+      config.compression = nil
+      config.compressionLevel = level
+    }
     if let immutableDays {
       config.immutability = .init(days: immutableDays, mode: lockMode.rawValue)
     }

@@ -203,6 +203,8 @@ struct PlanShowCommand: AsyncParsableCommand {
         source: "\(s.drill.source)")
       settings["downtime cost"] = Value(
         value: String(format: "%.0f per hour", s.downtimeCostPerHour.value), source: "\(s.downtimeCostPerHour.source)")
+      settings["compression"] = Value(
+        value: s.compression.value?.rawValue ?? "each repository's mode", source: "\(s.compression.source)")
       let sources = s.sources.map { src -> String in
         switch src.kind {
         case .path(let p, let ex): return p + (ex.isEmpty ? "" : " (excluding \(ex.joined(separator: ", ")))")
@@ -216,7 +218,7 @@ struct PlanShowCommand: AsyncParsableCommand {
       }
       views.append(SystemView(name: s.name, owner: s.owner, settings: settings, sources: sources))
       out.line("\(s.name)" + (s.owner.map { " — owner \($0)" } ?? ""))
-      for key in ["tier", "rpo", "rto", "schedule", "retention", "copies", "drill", "downtime cost"] {
+      for key in ["tier", "rpo", "rto", "schedule", "retention", "copies", "drill", "downtime cost", "compression"] {
         let v = settings[key]!
         // Padded, never cut: a long value pushes its origin to the right.
         let gap = String(repeating: " ", count: max(1, 44 - v.value.count))
