@@ -117,14 +117,18 @@ public final class MasterIndex: Sendable {
     var packs: [(id: ID, file: Int)] = []
     var files: [(name: String, supersedes: [ID])] = []
 
-    public init() {}
+    /// `expectedEntries`: about how many entries the files hold (their size over the 44
+    /// bytes an entry takes in an index file), so the array is allocated once, not regrown
+    /// (a regrowth holds the old and the new array at once).
+    public init(expectedEntries: Int = 0) {
+      entries.reserveCapacity(expectedEntries)
+    }
 
     public var fileCount: Int { files.count }
 
     public mutating func add(name: String, file: IndexFile) {
       let f = files.count
       files.append((name, file.supersedes))
-      entries.reserveCapacity(entries.count + file.packs.reduce(0) { $0 + $1.entries.count })
       for p in file.packs {
         let n = UInt32(packs.count)
         packs.append((p.id, f))
@@ -189,7 +193,7 @@ public final class MasterIndex: Sendable {
       w += 1
     }
     entries.removeLast(entries.count - w)
-    entries.sort { $0.id != $1.id ? $0.id < $1.id : ($0.pack != $1.pack ? $0.pack < $1.pack : $0.offset < $1.offset) }
+    entries.withUnsafeMutableBufferPointer { Self.sortInPlace($0) }
     // Keep the first copy of each blob. A pack is a mirror when every one of its entries is a
     // later copy of a blob at the same offset and length in one single other pack.
     var twin = [UInt32?](repeating: nil, count: packs.count)
@@ -234,6 +238,53 @@ public final class MasterIndex: Sendable {
       s.alternates = alternates
     }
     return used
+  }
+
+  /// Sorts by (id, pack, offset) without extra memory (the standard sort is stable and would
+  /// borrow a buffer the size of the index): quicksort on the uniformly random IDs, insertion
+  /// sort for short runs, recursion on the smaller side so the stack stays logarithmic.
+  static func sortInPlace(_ a: UnsafeMutableBufferPointer<IndexEntry>) {
+    @inline(__always) func less(_ x: IndexEntry, _ y: IndexEntry) -> Bool {
+      x.id != y.id ? x.id < y.id : (x.pack != y.pack ? x.pack < y.pack : x.offset < y.offset)
+    }
+    var lo = 0
+    var hi = a.count - 1
+    while hi - lo > 16 {
+      // Median of three as the pivot.
+      let mid = lo + (hi - lo) / 2
+      if less(a[mid], a[lo]) { a.swapAt(mid, lo) }
+      if less(a[hi], a[lo]) { a.swapAt(hi, lo) }
+      if less(a[hi], a[mid]) { a.swapAt(hi, mid) }
+      let pivot = a[mid]
+      var i = lo
+      var j = hi
+      while i <= j {
+        while less(a[i], pivot) { i += 1 }
+        while less(pivot, a[j]) { j -= 1 }
+        if i <= j {
+          a.swapAt(i, j)
+          i += 1
+          j -= 1
+        }
+      }
+      if j - lo < hi - i {
+        sortInPlace(UnsafeMutableBufferPointer(rebasing: a[lo...j]))
+        lo = i
+      } else {
+        sortInPlace(UnsafeMutableBufferPointer(rebasing: a[i...hi]))
+        hi = j
+      }
+    }
+    guard lo < hi else { return }
+    for k in (lo + 1)...hi {
+      let x = a[k]
+      var m = k - 1
+      while m >= lo && less(x, a[m]) {
+        a[m + 1] = a[m]
+        m -= 1
+      }
+      a[m + 1] = x
+    }
   }
 
   /// Sorts pending entries into the compact array. Call after loading the index.
