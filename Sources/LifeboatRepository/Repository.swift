@@ -376,9 +376,11 @@ public final class Repository: Sendable {
           }
         }
       }
-      // Four at a time: each holds its sealed bytes, plaintext and decoded entries (about
-      // 15 MB for a file of 100,000 entries) until its entries are in the loader.
-      for _ in 0..<4 { launch() }
+      // Each file in flight holds its sealed bytes, plaintext and decoded entries (about
+      // 15 MB for a file of 100,000 entries) until its entries are in the loader: two at a
+      // time from a local disk (decoding is the work), eight from remote storage (where the
+      // wait for each GET is).
+      for _ in 0..<(backend.isRemote ? 8 : 2) { launch() }
       while let (name, result) = try await group.next() {
         switch result {
         case .success(let f): loader.add(name: name, file: f)
@@ -387,7 +389,7 @@ public final class Repository: Sendable {
         launch()
       }
     }
-    report.files = index.load(loader).count
+    report.files = index.load(consume loader).count
     indexReport.withLock { $0 = report }
     return report
   }
