@@ -263,7 +263,9 @@ public final class Archiver: Sendable {
     run.queue = queue
     let compressor = treeCompressor()
     try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { [self] in
+      // The scan makes blocking system calls (lstat, readdir, getxattr): it runs on the
+      // blocking-I/O threads beside the readers, never on the cooperative pool.
+      group.addTask(executorPreference: BlockingExecutor.shared) { [self] in
         defer { queue.finish() }
         if let stdin = options.stdin {
           let node = stdinNode(stdin.filename, start)
