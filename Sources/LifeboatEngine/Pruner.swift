@@ -9,6 +9,8 @@ public struct PruneOptions: Sendable {
   public var maxUnusedPercent: Double = 5
   /// Plan only: report what would be deleted and repacked, change nothing.
   public var dryRun = false
+  /// Combine packs under a quarter of the target size (two or more) into full ones.
+  public var combineSmallPacks = true
 
   public init(maxUnusedPercent: Double = 5, dryRun: Bool = false) {
     self.maxUnusedPercent = maxUnusedPercent
@@ -22,6 +24,9 @@ public struct PruneReport: Sendable, Codable {
   public var packsBefore = 0
   public var packsDeleted = 0
   public var packsRepacked = 0
+  /// Packs under a quarter of the target size that were combined into full ones (counted in
+  /// `packsRepacked` too).
+  public var smallPacksCombined = 0
   public var packsWritten = 0
   public var unindexedPacksDeleted = 0
   public var indexFilesReplaced = 0
@@ -39,7 +44,8 @@ public struct PruneReport: Sendable, Codable {
 /// Order, each step safe to interrupt (docs/design.md, "Pruning"):
 /// 1. find used blobs by walking every snapshot — any unreadable snapshot or tree aborts, since
 ///    it could hide references;
-/// 2. copy the used blobs of mostly-empty packs into new packs (verified, bytes unchanged);
+/// 2. copy the used blobs of mostly-empty packs, and of packs under a quarter of the target
+///    size, into new packs (verified, bytes unchanged);
 /// 3. write new index files for everything kept, the last one superseding all old ones;
 /// 4. delete the old index files, then the packs nothing indexes any more.
 public final class Pruner: Sendable {
@@ -97,6 +103,10 @@ public final class Pruner: Sendable {
     }
     var unusedPacks = [ID]()
     var partial = [(pack: ID, unused: UInt64, entries: [PackEntry])]()
+    // Packs under a quarter of the target size (many small backups leave one or two each):
+    // combined into full ones when there are two or more, so the repository does not grow
+    // into hundreds of thousands of tiny objects.
+    var small = [(pack: ID, unused: UInt64, entries: [PackEntry])]()
     var keptUnused: UInt64 = 0
     var keptTotal: UInt64 = 0
     for (pack, entries) in byPack where mirrorOf[pack] == nil {
@@ -110,6 +120,7 @@ public final class Pruner: Sendable {
       keptTotal += size
       keptUnused += unused
       if unused > 0 { partial.append((pack, unused, entries)) }
+      if size < UInt64(repository.config.packSize / 4) { small.append((pack, unused, entries)) }
     }
     // Repack the emptiest packs first until the unused share is within the limit.
     partial.sort { $0.unused > $1.unused }
@@ -118,6 +129,20 @@ public final class Pruner: Sendable {
     for p in partial where Double(keptUnused) > limit {
       repack.append(p)
       keptUnused -= p.unused
+    }
+    if options.combineSmallPacks {
+      // Per kind (data, trees), two or more: what they are combined into is one pack of each
+      // kind at most, so the next prune finds at most one small pack of a kind and leaves it.
+      let chosen = Set(repack.map(\.pack))
+      for kind in [BlobType.data, .tree] {
+        let ofKind = small.filter { $0.entries.first?.type == kind }
+        guard ofKind.count >= 2 else { continue }
+        for p in ofKind where !chosen.contains(p.pack) {
+          repack.append(p)
+          keptUnused -= p.unused
+        }
+        report.smallPacksCombined += ofKind.count
+      }
     }
     report.unusedBytesAfter = keptUnused
     let primariesDropped = Set(unusedPacks).union(repack.map(\.pack))

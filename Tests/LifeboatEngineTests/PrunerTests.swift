@@ -115,3 +115,39 @@ import Testing
     #expect(TreeComparison.differences(f.source, f.restored(target)) == [])
   }
 }
+
+/// Prune combines small packs (#23): twelve small backups leave a pack of data and a pack of
+/// trees each; prune makes them few, everything restores, and a second prune leaves them.
+@Suite struct SmallPackTests {
+  @Test func smallPacksAreCombinedOnceAndEverythingRestores() async throws {
+    let f = try await EngineFixture(seed: 73, options: { var o = FixtureTree.Options(); o.files = 4; o.largeFiles = 0; o.maxFileSize = 2_000; return o }())
+    defer { f.remove() }
+    var rng = SeededRandom(seed: 73)
+    var snapshots = [(ID, String)]()
+    for i in 0..<12 {
+      try FixtureTree.write(f.source + "/note-\(i).txt", rng.bytes(3_000))
+      let b = try await f.backup()
+      let copy = f.dir.sub("expected-\(i)")
+      _ = try await f.restore(b.snapshotID, to: copy)
+      snapshots.append((b.snapshotID, copy))
+    }
+    let before = try await f.backend.list(.pack).count
+    #expect(before >= 24)
+    let report = try await Pruner(repository: try await f.open(), options: PruneOptions()).run()
+    #expect(report.smallPacksCombined >= 20, "\(report)")
+    let after = try await f.backend.list(.pack).count
+    // One pack of data and one of trees with its mirror (a few more when a pack fills).
+    #expect(after <= 6, "\(before) packs → \(after)")
+    let check = try await f.check()
+    #expect(check.isClean && check.notes.isEmpty, "\(check.errors) \(check.notes)")
+    for (id, expected) in snapshots {
+      let target = f.dir.sub("restored-\(id.short)")
+      #expect(try await f.restore(id, to: target).isComplete)
+      #expect(TreeComparison.differences(expected, target) == [])
+    }
+    let again = try await Pruner(repository: try await f.open(), options: PruneOptions()).run()
+    #expect(again.packsWritten == 0 && again.smallPacksCombined == 0, "\(again)")
+    let off = try await Pruner(repository: try await f.open(), options: PruneOptions(dryRun: true)).run()
+    #expect(off.packsRepacked == 0)
+  }
+}

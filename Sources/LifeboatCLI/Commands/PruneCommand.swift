@@ -72,7 +72,8 @@ struct PruneCommand: AsyncParsableCommand {
   static func print(_ r: PruneReport, dryRun: Bool, output out: Output) {
     let verb = dryRun ? "would" : "did"
     out.line("\(r.snapshots) snapshots use \(r.usedBlobs) blobs in \(r.packsBefore) packs (\(Format.bytes(r.bytesBefore)))")
-    out.line("prune \(verb) delete \(r.packsDeleted) unused packs and \(r.unindexedPacksDeleted) unindexed packs, repack \(r.packsRepacked) packs into \(r.packsWritten)")
+    out.line("prune \(verb) delete \(r.packsDeleted) unused packs and \(r.unindexedPacksDeleted) unindexed packs, repack \(r.packsRepacked) packs into \(r.packsWritten)"
+      + (r.smallPacksCombined > 0 ? " (\(r.smallPacksCombined) of them small packs combined)" : ""))
     out.line("space freed: \(Format.bytes(r.bytesFreed)); unused data left: \(Format.bytes(r.unusedBytesAfter))")
     if let l = r.locks { MaintenanceCommand.print(l, dryRun: dryRun, output: out) }
     if let p = r.purge {
