@@ -8,7 +8,7 @@ first backup. Tools run interleaved and rotated (A B C, B C A, C A B), each run 
 a freshly read corpus, and the median of the runs is reported,
 with the ratio Lifeboat/peer per pair so machine noise largely cancels.
 
-Settings: Lifeboat defaults (zstd 3, 16 MiB packs, scrypt); restic repository v2 with
+Settings: Lifeboat defaults (compression auto: zstd 3 after a probe, 16 MiB packs, scrypt); restic repository v2 with
 `--compression auto`; borg `--encryption repokey` with `--compression zstd,3`.
 
   bench/run.sh                   full run (corpora bin, src, mix; 3 runs; writes docs/BENCHMARKS.md)
@@ -420,7 +420,7 @@ Median of {report['runs']} interleaved runs, the order rotated each run; page ca
 corpus is read again before each tool's run); wall seconds, CPU seconds (user + system) and peak RSS per operation. A ratio below
 1 means Lifeboat took less time.
 
-Settings: Lifeboat defaults (zstd level 3, 16 MiB packs); restic repository version 2 with
+Settings: Lifeboat defaults (compression auto — zstd level 3 after a probe — and 16 MiB packs); restic repository version 2 with
 `--compression auto`; borg `--encryption repokey --compression zstd,3`.
 
 Operations: first backup; a second backup with nothing changed; a backup after changing 1 % of
