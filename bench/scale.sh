@@ -56,11 +56,11 @@ measure() { # label files tool command…
   read -r wall user sys rss < "$work/time"
   python3 -c "
 w,u,s,r=$wall,$user,$sys,$rss
-print(f'| $files | $label | $tool | {w:.1f} | {u+s:.1f} | {r/1024:.0f} |')" | tee -a "$work/results.md"
+print(f'| $files | $label | $tool | {w:.1f} | {u+s:.1f} ({u:.0f} + {s:.0f}) | {r/1024:.0f} |')" | tee -a "$work/results.md"
 }
 
 : > "$work/results.md"
-echo "| files | operation | tool | wall s | CPU s | peak RSS MiB |" | tee -a "$work/results.md"
+echo "| files | operation | tool | wall s | CPU s (user + system) | peak RSS MiB |" | tee -a "$work/results.md"
 echo "|---|---|---|---|---|---|" | tee -a "$work/results.md"
 for n in "${sizes[@]}"; do
   tree=$work/tree-$n
@@ -78,8 +78,8 @@ for n in "${sizes[@]}"; do
       backup=(restic backup -q -r "$repo" --compression auto "$tree")
       restore=(restic restore -q -r "$repo" latest --target "$target")
     fi
-    # The tree is read once before each tool, so both start from the same page cache.
-    find "$tree" -type f > /dev/null
+    # The tree is read whole before each tool, so both start from the same page cache.
+    tar -cf - -C "$tree" . | cat > /dev/null
     measure backup "$n" $tool "${backup[@]}"
     measure backup-nochange "$n" $tool "${backup[@]}"
     measure restore "$n" $tool "${restore[@]}"
