@@ -35,6 +35,15 @@ public enum Alerting {
         out.append(c)
       }
     }
+    // Scheduled verification: the last `verify` job of each repository that has one.
+    let verifyJobs = try catalog.jobs(kind: "verify", limit: 500)
+    for name in plan.repositories.keys.sorted() where plan.repositories[name]?.verifyAge != nil {
+      guard let job = verifyJobs.first(where: { $0.repository == name && $0.outcome != .interrupted }), job.outcome == .failed else { continue }
+      let damaged = VerifyKeeping.facts(of: job)?.damagedPacks ?? []
+      if let c = AlertCondition.verification(repository: name, damagedPacks: damaged, failure: damaged.isEmpty ? job.errors.first ?? "failed" : nil) {
+        out.append(c)
+      }
+    }
     for name in plan.repositories.keys.sorted() {
       guard let path = BackendFactory.localPath(of: plan.repositories[name]!.url) else { continue }
       var fs = statvfs()

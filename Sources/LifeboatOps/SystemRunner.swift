@@ -106,6 +106,11 @@ public struct SystemRunner: Sendable {
       for name in copies where !Task.isCancelled {
         if let kept = await LockKeeping.keepIfDue(context, name, now: now) { jobs.append(kept) }
       }
+      // 5. Scheduled verification (`verify_age:`), at most daily. Damage it finds is the
+      // verification alert's to tell; the backup itself is stored.
+      for name in copies where !Task.isCancelled {
+        if let verified = await VerifyKeeping.verifyIfDue(context, name, now: now) { jobs.append(verified) }
+      }
     }
 
     let outcome: JobRecord.Outcome =

@@ -107,6 +107,9 @@ public struct RepositoryTarget: Sendable, Equatable {
   /// For a repository on a Lifeboat server (`rest:`): the token it signs in with — its own
   /// `token:`, else the plan's `server.token`. Nil elsewhere.
   public var token: SecretReference? = nil
+  /// `verify_age:`: after runs, the agent reads what `check --read-data-max-age` says is due,
+  /// so every pack of this repository is verified at least once per this age. nil: not scheduled.
+  public var verifyAge: TimeInterval? = nil
   public var line: Int
 }
 

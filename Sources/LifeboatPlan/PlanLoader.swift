@@ -416,9 +416,13 @@ struct Reader {
         error(t.value, "the token of repository \(name) is written inline", hint: "never put secrets in the plan: write env:NAME or file:/path")
       }
     }
-    return RepositoryTarget(
+    var target = RepositoryTarget(
       name: name, url: url, password: secret, immutableDays: days, offsite: offsite, token: token,
       line: node.mark?.line ?? 1)
+    if let v = e["verify_age"], let age = duration(v.value, "verify_age") {
+      if age >= 86_400 { target.verifyAge = age } else { error(v.value, "verify_age must be a day or more (e.g. 30d)") }
+    }
+    return target
   }
 
   mutating func system(
@@ -593,7 +597,7 @@ public enum PlanKeys {
     ("runbook", "this runbook"),
   ]
   public static var recoveryKit: [String] { recoveryKitItems.map(\.0) }
-  public static let repository = ["url", "password", "immutable_days", "offsite", "token"]
+  public static let repository = ["url", "password", "immutable_days", "offsite", "token", "verify_age"]
   public static let server = ["url", "tenant", "token"]
   public static let tier = ["rpo", "rto", "schedule", "retention", "drill_every", "compression"]
   public static let system = [

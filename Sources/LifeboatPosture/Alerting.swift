@@ -98,6 +98,25 @@ extension AlertCondition {
   }
 }
 
+extension AlertCondition {
+  /// A repository whose scheduled verification (`verify_age:`) failed: it found damaged packs
+  /// (red: data a restore needs may be lost), or it could not run (amber).
+  public static func verification(repository: String, damagedPacks: [String], failure: String?) -> AlertCondition? {
+    let key = "verify/\(repository)"
+    if !damagedPacks.isEmpty {
+      return AlertCondition(
+        key: key, system: nil, reason: "verification-found-damage", severity: .red,
+        message: "reading back \(repository) found \(damagedPacks.count) damaged pack(s): \(damagedPacks.prefix(3).joined(separator: ", "))",
+        action: "run `lifeboat check --read-data -r REPOSITORY` to see which snapshots and files are affected, then back up again (new data is stored anew) and restore from another copy what is lost")
+    }
+    guard let failure else { return nil }
+    return AlertCondition(
+      key: key, system: nil, reason: "verification-found-damage", severity: .amber,
+      message: "the scheduled verification of \(repository) did not run: \(failure)",
+      action: "run `lifeboat check --read-data-max-age AGE -r REPOSITORY` by hand to see why")
+  }
+}
+
 extension Posture {
   /// Past ¾ of the RPO is only *at risk* when the schedule will not save it: the scheduled
   /// backup is overdue (by more than ten minutes) or comes after the RPO runs out. A system
