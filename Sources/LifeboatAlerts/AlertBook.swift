@@ -123,13 +123,19 @@ public struct AlertBook: Sendable {
   func link(for c: AlertCondition) -> String? { settings.dashboard }
 
   static func system(of key: String) -> String? {
-    key == "organization" || key.hasPrefix("storage/") || key == "digest" || key == "test" ? nil : key
+    key == "organization" || key.hasPrefix("storage/") || key.hasPrefix("locks/") || key.hasPrefix("verify/") || key == "digest"
+      || key == "test" ? nil : key
   }
 
   /// A resolved condition's wording: its rule, from the posture table.
   static func describe(_ reason: String) -> String {
     if let r = Reason(rawValue: reason) { return "no longer: \(r.rule)" }
-    return reason == "storage-near-full" ? "no longer: the storage is nearly full" : "no longer: \(reason)"
+    switch reason {
+    case "storage-near-full": return "no longer: the storage is nearly full"
+    case "locks-falling-short": return "no longer: the locks of data in use fall short"
+    case "verification-found-damage": return "no longer: reading the repository back finds damage"
+    default: return "no longer: \(reason)"
+    }
   }
 
   // MARK: - Sending and recording
