@@ -7,8 +7,10 @@ import Foundation
 /// of them, so on two cores a single fsync idles half the machine. Pipelines run their workers
 /// here (`group.addTask(executorPreference: BlockingExecutor.shared)`) with a few more workers
 /// than cores, so one worker's wait is another's turn. The threads live for the process.
-final class BlockingExecutor: TaskExecutor, @unchecked Sendable {
-  static let shared = BlockingExecutor(threads: max(4, 2 * ProcessInfo.processInfo.activeProcessorCount))
+/// Public for callers (and tests) that run long CPU-bound walks or blocking work of their own
+/// (`withTaskExecutorPreference(BlockingExecutor.shared)`), off the cooperative pool.
+public final class BlockingExecutor: TaskExecutor, @unchecked Sendable {
+  public static let shared = BlockingExecutor(threads: max(4, 2 * ProcessInfo.processInfo.activeProcessorCount))
 
   private let condition = NSCondition()
   private var jobs: [UnownedJob] = []
@@ -23,7 +25,7 @@ final class BlockingExecutor: TaskExecutor, @unchecked Sendable {
     }
   }
 
-  func enqueue(_ job: consuming ExecutorJob) {
+  public func enqueue(_ job: consuming ExecutorJob) {
     let unowned = UnownedJob(job)
     condition.lock()
     jobs.append(unowned)

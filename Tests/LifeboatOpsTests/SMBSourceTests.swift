@@ -194,9 +194,10 @@ import Testing
     options.remotes = [SMBTree(connection: connection)]
     let archiver = Archiver(repository: repo, saver: BlobSaver(repository: repo), options: options)
     let backup = Task { try await archiver.run() }
-    // The server goes away once the first bytes have been read.
+    // The server goes away once the first bytes have been read. The watcher is patient: on a
+    // busy machine the backup's task may start many seconds after it.
     let reading = try await offThePool { () -> Bool in
-      for _ in 0..<30_000 {
+      for _ in 0..<300_000 {
         if archiver.progress.counters.bytesDone > 0 {
           server.stop()
           return true
