@@ -51,9 +51,7 @@ public enum LockKeeping {
     {
       return nil
     }
-    var job = JobRecord(kind: "locks", system: "", repository: name, started: now)
-    job.id = try? catalog.start(job)
-    do {
+    return await context.repositoryJob("locks", repository: name, now: now) { job in
       let repo = try await context.open(name)
       let report = try await repo.withLock(exclusive: false, command: "maintenance", waiting: .planJob) { _ in
         try await repo.loadIndex()
@@ -69,12 +67,6 @@ public enum LockKeeping {
       job.details = (try? e.encode(facts)).map { String(decoding: $0, as: UTF8.self) }
       job.files = Int64(report.extended)
       job.outcome = .success
-    } catch {
-      job.outcome = Task.isCancelled ? .interrupted : .failed
-      job.errors = ["\(error)"]
     }
-    job.ended = context.clock.now()
-    try? catalog.finish(job)
-    return job
   }
 }

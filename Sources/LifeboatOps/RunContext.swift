@@ -126,3 +126,24 @@ final class RepositoryCache: Sendable {
   func put(_ name: String, _ r: Repository) { open.withLock { $0[name] = r } }
 }
 
+
+extension RunContext {
+  /// A repository's maintenance job after a run (`locks`, `verify`; system ""): started in the
+  /// catalog, filled by `body` (which sets its outcome, or throws: failed, or interrupted when
+  /// cancelled), ended and recorded. The one place these jobs begin and end.
+  func repositoryJob(
+    _ kind: String, repository name: String, now: Date, _ body: (inout JobRecord) async throws -> Void
+  ) async -> JobRecord {
+    var job = JobRecord(kind: kind, system: "", repository: name, started: now)
+    job.id = try? catalog.start(job)
+    do {
+      try await body(&job)
+    } catch {
+      job.outcome = Task.isCancelled ? .interrupted : .failed
+      job.errors = ["\(error)"]
+    }
+    job.ended = clock.now()
+    try? catalog.finish(job)
+    return job
+  }
+}

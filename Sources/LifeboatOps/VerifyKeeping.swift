@@ -34,9 +34,7 @@ public enum VerifyKeeping {
     {
       return nil
     }
-    var job = JobRecord(kind: "verify", system: "", repository: name, started: now)
-    job.id = try? catalog.start(job)
-    do {
+    return await context.repositoryJob("verify", repository: name, now: now) { job in
       guard let cache = LocalCache.directory(context.environment) else {
         throw LifeboatError(
           .usage, "verify_age needs a cache directory to remember which packs were verified, and there is none",
@@ -64,12 +62,6 @@ public enum VerifyKeeping {
         job.outcome = .failed
         job.errors = report.errors.prefix(20).map { "\($0.object): \($0.detail)" }
       }
-    } catch {
-      job.outcome = Task.isCancelled ? .interrupted : .failed
-      job.errors = ["\(error)"]
     }
-    job.ended = context.clock.now()
-    try? catalog.finish(job)
-    return job
   }
 }

@@ -73,7 +73,7 @@ import Testing
     let back = try RepositoryConfig.open(try c.sealed(keys: keys), keys: keys)
     #expect(back.compressionMode == .fastest && back.compressionLevel == 1)
     // A config written before modes has no "compression" key.
-    var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(RepositoryConfig())) as! [String: Any]
+    var json = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(RepositoryConfig())) as? [String: Any])
     json["compression"] = nil
     let sealed = Envelope.seal(Array(try JSONSerialization.data(withJSONObject: json)), key: keys.metadataKey, purpose: .config)
     let old = try RepositoryConfig.open(sealed, keys: keys)
