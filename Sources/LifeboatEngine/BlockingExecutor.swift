@@ -16,7 +16,9 @@ public final class BlockingExecutor: TaskExecutor, @unchecked Sendable {
   private var jobs: [UnownedJob] = []
   private var head = 0
 
-  init(threads: Int) {
+  /// An executor of its own, for work that must not wait behind `shared`'s (a test's live
+  /// server, whose handlers must answer while other tests keep every core busy).
+  public init(threads: Int) {
     for i in 0..<threads {
       let t = Thread { [self] in run() }
       t.name = "lifeboat-io-\(i)"

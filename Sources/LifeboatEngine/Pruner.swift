@@ -131,12 +131,14 @@ public final class Pruner: Sendable {
       keptUnused -= p.unused
     }
     if options.combineSmallPacks {
-      // Per kind (data, trees), two or more: what they are combined into is one pack of each
-      // kind at most, so the next prune finds at most one small pack of a kind and leaves it.
+      // Per kind (data, trees): two or more, or one when packs of its kind are rewritten
+      // anyway (their tail would be a second small pack). What they are combined into ends
+      // in one small pack of a kind at most, which the next prune leaves alone.
       let chosen = Set(repack.map(\.pack))
       for kind in [BlobType.data, .tree] {
         let ofKind = small.filter { $0.entries.first?.type == kind }
-        guard ofKind.count >= 2 else { continue }
+        let rewritingKind = repack.contains { $0.entries.first?.type == kind }
+        guard ofKind.count >= 2 || (ofKind.count == 1 && rewritingKind) else { continue }
         for p in ofKind where !chosen.contains(p.pack) {
           repack.append(p)
           keptUnused -= p.unused

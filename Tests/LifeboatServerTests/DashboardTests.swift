@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import LifeboatCatalog
 import LifeboatConsole
+import LifeboatEngine
 import LifeboatServer
 import LifeboatTesting
 import Testing
@@ -106,7 +107,9 @@ import Testing
     defer { f.remove() }
     try Self.seed(f)
     try FileManager.default.createDirectory(atPath: Self.artifacts, withIntermediateDirectories: true)
-    try await f.app().test(.live) { client in
+    // The live server answers on threads of its own: the test client gives up after 20 s, and
+    // on two cores the tests beside this one can hold the cooperative pool longer than that.
+    try await withTaskExecutorPreference(Self.serverThreads) { try await f.app().test(.live) { client in
       let port = try #require(client.port)
       // The real server, in Chromium: a visitor without a session lands on the sign-in form.
       // Chromium asks this process's server: wait for it off the cooperative pool, which serves.
@@ -151,8 +154,9 @@ import Testing
         #expect(Array(png.prefix(4)) == [0x89, 0x50, 0x4E, 0x47], "\(name).png is a PNG")
         #expect(png.count > 15_000, "\(name).png has content (\(png.count) bytes)")
       }
-    }
+    } }
   }
+  static let serverThreads = BlockingExecutor(threads: 2)
 }
 
 extension HTTPFields {
