@@ -125,6 +125,7 @@ struct GlobalOptions: ParsableArguments {
     let repo = try await Repository.open(
       backend: backend, password: password, clock: clock, keyHint: keyHint ?? environment["LIFEBOAT_KEY_HINT"],
       memory: KeyMemory.fromEnvironment(environment))
+    if let cache = LocalCache.directory(environment) { repo.useIndexCache(directory: cache) }
     if let damage = repo.configDamage {
       output.warn("\(damage); `lifeboat repair config` writes it back")
     }

@@ -103,11 +103,13 @@ public final class Checker: Sendable {
     progress.update { $0.phase = "checking packs" }
     let stored = try await Repository.storage { try await repository.backend.list(.pack) }
     let storedSizes = Dictionary(stored.map { ($0.name, $0.size) }, uniquingKeysWith: { a, _ in a })
-    let indexed = repository.index.entriesByPack()
+    // One number per pack, not every entry: an index of twenty million blobs (mapped from
+    // the index cache) is passed over once, not gathered.
+    let indexed = repository.index.packExtents()
     report.packs = stored.count
     var badPacks = Set<ID>()
-    for (pack, entries) in indexed {
-      let needed = entries.map { Int($0.offset) + Int($0.length) }.max() ?? 0
+    for (pack, end) in indexed {
+      let needed = Int(end)
       guard let size = storedSizes[pack.hex] else {
         report.errors.append(
           .init(kind: "pack", object: "data/\(pack.hex)", detail: "indexed pack is missing"))
@@ -152,7 +154,7 @@ public final class Checker: Sendable {
         $0.filesTotal = toRead.count
         $0.bytesTotal = toRead.reduce(0) { $0 + UInt64(storedSizes[$1.hex] ?? 0) }
       }
-      let results = try await readPacks(toRead, indexed: indexed, sizes: storedSizes)
+      let results = try await readPacks(toRead, indexed: repository.index.entries(inPacks: Set(toRead)), sizes: storedSizes)
       report.packsRead = toRead.count
       report.bytesRead = toRead.reduce(0) { $0 + UInt64(storedSizes[$1.hex] ?? 0) }
       outcome.withLock { o in
@@ -168,7 +170,11 @@ public final class Checker: Sendable {
     }
     // The readers' buffers are free now; give them back.
     lifeboat_release_free_memory()
-    for p in badPacks where lostInPack[p] == nil { lostInPack[p] = Set(indexed[p]?.map(\.id) ?? []) }
+    let unread = badPacks.filter { lostInPack[$0] == nil }
+    if !unread.isEmpty {
+      for (p, entries) in repository.index.entries(inPacks: unread) { lostInPack[p] = Set(entries.map(\.id)) }
+      for p in unread where lostInPack[p] == nil { lostInPack[p] = [] }
+    }
     // A tree pack and its mirror hold the same blobs: a blob is lost only when both copies are.
     var alternate = [ID: ID]()
     for (m, p) in repository.index.mirrors {

@@ -62,6 +62,7 @@ public struct RunContext: Sendable {
     let password = try password(for: target)
     let repo = try await Repository.open(
       backend: backend, password: password, clock: clock, memory: KeyMemory.fromEnvironment(environment))
+    if let cache = LocalCache.directory(environment) { repo.useIndexCache(directory: cache) }
     if let days = target.immutableDays, repo.immutability == nil {
       throw LifeboatError(
         .usage, "the plan says repository \(target.name) is immutable for \(days) days, but it was not created so",

@@ -49,10 +49,13 @@ public struct BlobLocation: Sendable, Hashable {
 /// The union of all index files plus what this process added, in a compact form.
 ///
 /// Loaded entries live in one array sorted by ID (searched by interpolation, since IDs are
-/// uniformly random); entries added during a run go to a small dictionary that is merged into
-/// the sorted array when it grows past 1/8 of it. Thread-safe.
+/// uniformly random), or, for a large index, in the mapped on-disk cache (`IndexCache`) with
+/// the array holding only what was added since; entries added during a run go to a small
+/// dictionary that is merged into the sorted array when it grows past 1/8 of it. Thread-safe.
 public final class MasterIndex: Sendable {
   struct State {
+    /// The index cache's entries, sorted (none in `sorted` or `pending`).
+    var mapped: MappedEntries? = nil
     var sorted: [IndexEntry] = []
     var pending: [ID: IndexEntry] = [:]
     /// Blobs being packed by this process but not yet in an uploaded pack.
@@ -69,7 +72,7 @@ public final class MasterIndex: Sendable {
 
   public init() {}
 
-  public var blobCount: Int { state.withLock { $0.sorted.count + $0.pending.count } }
+  public var blobCount: Int { state.withLock { ($0.mapped?.count ?? 0) + $0.sorted.count + $0.pending.count } }
   public var packCount: Int { state.withLock { $0.packs.count } }
 
   /// Adds the blobs of one pack. A blob already known stays where it was first found.
@@ -151,7 +154,7 @@ public final class MasterIndex: Sendable {
     var rank = [Int?](repeating: nil, count: loader.files.count)
     for (r, f) in order.enumerated() { rank[f] = r }
     let used = order.map { loader.files[$0].name }
-    guard state.withLock({ $0.sorted.isEmpty && $0.pending.isEmpty && $0.packs.isEmpty }) else {
+    guard state.withLock({ $0.mapped == nil && $0.sorted.isEmpty && $0.pending.isEmpty && $0.packs.isEmpty }) else {
       // Rare (an index loaded twice in one process): the general path.
       var byPack = [UInt32: [PackEntry]]()
       for e in loader.entries { byPack[UInt32(e.pack), default: []].append(e.packEntry) }
@@ -315,32 +318,35 @@ public final class MasterIndex: Sendable {
 
   /// Interpolation search over uniformly distributed IDs; falls back to bisection.
   static func find(_ id: ID, in a: [IndexEntry]) -> Int? {
-    a.withUnsafeBufferPointer { buf -> Int? in
-      var lo = 0
-      var hi = buf.count - 1
-      var steps = 0
-      while lo <= hi {
-        steps += 1
-        let a0 = buf[lo].id.w0
-        let b0 = buf[hi].id.w0
-        var mid: Int
-        if id.w0 < a0 || id.w0 > b0 { return nil }
-        if b0 > a0 && steps < 8 {
-          let frac = Double(id.w0 - a0) / Double(b0 - a0)
-          mid = lo + Int(frac * Double(hi - lo))
-          mid = min(max(mid, lo), hi)
-        } else {
-          mid = (lo + hi) / 2
-        }
-        let m = buf[mid].id
-        if m == id { return mid }
-        if m < id { lo = mid + 1 } else { hi = mid - 1 }
+    a.withUnsafeBufferPointer { find(id, in: $0) }
+  }
+
+  static func find(_ id: ID, in buf: UnsafeBufferPointer<IndexEntry>) -> Int? {
+    var lo = 0
+    var hi = buf.count - 1
+    var steps = 0
+    while lo <= hi {
+      steps += 1
+      let a0 = buf[lo].id.w0
+      let b0 = buf[hi].id.w0
+      var mid: Int
+      if id.w0 < a0 || id.w0 > b0 { return nil }
+      if b0 > a0 && steps < 8 {
+        let frac = Double(id.w0 - a0) / Double(b0 - a0)
+        mid = lo + Int(frac * Double(hi - lo))
+        mid = min(max(mid, lo), hi)
+      } else {
+        mid = (lo + hi) / 2
       }
-      return nil
+      let m = buf[mid].id
+      if m == id { return mid }
+      if m < id { lo = mid + 1 } else { hi = mid - 1 }
     }
+    return nil
   }
 
   private static func lookup(_ id: ID, _ s: State) -> IndexEntry? {
+    if let m = s.mapped, let i = find(id, in: m.buffer) { return m.buffer[i] }
     if let i = find(id, in: s.sorted) { return s.sorted[i] }
     return s.pending[id]
   }
@@ -405,6 +411,7 @@ public final class MasterIndex: Sendable {
   public func entriesByPack() -> [ID: [PackEntry]] {
     state.withLock { s in
       var out = [ID: [PackEntry]]()
+      s.mapped?.forEach { e in out[s.packs[e.pack], default: []].append(e.packEntry) }
       for e in s.sorted { out[s.packs[e.pack], default: []].append(e.packEntry) }
       for e in s.pending.values { out[s.packs[e.pack], default: []].append(e.packEntry) }
       for (a, b) in s.alternates where Self.owns(a, s) {
@@ -427,6 +434,7 @@ public final class MasterIndex: Sendable {
         raw += UInt64(e.rawLength)
         stored += UInt64(e.length)
       }
+      s.mapped?.forEach(count)
       s.sorted.forEach(count)
       s.pending.values.forEach(count)
       return (d, t, raw, stored)
@@ -439,10 +447,77 @@ public final class MasterIndex: Sendable {
     state.withLock { s in
       let blobs = s.sorted.count + s.pending.count
       guard blobs > 0 else { return 0 }
+      // Entries in a mapped cache are not counted: they are pages of a file, read as needed.
       let entries = s.sorted.capacity * MemoryLayout<IndexEntry>.stride
       let pending = s.pending.capacity * (MemoryLayout<ID>.stride + MemoryLayout<IndexEntry>.stride + 1)
       let packs = s.packs.capacity * 32 + s.packNumbers.capacity * (32 + 4 + 1) + s.packSizes.capacity * 8
       return Double(entries + pending + packs) / Double(blobs)
+    }
+  }
+}
+
+// MARK: - The on-disk cache, and passes that do not gather the whole index
+
+extension MasterIndex {
+  /// Takes an opened cache as the whole index (into an empty one).
+  func adopt(_ cache: IndexCache.Opened) {
+    state.withLock { s in
+      precondition(s.mapped == nil && s.sorted.isEmpty && s.pending.isEmpty && s.packs.isEmpty)
+      s.mapped = cache.entries
+      s.packs = cache.header.packs
+      s.packSizes = cache.header.packSizes
+      s.packNumbers = Dictionary(cache.header.packs.enumerated().map { ($1, UInt32($0)) }, uniquingKeysWith: { a, _ in a })
+      for (a, b) in cache.header.alternates { s.alternates[a] = b }
+    }
+  }
+
+  /// Whether the index is served from a mapped cache file.
+  public var isMapped: Bool { state.withLock { $0.mapped != nil } }
+
+  /// Entries held in memory beside the mapped cache (added since it was written).
+  var entriesBesideCache: Int { state.withLock { $0.sorted.count + $0.pending.count } }
+
+  /// Everything the cache file holds, as it stands (pending entries merged first). Cheap: the
+  /// arrays are shared until the index changes.
+  func cacheContents() -> IndexCache.Contents {
+    state.withLock { s in
+      Self.merge(&s)
+      return IndexCache.Contents(packs: s.packs, packSizes: s.packSizes, alternates: s.alternates, mapped: s.mapped, sorted: s.sorted)
+    }
+  }
+
+  /// Every pack that holds indexed blobs (mirrors included), with the end of its last blob:
+  /// what `check` compares with the stored packs. One pass that keeps a number per pack.
+  public func packExtents() -> [ID: UInt64] {
+    state.withLock { s in
+      var live = [Bool](repeating: false, count: s.packs.count)
+      func mark(_ e: IndexEntry) { live[e.pack] = true }
+      s.mapped?.forEach(mark)
+      s.sorted.forEach(mark)
+      s.pending.values.forEach(mark)
+      var out = [ID: UInt64]()
+      for (n, isLive) in live.enumerated() where isLive { out[s.packs[n]] = s.packSizes[n] }
+      for (a, b) in s.alternates where Self.owns(a, s) && live[Int(a)] { out[s.packs[Int(b)]] = s.packSizes[Int(a)] }
+      return out
+    }
+  }
+
+  /// The entries of `packs` only (a mirror with those of the pack it mirrors): what `check
+  /// --read-data` compares each pack it reads with.
+  public func entries(inPacks packs: Set<ID>) -> [ID: [PackEntry]] {
+    state.withLock { s in
+      var wanted = [Bool](repeating: false, count: s.packs.count)
+      for (n, p) in s.packs.enumerated() where packs.contains(p) { wanted[n] = true }
+      for (a, b) in s.alternates where Self.owns(a, s) && wanted[Int(b)] { wanted[Int(a)] = true }
+      var out = [ID: [PackEntry]]()
+      func take(_ e: IndexEntry) { if wanted[e.pack] { out[s.packs[e.pack], default: []].append(e.packEntry) } }
+      s.mapped?.forEach(take)
+      s.sorted.forEach(take)
+      s.pending.values.forEach(take)
+      for (a, b) in s.alternates where Self.owns(a, s) && packs.contains(s.packs[Int(b)]) {
+        if let entries = out[s.packs[Int(a)]] { out[s.packs[Int(b)]] = entries }
+      }
+      return out.filter { packs.contains($0.key) }
     }
   }
 }

@@ -20,6 +20,7 @@ public final class Repository: Sendable {
   /// file that opened it is in use: what is wrong. `lifeboat repair config` writes it back.
   public let configDamage: String?
   private let indexReport = Mutex<IndexLoadReport?>(nil)
+  private let indexCaching = Mutex<(directory: String, minimumEntries: Int)?>(nil)
   /// zstd decompression contexts for `loadBlob`, reused (creating one costs ~100 µs).
   private let decompressors = Mutex<[ZstdDecompressor]>([])
   let trees = TreeCache()
@@ -344,21 +345,120 @@ public final class Repository: Sendable {
 
   // MARK: - Index
 
-  /// What loading the index found: files read, files that could not be read.
+  /// What loading the index found: files read, files that could not be read, and what the
+  /// local index cache did.
   public struct IndexLoadReport: Sendable {
     public var files: Int = 0
     public var damaged: [(name: String, error: String)] = []
+    /// The index was served from this machine's cache (with `files` read from the repository
+    /// on top of it: those written since).
+    public var cacheUsed = false
+    /// Index files read from the repository this time.
+    public var filesRead = 0
+    /// The cache was written (built or brought up to date).
+    public var cacheWritten = false
+    /// Why a cache there was not used, or could not be written (nil when all went well or
+    /// there was none yet).
+    public var cacheProblem: String?
   }
 
-  /// Loads every index file into memory. Damaged index files are skipped and reported, so
-  /// the blobs of other packs stay reachable; `check` reports them as errors.
+  /// Keeps a large index in a file under `directory` (`IndexCache`, docs/design.md §18)
+  /// instead of memory: from `minimumEntries` blobs on. The command line and the agent turn it
+  /// on with the local cache directory (`LocalCache.directory`).
+  public func useIndexCache(directory: String, minimumEntries: Int = IndexCache.defaultMinimumEntries) {
+    indexCaching.withLock { $0 = (directory, minimumEntries) }
+  }
+
+  /// Loads the index: from this machine's index cache when there is a valid one for the
+  /// repository's current index files (those written since it are read on top), else every
+  /// index file into memory, writing the cache afterwards when the index is large. Damaged
+  /// index files are skipped and reported, so the blobs of other packs stay reachable;
+  /// `check` reports them as errors.
   @discardableResult
   public func loadIndex() async throws -> IndexLoadReport {
     let infos = try await Self.storage { try await backend.list(.index) }
     var report = IndexLoadReport()
+    let caching = indexCaching.withLock { $0 }
+    let cachePath = caching.map { IndexCache.path(cacheDirectory: $0.directory, repositoryID: config.id) }
+    if let cachePath {
+      do {
+        try await loadIndex(cache: cachePath, infos: infos, report: &report)
+        indexReport.withLock { $0 = report }
+        return report
+      } catch let e as LifeboatError where e.kind == .notFound {
+        report.cacheProblem = nil  // none yet
+      } catch {
+        report.cacheProblem = "the index cache \(cachePath) was not used: \(error)"
+      }
+    }
     // Each file's entries go into one flat array as it arrives (MasterIndex.Loader), and the
     // decoded file is freed: loading holds about what the index keeps.
     var loader = MasterIndex.Loader(expectedEntries: infos.reduce(0) { $0 + $1.size } / 44 + 1024)
+    var read = [String]()
+    try await readIndexFiles(infos) { name, result in
+      switch result {
+      case .success(let f):
+        loader.add(name: name, file: f)
+        read.append(name)
+      case .failure(let e): report.damaged.append((name, "\(e)"))
+      }
+    }
+    report.files = index.load(consume loader).count
+    report.filesRead = infos.count
+    if let caching, let cachePath, index.blobCount >= caching.minimumEntries {
+      writeIndexCache(cachePath, files: read, report: &report)
+    }
+    indexReport.withLock { $0 = report }
+    return report
+  }
+
+  /// The cache at `path` as the index, with the index files written since read on top.
+  /// Throws, without touching the index, when it must not be used.
+  private func loadIndex(cache path: String, infos: [ObjectInfo], report: inout IndexLoadReport) async throws {
+    let opened = try await Blocking.run { [keys, config] in try IndexCache.open(path: path, keys: keys, repositoryID: config.id) }
+    let covered = Set(opened.header.files)
+    let present = Set(infos.map(\.name))
+    guard covered.isSubset(of: present) else {
+      throw LifeboatError.corrupt("index files it was built from are gone (a prune or repair since); it is rebuilt")
+    }
+    var newer = [(name: String, file: IndexFile)]()
+    try await readIndexFiles(infos.filter { !covered.contains($0.name) }) { name, result in
+      switch result {
+      case .success(let f): newer.append((name, f))
+      case .failure(let e): report.damaged.append((name, "\(e)"))
+      }
+    }
+    guard newer.allSatisfy({ $0.file.supersedes.isEmpty }) else {
+      throw LifeboatError.corrupt("an index file written since replaces others (a prune); it is rebuilt")
+    }
+    index.adopt(opened)
+    // In name order, as a full load takes them; a blob already known stays where it was.
+    for (_, file) in newer.sorted(by: { $0.name < $1.name }) {
+      for p in file.packs { index.add(pack: p.id, entries: p.entries) }
+    }
+    index.compact()
+    report.cacheUsed = true
+    report.files = covered.count + newer.count
+    report.filesRead = infos.count - covered.count
+    if index.entriesBesideCache >= IndexCache.rewriteAfter {
+      writeIndexCache(path, files: opened.header.files + newer.map(\.name), report: &report)
+    }
+  }
+
+  /// Writes the index as the cache at `path`; a failure (a full disk) is reported, not thrown:
+  /// the index in memory serves this run either way.
+  private func writeIndexCache(_ path: String, files: [String], report: inout IndexLoadReport) {
+    do {
+      try IndexCache.write(index.cacheContents(), files: files, path: path, keys: keys, repositoryID: config.id)
+      report.cacheWritten = true
+    } catch {
+      report.cacheProblem = "\(error)"
+    }
+  }
+
+  /// Reads, checks and decodes index files, a few at a time, handing each to `body` as it
+  /// arrives (in no particular order).
+  private func readIndexFiles(_ infos: [ObjectInfo], _ body: (String, Result<IndexFile, any Error>) -> Void) async throws {
     try await withThrowingTaskGroup(of: (String, Result<IndexFile, any Error>).self) { group in
       var pending = infos.makeIterator()
       func launch() {
@@ -377,21 +477,15 @@ public final class Repository: Sendable {
         }
       }
       // Each file in flight holds its sealed bytes, plaintext and decoded entries (about
-      // 15 MB for a file of 100,000 entries) until its entries are in the loader: two at a
-      // time from a local disk (decoding is the work), eight from remote storage (where the
-      // wait for each GET is).
+      // 15 MB for a file of 100,000 entries) until `body` has taken it: two at a time from a
+      // local disk (decoding is the work), eight from remote storage (where the wait for each
+      // GET is).
       for _ in 0..<(backend.isRemote ? 8 : 2) { launch() }
       while let (name, result) = try await group.next() {
-        switch result {
-        case .success(let f): loader.add(name: name, file: f)
-        case .failure(let e): report.damaged.append((name, "\(e)"))
-        }
+        body(name, result)
         launch()
       }
     }
-    report.files = index.load(consume loader).count
-    indexReport.withLock { $0 = report }
-    return report
   }
 
   public var lastIndexReport: IndexLoadReport? { indexReport.withLock { $0 } }

@@ -11,6 +11,8 @@ struct EngineFixture {
   let dir: TemporaryDirectory
   let backend: any Backend
   let source: String
+  /// When set, every open keeps the index in an index cache there, from the first blob on.
+  var indexCache: String?
 
   static let password = "engine-test"
 
@@ -28,6 +30,7 @@ struct EngineFixture {
 
   func open() async throws -> Repository {
     let r = try await Repository.open(backend: backend, password: Self.password)
+    if let indexCache { r.useIndexCache(directory: indexCache, minimumEntries: 0) }
     try await r.loadIndex()
     return r
   }

@@ -84,8 +84,11 @@ import Testing
     _ = good
   }
 
-  @Test func aFlippedBitInAPackIsNamedAndOnlyTheDamagedFilesAreRefused() async throws {
-    let f = try await EngineFixture(seed: 23)
+  /// With the index in memory, and served from the mapped index cache (docs/design.md §18).
+  @Test(arguments: [false, true])
+  func aFlippedBitInAPackIsNamedAndOnlyTheDamagedFilesAreRefused(indexCache: Bool) async throws {
+    var f = try await EngineFixture(seed: 23)
+    if indexCache { f.indexCache = f.dir.sub("cache") }
     defer { f.remove() }
     let b = try await f.backup()
     // Damage a data blob: find the pack holding the large file's first chunk.

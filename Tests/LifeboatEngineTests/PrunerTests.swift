@@ -23,8 +23,11 @@ import Testing
     return (kept, forgotten)
   }
 
-  @Test func pruneFreesUnusedDataAndEverythingLeftRestores() async throws {
-    let f = try await EngineFixture(seed: 71)
+  /// With the index in memory, and served from the mapped index cache (docs/design.md §18).
+  @Test(arguments: [false, true])
+  func pruneFreesUnusedDataAndEverythingLeftRestores(indexCache: Bool) async throws {
+    var f = try await EngineFixture(seed: 71)
+    if indexCache { f.indexCache = f.dir.sub("cache") }
     defer { f.remove() }
     let (kept, forgotten) = try await history(f)
     for id in forgotten { try await f.backend.remove(Handle(.snapshot, id.hex)) }
@@ -36,6 +39,12 @@ import Testing
     #expect(report.packsDeleted + report.packsRepacked > 0)
     let after = try await f.backend.list(.pack).reduce(0) { $0 + $1.size }
     #expect(after < before - (5 << 20), "two generations of 3 MiB random data are freed (\(before) → \(after))")
+    if indexCache {
+      // The prune replaced the index files: the next open rebuilds the cache, the one after
+      // serves from it (and the check and restores below with it).
+      #expect(try await !f.open().index.isMapped)
+      #expect(try await f.open().index.isMapped)
+    }
     let check = try await f.check()
     #expect(check.isClean, "\(check.errors)")
     #expect(check.notes.isEmpty, "no leftovers: \(check.notes)")

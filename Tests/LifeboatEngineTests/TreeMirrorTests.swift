@@ -57,8 +57,10 @@ import Testing
     #expect(check.notes.contains { $0.detail.contains("mirror data/\(mirror.hex)") }, "\(check.notes)")
   }
 
-  @Test func losingBothCopiesIsReportedAsLoss() async throws {
-    let f = try await EngineFixture(seed: 83)
+  @Test(arguments: [false, true])
+  func losingBothCopiesIsReportedAsLoss(indexCache: Bool) async throws {
+    var f = try await EngineFixture(seed: 83)
+    if indexCache { f.indexCache = f.dir.sub("cache") }
     defer { f.remove() }
     _ = try await f.backup()
     let (mirror, primary) = try #require(try await Self.mirrors(f).first)

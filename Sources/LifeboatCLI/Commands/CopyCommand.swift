@@ -46,6 +46,7 @@ struct CopyCommand: AsyncParsableCommand {
     let source = try await Repository.open(
       backend: GlobalOptions.backend(for: fromRepo, environment: ProcessInfo.processInfo.environment), password: try sourcePassword(),
       memory: KeyMemory.fromEnvironment())
+    if let cache = LocalCache.directory() { source.useIndexCache(directory: cache) }
     let destination = try await global.openRepository()
     let out = global.output
     let result = try await global.withLock(source, exclusive: false, command: "copy (source)") { _ in

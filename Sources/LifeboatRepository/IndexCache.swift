@@ -1,0 +1,304 @@
+// The index as one file on this machine (docs/design.md §18): the sorted entries the master
+// index keeps, written once and then memory-mapped, so a repository of tens of millions of
+// blobs opens without reading, decrypting and sorting every index file, and without holding
+// 48 bytes per blob in RAM. Lookups touch a few pages each; passes over every entry give the
+// pages back as they go.
+//
+// It is derived data and never trusted over the repository: it names the index files it was
+// built from, and is used only when all of them are still there (files added since are read
+// on top; a file gone or a new one that supersedes others means a rebuild). Its header is
+// sealed with the repository's metadata key and carries the repository ID and the SHA-256 of
+// the entries, checked on every open: a cache cut short, damaged, from another repository or
+// made with another key is rebuilt, never used.
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+import Foundation
+import LifeboatCore
+import LifeboatFormat
+
+/// The sorted entries of a cache file, mapped read-only.
+final class MappedEntries: @unchecked Sendable {
+  private let base: UnsafeMutableRawPointer
+  private let length: Int
+  let count: Int
+  let buffer: UnsafeBufferPointer<IndexEntry>
+
+  /// Maps the first `count` entries of `fd`.
+  init(fd: Int32, count: Int) throws {
+    precondition(count > 0)
+    length = count * MemoryLayout<IndexEntry>.stride
+    guard let p = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+      throw LifeboatError(.fatal, "cannot map the index cache: \(String(cString: strerror(errno)))")
+    }
+    base = p
+    self.count = count
+    buffer = UnsafeBufferPointer(start: UnsafeRawPointer(p).bindMemory(to: IndexEntry.self, capacity: count), count: count)
+    // Lookups land anywhere: read no pages ahead of the one asked for.
+    madvise(p, length, MADV_RANDOM)
+  }
+
+  deinit { munmap(base, length) }
+
+  /// Visits entries `range` in order, giving each window of pages back to the page cache once
+  /// passed, so a pass over twenty million entries holds a few megabytes, not a gigabyte.
+  func forEach(_ body: (IndexEntry) throws -> Void) rethrows {
+    let window = 1 << 16  // entries: 3 MiB
+    var start = 0
+    while start < count {
+      let end = min(count, start + window)
+      for i in start..<end { try body(buffer[i]) }
+      let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+      let lo = (start * MemoryLayout<IndexEntry>.stride) / page * page
+      let hi = (end * MemoryLayout<IndexEntry>.stride) / page * page
+      if hi > lo { madvise(base + lo, hi - lo, MADV_DONTNEED) }
+      start = end
+    }
+  }
+}
+
+public enum IndexCache {
+  /// The trailer's magic, also the first bytes of the sealed header.
+  static let magic = Array("LBIDXC01".utf8)
+  /// Entries are written as they lie in memory: only a machine with the same layout reads them.
+  static let layout: UInt64 = {
+    let stride = UInt64(MemoryLayout<IndexEntry>.stride)
+    let little: UInt64 = 1.littleEndian == 1 ? 1 : 0
+    return stride << 1 | little
+  }()
+  /// Whether this build's entry layout is the one the file format describes (48 bytes, the ID
+  /// first). When not, no cache is written or read.
+  static let supported: Bool =
+    MemoryLayout<IndexEntry>.stride == 48 && MemoryLayout<IndexEntry>.offset(of: \IndexEntry.id) == 0
+    && MemoryLayout<IndexEntry>.offset(of: \IndexEntry.packAndFlags) == 32 && 1.littleEndian == 1
+
+  /// Indexes smaller than this are loaded from the repository every time: it takes well under
+  /// a second and a few megabytes, and a cache would only be another file to keep.
+  public static let defaultMinimumEntries = 100_000
+  /// Entries read from index files newer than the cache: past this many, the cache is
+  /// rewritten with them (they are held in memory until then, 48 bytes each).
+  public static let rewriteAfter = 262_144
+
+  /// Where the cache of `repositoryID` lives under `cacheDirectory`.
+  public static func path(cacheDirectory: String, repositoryID: String) -> String {
+    cacheDirectory + "/index/" + repositoryID
+  }
+
+  /// What the header says: the index files covered and the pack table.
+  struct Header {
+    var files: [String] = []
+    var packs: [ID] = []
+    var packSizes: [UInt64] = []
+    var alternates: [(UInt32, UInt32)] = []
+    var count = 0
+    var digest = ID(w0: 0, w1: 0, w2: 0, w3: 0)
+  }
+
+  /// An opened cache: the files it covers, its pack table and its mapped entries.
+  struct Opened {
+    var header: Header
+    var entries: MappedEntries?
+  }
+
+  /// What `MasterIndex` hands over to be written.
+  struct Contents {
+    var packs: [ID]
+    var packSizes: [UInt64]
+    var alternates: [UInt32: UInt32]
+    /// Two runs sorted by ID, with no ID in both: the mapped cache's entries and the rest.
+    var mapped: MappedEntries?
+    var sorted: [IndexEntry]
+    var count: Int { (mapped?.count ?? 0) + sorted.count }
+  }
+
+  // MARK: open
+
+  /// Opens the cache at `path`; throws, saying why, when there is none or it must not be used.
+  static func open(path: String, keys: RepositoryKeys, repositoryID: String) throws -> Opened {
+    guard supported else { throw LifeboatError(.fatal, "this machine's index layout has no cache format") }
+    let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw LifeboatError(.notFound, "no index cache at \(path)") }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw LifeboatError(.fatal, "cannot stat \(path)") }
+    let size = Int(st.st_size)
+    guard size >= 16 else { throw LifeboatError.corrupt("the index cache is cut short (\(size) bytes)") }
+    let trailer = try readExactly(fd, at: size - 16, count: 16)
+    guard Array(trailer[8...]) == magic else { throw LifeboatError.corrupt("the index cache has no trailer (cut short?)") }
+    let headerLength = Int(trailer[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+    guard headerLength > 0, headerLength <= size - 16 else { throw LifeboatError.corrupt("the index cache's header length is impossible") }
+    let sealed = try readExactly(fd, at: size - 16 - headerLength, count: headerLength)
+    let plain: [UInt8]
+    do {
+      plain = try sealed.withUnsafeBytes { try Envelope.open($0, key: keys.metadataKey, purpose: .localCache) }
+    } catch {
+      throw LifeboatError.corrupt("the index cache's header does not open with this repository's key")
+    }
+    var r = ByteReader(plain)
+    guard try Array(r.raw(magic.count)) == magic, try r.lengthPrefixed(max: 256) == Array(repositoryID.utf8) else {
+      throw LifeboatError.corrupt("the index cache was made for another repository")
+    }
+    guard try r.varint() == layout else { throw LifeboatError.corrupt("the index cache was written by a machine of another layout") }
+    var h = Header()
+    h.count = try r.count(max: Int.max / 64)
+    h.digest = try r.id()
+    let files = try r.count(max: r.remaining / 2)
+    h.files.reserveCapacity(files)
+    for _ in 0..<files { h.files.append(String(decoding: try r.lengthPrefixed(max: 256), as: UTF8.self)) }
+    let packs = try r.count(max: r.remaining / 33)
+    h.packs.reserveCapacity(packs)
+    h.packSizes.reserveCapacity(packs)
+    for _ in 0..<packs {
+      h.packs.append(try r.id())
+      h.packSizes.append(try r.varint())
+    }
+    let pairs = try r.count(max: r.remaining / 2)
+    for _ in 0..<pairs {
+      let a = try r.varint(), b = try r.varint()
+      guard a < packs, b < packs else { throw LifeboatError.corrupt("the index cache names a pack it does not have") }
+      h.alternates.append((UInt32(a), UInt32(b)))
+    }
+    guard r.isAtEnd else { throw LifeboatError.corrupt("the index cache's header has trailing bytes") }
+    let body = h.count * MemoryLayout<IndexEntry>.stride
+    guard body + headerLength + 16 == size else {
+      throw LifeboatError.corrupt("the index cache is \(size) bytes, its header says \(body + headerLength + 16)")
+    }
+    // The entries are checked against the sealed digest with reads, not through the mapping,
+    // so checking costs no resident memory.
+    var hash = SHA256Stream()
+    let chunk = 4 << 20
+    let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
+    defer { buf.deallocate() }
+    var off = 0
+    while off < body {
+      let n = min(chunk, body - off)
+      try readExactly(fd, at: off, into: UnsafeMutableRawBufferPointer(rebasing: buf[0..<n]))
+      hash.update(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
+      off += n
+    }
+    guard hash.finalize() == h.digest else { throw LifeboatError.corrupt("the index cache's entries do not match its header (damaged)") }
+    return Opened(header: h, entries: h.count > 0 ? try MappedEntries(fd: fd, count: h.count) : nil)
+  }
+
+  private static func readExactly(_ fd: Int32, at offset: Int, count: Int) throws -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: count)
+    try out.withUnsafeMutableBytes { try readExactly(fd, at: offset, into: $0) }
+    return out
+  }
+
+  private static func readExactly(_ fd: Int32, at offset: Int, into buf: UnsafeMutableRawBufferPointer) throws {
+    var done = 0
+    while done < buf.count {
+      let n = pread(fd, buf.baseAddress! + done, buf.count - done, off_t(offset + done))
+      if n < 0 && errno == EINTR { continue }
+      guard n > 0 else { throw LifeboatError.corrupt("the index cache is cut short") }
+      done += n
+    }
+  }
+
+  // MARK: write
+
+  /// How bytes reach the file; tests pass one that runs out of space.
+  typealias Write = (Int32, UnsafeRawBufferPointer) -> Int
+
+  /// Writes `contents` as the cache at `path`, covering index `files`: through a temporary
+  /// file (0600, in a 0700 directory) and a rename, so a reader sees the old cache or the new
+  /// one. On any failure (a full disk) the temporary file is removed and the error thrown;
+  /// the index in memory is unaffected.
+  static func write(
+    _ contents: Contents, files: [String], path: String, keys: RepositoryKeys, repositoryID: String,
+    write: Write = { fd, b in Glibc.write(fd, b.baseAddress, b.count) }
+  ) throws {
+    guard supported else { return }
+    let dir = (path as NSString).deletingLastPathComponent
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    let tmp = path + ".tmp\(getpid())"
+    let fd = Glibc.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    guard fd >= 0 else {
+      throw LifeboatError(.fatal, "cannot write the index cache \(tmp): \(String(cString: strerror(errno)))",
+        hint: "check the cache directory's space and permissions, or set LIFEBOAT_CACHE_DIR")
+    }
+    var closed = false
+    defer {
+      if !closed { close(fd) }
+    }
+    do {
+      func put(_ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+          let n = write(fd, UnsafeRawBufferPointer(rebasing: bytes[done...]))
+          if n < 0 && errno == EINTR { continue }
+          guard n > 0 else {
+            let e = n < 0 ? errno : ENOSPC
+            throw LifeboatError(e == ENOSPC ? .noSpace : .fatal, "cannot write the index cache \(tmp): \(String(cString: strerror(e)))",
+              hint: "free space in the cache directory, or set LIFEBOAT_CACHE_DIR elsewhere (the index is read from the repository meanwhile)")
+          }
+          done += n
+        }
+      }
+      // Entries: the two sorted runs merged, in chunks, hashed as written.
+      var hash = SHA256Stream()
+      let chunk = 1 << 16
+      var out = [IndexEntry]()
+      out.reserveCapacity(chunk)
+      func flush() throws {
+        try out.withUnsafeBytes { b in
+          hash.update(b)
+          try put(b)
+        }
+        out.removeAll(keepingCapacity: true)
+      }
+      let mapped = contents.mapped?.buffer ?? UnsafeBufferPointer(start: nil, count: 0)
+      var i = 0
+      var j = 0
+      let sorted = contents.sorted
+      while i < mapped.count || j < sorted.count {
+        if j == sorted.count || (i < mapped.count && mapped[i].id < sorted[j].id) {
+          out.append(mapped[i])
+          i += 1
+        } else {
+          out.append(sorted[j])
+          j += 1
+        }
+        if out.count == chunk { try flush() }
+      }
+      try flush()
+      // The header, sealed, then its length and the magic.
+      var w = ByteWriter(capacity: 256 + files.count * 70 + contents.packs.count * 40)
+      w.raw(magic)
+      w.lengthPrefixed(Array(repositoryID.utf8))
+      w.varint(layout)
+      w.varint(UInt64(contents.count))
+      w.id(hash.finalize())
+      w.varint(UInt64(files.count))
+      for f in files { w.lengthPrefixed(Array(f.utf8)) }
+      w.varint(UInt64(contents.packs.count))
+      for (p, size) in zip(contents.packs, contents.packSizes) {
+        w.id(p)
+        w.varint(size)
+      }
+      let pairs = contents.alternates.sorted { $0.key < $1.key }
+      w.varint(UInt64(pairs.count))
+      for (a, b) in pairs {
+        w.varint(UInt64(a))
+        w.varint(UInt64(b))
+      }
+      var tail = Envelope.seal(w.bytes, key: keys.metadataKey, purpose: .localCache)
+      let length = UInt64(tail.count)
+      for k in 0..<8 { tail.append(UInt8(truncatingIfNeeded: length >> (8 * UInt64(k)))) }
+      tail += magic
+      try tail.withUnsafeBytes { try put($0) }
+      closed = true
+      guard close(fd) == 0 else { throw LifeboatError(.fatal, "cannot write the index cache \(tmp): \(String(cString: strerror(errno)))") }
+      guard rename(tmp, path) == 0 else {
+        throw LifeboatError(.fatal, "cannot replace the index cache \(path): \(String(cString: strerror(errno)))")
+      }
+    } catch {
+      unlink(tmp)
+      throw error
+    }
+  }
+}
