@@ -198,6 +198,11 @@ let package = Package(
     .executableTarget(
       name: "lifeboat", dependencies: ["LifeboatCLI"], swiftSettings: strict,
       linkerSettings: releaseLinking),
+    // bench/index-scale.sh: a repository of millions of blobs without their data.
+    .executableTarget(
+      name: "lifeboat-bench-repo",
+      dependencies: ["LifeboatRepository", "LifeboatStorage", "LifeboatFormat", "LifeboatCore"],
+      swiftSettings: strict, linkerSettings: releaseLinking),
     .target(
       name: "LifeboatTesting",
       dependencies: [

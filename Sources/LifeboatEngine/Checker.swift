@@ -98,6 +98,10 @@ public final class Checker: Sendable {
     for d in loaded?.damaged ?? [] {
       report.errors.append(.init(kind: "index", object: "index/\(d.name)", detail: d.error))
     }
+    if let problem = loaded?.cacheProblem {
+      // This machine's copy, not the repository: rebuilt from the index files, said once.
+      report.notes.append(.init(kind: "index-cache", object: "local index cache", detail: problem))
+    }
 
     // Packs: indexed vs stored.
     progress.update { $0.phase = "checking packs" }

@@ -79,7 +79,7 @@ public struct ImmutabilityMaintenance: Sendable {
       handles += infos.map { Handle(type, $0.name) }
     }
     if repository.lastIndexReport == nil { _ = try await repository.loadIndex() }
-    let indexed = Set(repository.index.entriesByPack().keys.map(\.hex))
+    let indexed = Set(repository.index.packExtents().keys.map(\.hex))
     let packs = try await Repository.storage { try await storage.list(.pack) }
     handles += packs.filter { indexed.contains($0.name) }.map { Handle(.pack, $0.name) }
     return handles

@@ -28,6 +28,11 @@ public struct PruneReport: Sendable, Codable {
   /// `packsRepacked` too).
   public var smallPacksCombined = 0
   public var packsWritten = 0
+  /// Of `packsWritten`, packs of trees and their mirrors.
+  public var treePacksWritten = 0
+  /// Data packs an interrupted prune had written but not indexed, taken over instead of
+  /// copying their blobs again (docs/design.md, "Pruning").
+  public var packsResumed = 0
   public var unindexedPacksDeleted = 0
   public var indexFilesReplaced = 0
   public var bytesBefore: UInt64 = 0
@@ -146,6 +151,28 @@ public final class Pruner: Sendable {
         report.smallPacksCombined += ofKind.count
       }
     }
+    // Resuming an interrupted prune: the data packs it wrote are unindexed, and hold blobs to
+    // be copied now. One whose every blob is used, to be copied and not yet covered is taken
+    // as it is (its header is sealed, its blobs were verified when copied): indexed, its blobs
+    // not copied again. Any other unindexed pack is deleted, as before.
+    var resumed = [IndexFile.Pack]()
+    var covered = Set<ID>()
+    if !unindexed.isEmpty && !repack.isEmpty {
+      var toCopy = Set<ID>()
+      for p in repack { for e in p.entries where e.type == .data && used.contains(e.id) { toCopy.insert(e.id) } }
+      let storedSize = Dictionary(stored.map { ($0.name, $0.size) }, uniquingKeysWith: { a, _ in a })
+      for name in unindexed {
+        guard let id = ID(hex: name), let size = storedSize[name],
+          let entries = try? await repository.loadPackHeader(id, size: size), !entries.isEmpty,
+          entries.allSatisfy({ $0.type == .data && toCopy.contains($0.id) && !covered.contains($0.id) })
+        else { continue }
+        resumed.append(.init(id: id, entries: entries))
+        covered.formUnion(entries.map(\.id))
+      }
+      let taken = Set(resumed.map(\.id.hex))
+      unindexed.removeAll { taken.contains($0) }
+    }
+    report.packsResumed = resumed.count
     report.unusedBytesAfter = keptUnused
     let primariesDropped = Set(unusedPacks).union(repack.map(\.pack))
     let mirrorsDropped = mirrorOf.filter { primariesDropped.contains($0.value) && sizes[$0.key] != nil }.map(\.key)
@@ -175,12 +202,13 @@ public final class Pruner: Sendable {
         let mirror = PackFormat.mirror(of: bytes, entries: entries, keys: repository.keys)
         try await Repository.storage { try await repository.backend.save(Handle(.pack, mirror.id.hex), data: mirror.bytes) }
         newPacks.append(IndexFile.Pack(id: mirror.id, entries: entries))
+        report.treePacksWritten += 2
       }
       b.reset()
     }
     for p in repack {
       let data = try await Repository.storage { try await repository.backend.load(Handle(.pack, p.pack.hex)) }
-      for e in p.entries where used.contains(e.id) {
+      for e in p.entries where used.contains(e.id) && !covered.contains(e.id) {
         let lo = Int(e.offset)
         let hi = lo + Int(e.length)
         guard hi <= data.count else {
@@ -203,6 +231,7 @@ public final class Pruner: Sendable {
     try await flush(&builder)
     try await flush(&treeBuilder)
     report.packsWritten = newPacks.count
+    newPacks += resumed
 
     // 3. New index: every kept pack with all its entries, plus the new packs. The supersedes
     // list goes into the last file only, so an interruption leaves the old files in force.

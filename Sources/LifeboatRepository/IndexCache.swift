@@ -1,4 +1,4 @@
-// The index as one file on this machine (docs/design.md §18): the sorted entries the master
+// The index as one file on this machine (docs/design.md §14, "The index cache"): the sorted entries the master
 // index keeps, written once and then memory-mapped, so a repository of tens of millions of
 // blobs opens without reading, decrypting and sorting every index file, and without holding
 // 48 bytes per blob in RAM. Lookups touch a few pages each; passes over every entry give the
@@ -13,8 +13,6 @@
 
 #if canImport(Glibc)
   import Glibc
-#elseif canImport(Musl)
-  import Musl
 #endif
 import Foundation
 import LifeboatCore

@@ -445,9 +445,10 @@ public final class MasterIndex: Sendable {
   /// from capacities. docs/design.md reports this figure.
   public func memoryBytesPerBlob() -> Double {
     state.withLock { s in
-      let blobs = s.sorted.count + s.pending.count
+      // Entries in a mapped cache count as blobs but not as memory: they are pages of a file,
+      // read as needed and given back.
+      let blobs = (s.mapped?.count ?? 0) + s.sorted.count + s.pending.count
       guard blobs > 0 else { return 0 }
-      // Entries in a mapped cache are not counted: they are pages of a file, read as needed.
       let entries = s.sorted.capacity * MemoryLayout<IndexEntry>.stride
       let pending = s.pending.capacity * (MemoryLayout<ID>.stride + MemoryLayout<IndexEntry>.stride + 1)
       let packs = s.packs.capacity * 32 + s.packNumbers.capacity * (32 + 4 + 1) + s.packSizes.capacity * 8
@@ -499,6 +500,24 @@ extension MasterIndex {
       for (n, isLive) in live.enumerated() where isLive { out[s.packs[n]] = s.packSizes[n] }
       for (a, b) in s.alternates where Self.owns(a, s) && live[Int(a)] { out[s.packs[Int(b)]] = s.packSizes[Int(a)] }
       return out
+    }
+  }
+
+  /// The tree blobs of every pack that holds trees, in storage order (a mirror with those of
+  /// the pack it mirrors): one pass that keeps only trees, a small share of any index.
+  public func treeEntriesByPack() -> [ID: [PackEntry]] {
+    state.withLock { s in
+      var out = [ID: [PackEntry]]()
+      func take(_ e: IndexEntry) {
+        if e.packAndFlags & IndexEntry.treeBit != 0 { out[s.packs[e.pack], default: []].append(e.packEntry) }
+      }
+      s.mapped?.forEach(take)
+      s.sorted.forEach(take)
+      s.pending.values.forEach(take)
+      for (a, b) in s.alternates where Self.owns(a, s) {
+        if let entries = out[s.packs[Int(a)]] { out[s.packs[Int(b)]] = entries }
+      }
+      return out.mapValues { $0.sorted { $0.offset < $1.offset } }
     }
   }
 

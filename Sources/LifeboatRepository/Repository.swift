@@ -362,7 +362,7 @@ public final class Repository: Sendable {
     public var cacheProblem: String?
   }
 
-  /// Keeps a large index in a file under `directory` (`IndexCache`, docs/design.md §18)
+  /// Keeps a large index in a file under `directory` (`IndexCache`, docs/design.md §14)
   /// instead of memory: from `minimumEntries` blobs on. The command line and the agent turn it
   /// on with the local cache directory (`LocalCache.directory`).
   public func useIndexCache(directory: String, minimumEntries: Int = IndexCache.defaultMinimumEntries) {

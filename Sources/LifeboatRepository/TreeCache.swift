@@ -87,11 +87,7 @@ final class TreeCache: Sendable {
     if let cached = state.withLock({ s in s.indexedBlobs == count ? s.treesByPack?[pack] ?? [] : nil }) {
       return cached
     }
-    var byPack = [ID: [PackEntry]]()
-    for (p, entries) in index.entriesByPack() {
-      let t = entries.filter { $0.type == .tree }.sorted { $0.offset < $1.offset }
-      if !t.isEmpty { byPack[p] = t }
-    }
+    let byPack = index.treeEntriesByPack()
     state.withLock { s in
       s.treesByPack = byPack
       s.indexedBlobs = count

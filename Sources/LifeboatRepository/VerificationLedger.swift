@@ -1,5 +1,5 @@
 // When each pack's content was last read and verified by `check`, remembered on this machine
-// so that `check --read-data-max-age` re-reads only what is due (docs/design.md §17). The
+// so that `check --read-data-max-age` re-reads only what is due (docs/design.md §13). The
 // file is sealed with the repository's metadata key: one from another repository, made with
 // another key, altered or cut short does not open and is ignored (everything is then due).
 // It only saves work; losing it costs one full read.

@@ -23,7 +23,7 @@ import Testing
     return (kept, forgotten)
   }
 
-  /// With the index in memory, and served from the mapped index cache (docs/design.md §18).
+  /// With the index in memory, and served from the mapped index cache (docs/design.md §14).
   @Test(arguments: [false, true])
   func pruneFreesUnusedDataAndEverythingLeftRestores(indexCache: Bool) async throws {
     var f = try await EngineFixture(seed: 71)
@@ -98,6 +98,79 @@ import Testing
       #expect(try await f.restore(id, to: target).isComplete)
       #expect(TreeComparison.differences(expected, target) == [])
     }
+  }
+
+  /// A prune stopped after writing new packs — before its index (every pack copied), or
+  /// part way through the copying — resumes: the next prune takes the data packs it wrote
+  /// instead of copying their blobs again, and the result is what an uninterrupted prune
+  /// leaves.
+  @Test(arguments: ["before the index", "after three packs"])
+  func anInterruptedPruneResumesWhereItStopped(_ stop: String) async throws {
+    // The same repository pruned without interruption: what a whole prune writes.
+    let whole = try await EngineFixture(seed: 74)
+    defer { whole.remove() }
+    let gone = try await halfForgotten(whole)
+    try await whole.backend.remove(Handle(.snapshot, gone.hex))
+    let reference = try await Pruner(repository: try await whole.open(), options: PruneOptions(maxUnusedPercent: 0)).run()
+    let referenceData = reference.packsWritten - reference.treePacksWritten
+    #expect(referenceData >= 4, "the prune copies data into several packs (\(reference))")
+
+    var faulty: FaultInjectingBackend?
+    let f = try await EngineFixture(seed: 74) { local in
+      let b = FaultInjectingBackend(local)
+      faulty = b
+      return b
+    }
+    defer { f.remove() }
+    let forgotten = try await halfForgotten(f)
+    try await f.backend.remove(Handle(.snapshot, forgotten.hex))
+    var faults = FaultInjectingBackend.Faults()
+    faults.failSavesAfter = faulty!.successfulSaves + (stop == "before the index" ? 0 : 3)
+    faults.failSaveTypes = stop == "before the index" ? [.index] : [.pack]
+    faults.saveError = .io
+    faulty!.setFaults(faults)
+    await #expect(throws: (any Error).self) {
+      try await Pruner(repository: try await f.open(), options: PruneOptions(maxUnusedPercent: 0)).run()
+    }
+    faulty!.setFaults(.init())
+    let written = try await f.backend.list(.pack).count
+    let resumed = try await Pruner(repository: try await f.open(), options: PruneOptions(maxUnusedPercent: 0)).run()
+    // How blobs fall into packs depends on the order packs are visited, so counts may differ
+    // from the whole prune's by the one pack a tail fills.
+    let dataWritten = resumed.packsWritten - resumed.treePacksWritten
+    if stop == "before the index" {
+      #expect(resumed.packsResumed >= referenceData - 1 && dataWritten == 0, "nothing is copied twice: \(resumed)")
+    } else {
+      #expect(resumed.packsResumed == 3, "the three packs written are taken over: \(resumed)")
+    }
+    #expect(abs(dataWritten + resumed.packsResumed - referenceData) <= 1,
+      "only what was not copied before is copied now: \(resumed) vs \(reference)")
+    #expect(written > 0)
+    let check = try await f.check()
+    #expect(check.isClean && check.notes.isEmpty, "\(check.errors) \(check.notes)")
+    let latest = try #require(try await f.open().listSnapshots().snapshots.first?.id)
+    let target = f.dir.sub("restored")
+    #expect(try await f.restore(latest, to: target).isComplete)
+    #expect(TreeComparison.differences(f.source, f.restored(target)) == [])
+    let stored = try await f.backend.list(.pack).reduce(UInt64(0)) { $0 + UInt64($1.size) }
+    let storedWhole = try await whole.backend.list(.pack).reduce(UInt64(0)) { $0 + UInt64($1.size) }
+    #expect(stored <= storedWhole + storedWhole / 20, "no more is stored than after a whole prune: \(stored) vs \(storedWhole)")
+    let again = try await Pruner(repository: try await f.open(), options: PruneOptions(maxUnusedPercent: 0)).run()
+    #expect(again.packsWritten == 0 && again.bytesFreed == 0, "\(again)")
+  }
+
+  /// Forty files of 100 KiB, backed up; then every other one deleted and backed up again.
+  /// Returns the first snapshot: forgetting it leaves every data pack half used, so a prune
+  /// copies about 2 MiB into several new packs.
+  func halfForgotten(_ f: EngineFixture) async throws -> ID {
+    var rng = SeededRandom(seed: 75)
+    let bulk = f.source + "/bulk"
+    try FileManager.default.createDirectory(atPath: bulk, withIntermediateDirectories: true)
+    for i in 0..<40 { try FixtureTree.write(bulk + "/part-\(i)", rng.bytes(100 << 10)) }
+    let first = try await f.backup()
+    for i in stride(from: 1, to: 40, by: 2) { try FileManager.default.removeItem(atPath: bulk + "/part-\(i)") }
+    _ = try await f.backup()
+    return first.snapshotID
   }
 
   /// Index files lost or damaged: repair rebuilds them from the pack headers.

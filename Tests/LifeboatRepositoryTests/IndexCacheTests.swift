@@ -6,7 +6,7 @@ import LifeboatStorage
 import LifeboatTesting
 import Testing
 
-/// The on-disk index cache (#23, docs/design.md §18): it answers exactly as loading every index
+/// The on-disk index cache (#23, docs/design.md §14): it answers exactly as loading every index
 /// file does, follows the repository's index files as they change, and is rebuilt — never
 /// used — when it is damaged, cut short, from another repository or key, or was not written.
 @Suite struct IndexCacheTests {
@@ -51,6 +51,7 @@ import Testing
     for id in pool { #expect(a.location(of: id) == b.location(of: id), comment) }
     #expect(a.mirrors == b.mirrors, comment)
     #expect(a.packExtents() == b.packExtents(), comment)
+    #expect(a.treeEntriesByPack() == b.treeEntriesByPack(), comment)
     #expect(a.totals() == b.totals(), comment)
     let ea = a.entriesByPack().mapValues { $0.sorted { $0.offset < $1.offset } }
     let eb = b.entriesByPack().mapValues { $0.sorted { $0.offset < $1.offset } }

@@ -74,6 +74,9 @@ struct PruneCommand: AsyncParsableCommand {
     out.line("\(r.snapshots) snapshots use \(r.usedBlobs) blobs in \(r.packsBefore) packs (\(Format.bytes(r.bytesBefore)))")
     out.line("prune \(verb) delete \(r.packsDeleted) unused packs and \(r.unindexedPacksDeleted) unindexed packs, repack \(r.packsRepacked) packs into \(r.packsWritten)"
       + (r.smallPacksCombined > 0 ? " (\(r.smallPacksCombined) of them small packs combined)" : ""))
+    if r.packsResumed > 0 {
+      out.line("resumed an interrupted prune: \(r.packsResumed) packs it had written are kept, their data not copied again")
+    }
     out.line("space freed: \(Format.bytes(r.bytesFreed)); unused data left: \(Format.bytes(r.unusedBytesAfter))")
     if let l = r.locks { MaintenanceCommand.print(l, dryRun: dryRun, output: out) }
     if let p = r.purge {

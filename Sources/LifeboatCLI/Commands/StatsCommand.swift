@@ -83,7 +83,8 @@ struct StatsCommand: AsyncParsableCommand {
       + (r.repository_size > 0 ? String(format: " (%.2f %% of the repository)", Double(r.tree_mirror_bytes) * 100 / Double(r.repository_size)) : ""))
     out.line("dedup ratio:        \(String(format: "%.2f", r.dedup_ratio))x")
     out.line("compression ratio:  \(String(format: "%.2f", r.compression_ratio))x")
-    out.line("index memory:       \(String(format: "%.1f", r.index_bytes_per_blob)) bytes per blob")
+    out.line("index memory:       \(String(format: "%.1f", r.index_bytes_per_blob)) bytes per blob"
+      + (repo.index.isMapped ? " (the entries are read from this machine's index cache)" : ""))
     try out.emit(r)
   }
 }
