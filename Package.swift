@@ -201,7 +201,7 @@ let package = Package(
     // bench/index-scale.sh: a repository of millions of blobs without their data.
     .executableTarget(
       name: "lifeboat-bench-repo",
-      dependencies: ["LifeboatRepository", "LifeboatStorage", "LifeboatFormat", "LifeboatCore"],
+      dependencies: ["LifeboatRepository", "LifeboatStorage", "LifeboatFormat", "LifeboatCore", "LifeboatCatalog"],
       swiftSettings: strict, linkerSettings: releaseLinking),
     .target(
       name: "LifeboatTesting",

@@ -27,7 +27,7 @@ for i in range(500):
 PY
 "$bin" init -q
 "$bin" backup -q "$work/src"
-"$gen" "$work/repo" "$blobs"
+"$gen" "$work/repo" blobs "$blobs"
 
 results=$work/results.md
 echo "| blobs | operation | index cache | wall s | CPU s | peak RSS MiB |" | tee "$results"

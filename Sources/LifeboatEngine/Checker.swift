@@ -107,7 +107,7 @@ public final class Checker: Sendable {
     progress.update { $0.phase = "checking packs" }
     let stored = try await Repository.storage { try await repository.backend.list(.pack) }
     let storedSizes = Dictionary(stored.map { ($0.name, $0.size) }, uniquingKeysWith: { a, _ in a })
-    // One number per pack, not every entry: an index of twenty million blobs (mapped from
+    // One number per pack, not every entry: an index of twenty million blobs (read from
     // the index cache) is passed over once, not gathered.
     let indexed = repository.index.packExtents()
     report.packs = stored.count

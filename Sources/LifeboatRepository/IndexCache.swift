@@ -1,8 +1,8 @@
-// The index as one file on this machine (docs/design.md §14, "The index cache"): the sorted entries the master
-// index keeps, written once and then memory-mapped, so a repository of tens of millions of
-// blobs opens without reading, decrypting and sorting every index file, and without holding
-// 48 bytes per blob in RAM. Lookups touch a few pages each; passes over every entry give the
-// pages back as they go.
+// The index as one file on this machine (docs/design.md §14, "The index cache"): the sorted
+// entries the master index keeps, written once and then read in place, so a repository of
+// tens of millions of blobs opens without reading, decrypting and sorting every index file,
+// and without holding 48 bytes per blob in RAM. A lookup reads one page; a pass over every
+// entry reads the file in pieces.
 //
 // It is derived data and never trusted over the repository: it names the index files it was
 // built from, and is used only when all of them are still there (files added since are read
@@ -18,43 +18,79 @@ import Foundation
 import LifeboatCore
 import LifeboatFormat
 
-/// The sorted entries of a cache file, mapped read-only.
-final class MappedEntries: @unchecked Sendable {
-  private let base: UnsafeMutableRawPointer
-  private let length: Int
+/// The sorted entries of a cache file, read in place: a lookup reads the one 4 KiB page that
+/// can hold its ID (found in `fences`, the first ID word of every page, 8 bytes per 85
+/// entries), a pass reads the file in 3 MiB pieces. Nothing is mapped: on kernels that map a
+/// file's pages in large folios, a few hundred lookups into a mapping made 600 MB of it
+/// resident (docs/adr/0008-index-cache-reads.md).
+final class CachedEntries: @unchecked Sendable {
+  static let perPage = 85  // 85 × 48 = 4,080 bytes
+  private let fd: Int32
   let count: Int
-  let buffer: UnsafeBufferPointer<IndexEntry>
+  private let fences: [UInt64]
 
-  /// Maps the first `count` entries of `fd`.
-  init(fd: Int32, count: Int) throws {
-    precondition(count > 0)
-    length = count * MemoryLayout<IndexEntry>.stride
-    guard let p = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
-      throw LifeboatError(.fatal, "cannot map the index cache: \(String(cString: strerror(errno)))")
-    }
-    base = p
+  /// Takes `fd` (its own descriptor, closed with it).
+  init(fd: Int32, count: Int, fences: [UInt64]) {
+    self.fd = fd
     self.count = count
-    buffer = UnsafeBufferPointer(start: UnsafeRawPointer(p).bindMemory(to: IndexEntry.self, capacity: count), count: count)
-    // Lookups land anywhere: read no pages ahead of the one asked for.
-    madvise(p, length, MADV_RANDOM)
+    self.fences = fences
   }
 
-  deinit { munmap(base, length) }
+  deinit { close(fd) }
 
-  /// Visits entries `range` in order, giving each window of pages back to the page cache once
-  /// passed, so a pass over twenty million entries holds a few megabytes, not a gigabyte.
+  /// The entry of `id`, if the file has it.
+  func find(_ id: ID) -> IndexEntry? {
+    // The last page whose first entry is not after `id`, then earlier pages while their first
+    // word is the same (a run of equal first words may cross a page).
+    var lo = 0
+    var hi = fences.count
+    while lo < hi {
+      let mid = (lo + hi) / 2
+      if fences[mid] <= id.w0 { lo = mid + 1 } else { hi = mid }
+    }
+    var page = lo - 1
+    return withUnsafeTemporaryAllocation(of: IndexEntry.self, capacity: Self.perPage) { buf -> IndexEntry? in
+      while page >= 0 {
+        let first = page * Self.perPage
+        let n = min(Self.perPage, count - first)
+        guard read(UnsafeMutableRawBufferPointer(buf), entries: first, n) else { return nil }
+        if let i = MasterIndex.find(id, in: UnsafeBufferPointer(rebasing: buf[0..<n])) { return buf[i] }
+        guard fences[page] == id.w0 else { return nil }
+        page -= 1
+      }
+      return nil
+    }
+  }
+
+  /// Visits every entry in order, reading 65,536 at a time.
   func forEach(_ body: (IndexEntry) throws -> Void) rethrows {
-    let window = 1 << 16  // entries: 3 MiB
+    let window = 1 << 16
+    let buf = UnsafeMutableBufferPointer<IndexEntry>.allocate(capacity: window)
+    defer { buf.deallocate() }
     var start = 0
     while start < count {
-      let end = min(count, start + window)
-      for i in start..<end { try body(buffer[i]) }
-      let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-      let lo = (start * MemoryLayout<IndexEntry>.stride) / page * page
-      let hi = (end * MemoryLayout<IndexEntry>.stride) / page * page
-      if hi > lo { madvise(base + lo, hi - lo, MADV_DONTNEED) }
-      start = end
+      let n = min(window, count - start)
+      // The file was checked whole when opened; a read failing now (the disk, or the file cut
+      // short by hand) stops the process rather than answer from part of the index.
+      guard read(UnsafeMutableRawBufferPointer(buf), entries: start, n) else {
+        fatalError("the index cache could not be read back after it was checked")
+      }
+      for i in 0..<n { try body(buf[i]) }
+      start += n
     }
+  }
+
+  private func read(_ into: UnsafeMutableRawBufferPointer, entries first: Int, _ n: Int) -> Bool {
+    let stride = MemoryLayout<IndexEntry>.stride
+    var done = 0
+    let total = n * stride
+    while done < total {
+      let r = pread(fd, into.baseAddress! + done, total - done, off_t(first * stride + done))
+      if r < 0 && errno == EINTR { continue }
+      guard r > 0 else { return false }
+      done += r
+    }
+    return true
   }
 }
 
@@ -95,10 +131,10 @@ public enum IndexCache {
     var digest = ID(w0: 0, w1: 0, w2: 0, w3: 0)
   }
 
-  /// An opened cache: the files it covers, its pack table and its mapped entries.
+  /// An opened cache: the files it covers, its pack table and its entries.
   struct Opened {
     var header: Header
-    var entries: MappedEntries?
+    var entries: CachedEntries?
   }
 
   /// What `MasterIndex` hands over to be written.
@@ -106,10 +142,10 @@ public enum IndexCache {
     var packs: [ID]
     var packSizes: [UInt64]
     var alternates: [UInt32: UInt32]
-    /// Two runs sorted by ID, with no ID in both: the mapped cache's entries and the rest.
-    var mapped: MappedEntries?
+    /// Two runs sorted by ID, with no ID in both: the cache's entries and the rest.
+    var cached: CachedEntries?
     var sorted: [IndexEntry]
-    var count: Int { (mapped?.count ?? 0) + sorted.count }
+    var count: Int { (cached?.count ?? 0) + sorted.count }
   }
 
   // MARK: open
@@ -164,21 +200,28 @@ public enum IndexCache {
     guard body + headerLength + 16 == size else {
       throw LifeboatError.corrupt("the index cache is \(size) bytes, its header says \(body + headerLength + 16)")
     }
-    // The entries are checked against the sealed digest with reads, not through the mapping,
-    // so checking costs no resident memory.
+    // The entries are checked against the sealed digest, and the page fences taken, in one
+    // read through them: a whole number of pages at a time.
     var hash = SHA256Stream()
-    let chunk = 4 << 20
+    let pageBytes = CachedEntries.perPage * MemoryLayout<IndexEntry>.stride
+    let chunk = pageBytes * 1024
     let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
     defer { buf.deallocate() }
+    var fences = [UInt64]()
+    fences.reserveCapacity((h.count + CachedEntries.perPage - 1) / CachedEntries.perPage)
     var off = 0
     while off < body {
       let n = min(chunk, body - off)
       try readExactly(fd, at: off, into: UnsafeMutableRawBufferPointer(rebasing: buf[0..<n]))
       hash.update(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
+      for page in stride(from: 0, to: n, by: pageBytes) { fences.append(buf.load(fromByteOffset: page, as: UInt64.self)) }
       off += n
     }
     guard hash.finalize() == h.digest else { throw LifeboatError.corrupt("the index cache's entries do not match its header (damaged)") }
-    return Opened(header: h, entries: h.count > 0 ? try MappedEntries(fd: fd, count: h.count) : nil)
+    guard h.count > 0 else { return Opened(header: h, entries: nil) }
+    let own = dup(fd)
+    guard own >= 0 else { throw LifeboatError(.fatal, "cannot keep the index cache open: \(String(cString: strerror(errno)))") }
+    return Opened(header: h, entries: CachedEntries(fd: own, count: h.count, fences: fences))
   }
 
   private static func readExactly(_ fd: Int32, at offset: Int, count: Int) throws -> [UInt8] {
@@ -249,19 +292,22 @@ public enum IndexCache {
         }
         out.removeAll(keepingCapacity: true)
       }
-      let mapped = contents.mapped?.buffer ?? UnsafeBufferPointer(start: nil, count: 0)
-      var i = 0
-      var j = 0
       let sorted = contents.sorted
-      while i < mapped.count || j < sorted.count {
-        if j == sorted.count || (i < mapped.count && mapped[i].id < sorted[j].id) {
-          out.append(mapped[i])
-          i += 1
-        } else {
-          out.append(sorted[j])
+      var j = 0
+      func emit(_ e: IndexEntry) throws {
+        out.append(e)
+        if out.count == chunk { try flush() }
+      }
+      try contents.cached?.forEach { e in
+        while j < sorted.count && sorted[j].id < e.id {
+          try emit(sorted[j])
           j += 1
         }
-        if out.count == chunk { try flush() }
+        try emit(e)
+      }
+      while j < sorted.count {
+        try emit(sorted[j])
+        j += 1
       }
       try flush()
       // The header, sealed, then its length and the magic.

@@ -49,13 +49,13 @@ public struct BlobLocation: Sendable, Hashable {
 /// The union of all index files plus what this process added, in a compact form.
 ///
 /// Loaded entries live in one array sorted by ID (searched by interpolation, since IDs are
-/// uniformly random), or, for a large index, in the mapped on-disk cache (`IndexCache`) with
+/// uniformly random), or, for a large index, in the on-disk cache (`IndexCache`, read a page at a time) with
 /// the array holding only what was added since; entries added during a run go to a small
 /// dictionary that is merged into the sorted array when it grows past 1/8 of it. Thread-safe.
 public final class MasterIndex: Sendable {
   struct State {
-    /// The index cache's entries, sorted (none in `sorted` or `pending`).
-    var mapped: MappedEntries? = nil
+    /// The index cache's entries, sorted, read from the file (none in `sorted` or `pending`).
+    var cached: CachedEntries? = nil
     var sorted: [IndexEntry] = []
     var pending: [ID: IndexEntry] = [:]
     /// Blobs being packed by this process but not yet in an uploaded pack.
@@ -72,7 +72,7 @@ public final class MasterIndex: Sendable {
 
   public init() {}
 
-  public var blobCount: Int { state.withLock { ($0.mapped?.count ?? 0) + $0.sorted.count + $0.pending.count } }
+  public var blobCount: Int { state.withLock { ($0.cached?.count ?? 0) + $0.sorted.count + $0.pending.count } }
   public var packCount: Int { state.withLock { $0.packs.count } }
 
   /// Adds the blobs of one pack. A blob already known stays where it was first found.
@@ -154,7 +154,7 @@ public final class MasterIndex: Sendable {
     var rank = [Int?](repeating: nil, count: loader.files.count)
     for (r, f) in order.enumerated() { rank[f] = r }
     let used = order.map { loader.files[$0].name }
-    guard state.withLock({ $0.mapped == nil && $0.sorted.isEmpty && $0.pending.isEmpty && $0.packs.isEmpty }) else {
+    guard state.withLock({ $0.cached == nil && $0.sorted.isEmpty && $0.pending.isEmpty && $0.packs.isEmpty }) else {
       // Rare (an index loaded twice in one process): the general path.
       var byPack = [UInt32: [PackEntry]]()
       for e in loader.entries { byPack[UInt32(e.pack), default: []].append(e.packEntry) }
@@ -346,7 +346,7 @@ public final class MasterIndex: Sendable {
   }
 
   private static func lookup(_ id: ID, _ s: State) -> IndexEntry? {
-    if let m = s.mapped, let i = find(id, in: m.buffer) { return m.buffer[i] }
+    if let c = s.cached, let e = c.find(id) { return e }
     if let i = find(id, in: s.sorted) { return s.sorted[i] }
     return s.pending[id]
   }
@@ -411,7 +411,7 @@ public final class MasterIndex: Sendable {
   public func entriesByPack() -> [ID: [PackEntry]] {
     state.withLock { s in
       var out = [ID: [PackEntry]]()
-      s.mapped?.forEach { e in out[s.packs[e.pack], default: []].append(e.packEntry) }
+      s.cached?.forEach { e in out[s.packs[e.pack], default: []].append(e.packEntry) }
       for e in s.sorted { out[s.packs[e.pack], default: []].append(e.packEntry) }
       for e in s.pending.values { out[s.packs[e.pack], default: []].append(e.packEntry) }
       for (a, b) in s.alternates where Self.owns(a, s) {
@@ -434,7 +434,7 @@ public final class MasterIndex: Sendable {
         raw += UInt64(e.rawLength)
         stored += UInt64(e.length)
       }
-      s.mapped?.forEach(count)
+      s.cached?.forEach(count)
       s.sorted.forEach(count)
       s.pending.values.forEach(count)
       return (d, t, raw, stored)
@@ -445,9 +445,8 @@ public final class MasterIndex: Sendable {
   /// from capacities. docs/design.md reports this figure.
   public func memoryBytesPerBlob() -> Double {
     state.withLock { s in
-      // Entries in a mapped cache count as blobs but not as memory: they are pages of a file,
-      // read as needed and given back.
-      let blobs = (s.mapped?.count ?? 0) + s.sorted.count + s.pending.count
+      // Entries in the cache file count as blobs but not as memory: they are read as needed.
+      let blobs = (s.cached?.count ?? 0) + s.sorted.count + s.pending.count
       guard blobs > 0 else { return 0 }
       let entries = s.sorted.capacity * MemoryLayout<IndexEntry>.stride
       let pending = s.pending.capacity * (MemoryLayout<ID>.stride + MemoryLayout<IndexEntry>.stride + 1)
@@ -463,8 +462,8 @@ extension MasterIndex {
   /// Takes an opened cache as the whole index (into an empty one).
   func adopt(_ cache: IndexCache.Opened) {
     state.withLock { s in
-      precondition(s.mapped == nil && s.sorted.isEmpty && s.pending.isEmpty && s.packs.isEmpty)
-      s.mapped = cache.entries
+      precondition(s.cached == nil && s.sorted.isEmpty && s.pending.isEmpty && s.packs.isEmpty)
+      s.cached = cache.entries
       s.packs = cache.header.packs
       s.packSizes = cache.header.packSizes
       s.packNumbers = Dictionary(cache.header.packs.enumerated().map { ($1, UInt32($0)) }, uniquingKeysWith: { a, _ in a })
@@ -472,10 +471,10 @@ extension MasterIndex {
     }
   }
 
-  /// Whether the index is served from a mapped cache file.
-  public var isMapped: Bool { state.withLock { $0.mapped != nil } }
+  /// Whether the index is served from the index cache file.
+  public var isCached: Bool { state.withLock { $0.cached != nil } }
 
-  /// Entries held in memory beside the mapped cache (added since it was written).
+  /// Entries held in memory beside the cache (added since it was written).
   var entriesBesideCache: Int { state.withLock { $0.sorted.count + $0.pending.count } }
 
   /// Everything the cache file holds, as it stands (pending entries merged first). Cheap: the
@@ -483,7 +482,7 @@ extension MasterIndex {
   func cacheContents() -> IndexCache.Contents {
     state.withLock { s in
       Self.merge(&s)
-      return IndexCache.Contents(packs: s.packs, packSizes: s.packSizes, alternates: s.alternates, mapped: s.mapped, sorted: s.sorted)
+      return IndexCache.Contents(packs: s.packs, packSizes: s.packSizes, alternates: s.alternates, cached: s.cached, sorted: s.sorted)
     }
   }
 
@@ -493,7 +492,7 @@ extension MasterIndex {
     state.withLock { s in
       var live = [Bool](repeating: false, count: s.packs.count)
       func mark(_ e: IndexEntry) { live[e.pack] = true }
-      s.mapped?.forEach(mark)
+      s.cached?.forEach(mark)
       s.sorted.forEach(mark)
       s.pending.values.forEach(mark)
       var out = [ID: UInt64]()
@@ -511,7 +510,7 @@ extension MasterIndex {
       func take(_ e: IndexEntry) {
         if e.packAndFlags & IndexEntry.treeBit != 0 { out[s.packs[e.pack], default: []].append(e.packEntry) }
       }
-      s.mapped?.forEach(take)
+      s.cached?.forEach(take)
       s.sorted.forEach(take)
       s.pending.values.forEach(take)
       for (a, b) in s.alternates where Self.owns(a, s) {
@@ -530,7 +529,7 @@ extension MasterIndex {
       for (a, b) in s.alternates where Self.owns(a, s) && wanted[Int(b)] { wanted[Int(a)] = true }
       var out = [ID: [PackEntry]]()
       func take(_ e: IndexEntry) { if wanted[e.pack] { out[s.packs[e.pack], default: []].append(e.packEntry) } }
-      s.mapped?.forEach(take)
+      s.cached?.forEach(take)
       s.sorted.forEach(take)
       s.pending.values.forEach(take)
       for (a, b) in s.alternates where Self.owns(a, s) && packs.contains(s.packs[Int(b)]) {

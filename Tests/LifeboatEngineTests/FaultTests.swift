@@ -84,7 +84,7 @@ import Testing
     _ = good
   }
 
-  /// With the index in memory, and served from the mapped index cache (docs/design.md §14).
+  /// With the index in memory, and served from the index cache (docs/design.md §14).
   @Test(arguments: [false, true])
   func aFlippedBitInAPackIsNamedAndOnlyTheDamagedFilesAreRefused(indexCache: Bool) async throws {
     var f = try await EngineFixture(seed: 23)

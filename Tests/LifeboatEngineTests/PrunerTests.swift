@@ -23,7 +23,7 @@ import Testing
     return (kept, forgotten)
   }
 
-  /// With the index in memory, and served from the mapped index cache (docs/design.md §14).
+  /// With the index in memory, and served from the index cache (docs/design.md §14).
   @Test(arguments: [false, true])
   func pruneFreesUnusedDataAndEverythingLeftRestores(indexCache: Bool) async throws {
     var f = try await EngineFixture(seed: 71)
@@ -42,8 +42,8 @@ import Testing
     if indexCache {
       // The prune replaced the index files: the next open rebuilds the cache, the one after
       // serves from it (and the check and restores below with it).
-      #expect(try await !f.open().index.isMapped)
-      #expect(try await f.open().index.isMapped)
+      #expect(try await !f.open().index.isCached)
+      #expect(try await f.open().index.isCached)
     }
     let check = try await f.check()
     #expect(check.isClean, "\(check.errors)")

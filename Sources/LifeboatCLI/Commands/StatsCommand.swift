@@ -84,7 +84,7 @@ struct StatsCommand: AsyncParsableCommand {
     out.line("dedup ratio:        \(String(format: "%.2f", r.dedup_ratio))x")
     out.line("compression ratio:  \(String(format: "%.2f", r.compression_ratio))x")
     out.line("index memory:       \(String(format: "%.1f", r.index_bytes_per_blob)) bytes per blob"
-      + (repo.index.isMapped ? " (the entries are read from this machine's index cache)" : ""))
+      + (repo.index.isCached ? " (the entries are read from this machine's index cache)" : ""))
     try out.emit(r)
   }
 }
