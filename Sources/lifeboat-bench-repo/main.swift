@@ -31,7 +31,8 @@ else {
 let root = args[1]
 if args[2] == "jobs" {
   let catalog = try Catalog(path: root)
-  let now = SystemClock().now
+  let clock: any WallClock = SystemClock()
+  let now = clock.now()
   var rng = SplitMix64(seed: 2027)
   for i in stride(from: count, through: 1, by: -1) {
     let started = now.addingTimeInterval(-3600 * Double(i))
