@@ -26,6 +26,12 @@ struct LifeboatCommand: AsyncParsableCommand {
         lifeboat run --all --plan plan.yaml
         lifeboat status --plan plan.yaml
 
+      What this machine remembers about repositories — which key opened each, when each pack
+      was last verified, and the index of large repositories (100,000 blobs or more) as a file
+      read in place — is kept in $LIFEBOAT_CACHE_DIR, else ~/.cache/lifeboat. All of it is
+      sealed with the repository's key and rebuilt when missing or stale; LIFEBOAT_CACHE_DIR=off
+      keeps none.
+
       Exit codes: 0 ok · 1 error · 3 backup done but some sources unreadable · 10 no repository · 11 lock failed · 12 wrong password · 130 interrupted.
       """,
     version: LifeboatVersion.string,
