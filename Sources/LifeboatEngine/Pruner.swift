@@ -72,7 +72,8 @@ public final class Pruner: Sendable {
         .corrupt, "refusing to prune: \(loaded.damaged.count) index files cannot be read",
         hint: "run `lifeboat check` and repair the repository first")
     }
-    // 1. Used blobs.
+    // 1. Used blobs: trees in a set (the walk visits each shared tree once), data blob IDs
+    // appended, then all sorted into one array: 32 bytes per used blob.
     let list = try await repository.listSnapshots()
     guard list.damaged.isEmpty else {
       throw LifeboatError(
@@ -80,56 +81,79 @@ public final class Pruner: Sendable {
         hint: "run `lifeboat check`; remove or repair the damaged snapshots first")
     }
     report.snapshots = list.snapshots.count
-    var used = Set<ID>()
+    var trees = Set<ID>()
+    var data = [ID]()
     for (_, snap) in list.snapshots {
-      try await markUsed(tree: snap.tree, &used)
+      try await markUsed(tree: snap.tree, trees: &trees, data: &data)
     }
+    data.append(contentsOf: trees)
+    trees = []
+    let used = UsedBlobs(consume data)
     report.usedBlobs = used.count
 
-    // 2. Classify packs.
-    let byPack = repository.index.entriesByPack()
+    // 2. Classify packs: one pass over the index, a few numbers per pack (not its entries).
+    let usage = repository.index.packUsage(isUsed: used.contains)
     let stored = try await Repository.storage { try await repository.backend.list(.pack) }
     report.packsBefore = stored.count
-    var unindexed = [String]()
-    var sizes = [ID: UInt64]()
-    for s in stored {
-      report.bytesBefore += UInt64(s.size)
-      if let id = ID(hex: s.name), byPack[id] != nil { sizes[id] = UInt64(s.size) } else { unindexed.append(s.name) }
-    }
     // Mirrors of tree packs (docs/design.md §7) follow their pack: kept with it, dropped with
     // it, never counted on their own. A missing mirror only leaves the index.
     let mirrorOf = repository.index.mirrors
+    // Every pack an index file in force names, whether or not it holds a blob's indexed copy.
+    let named = Set(repository.index.packIDs)
+    var unindexed = [String]()
+    var sizes = [ID: UInt64]()
+    // Named by an index file, but every blob of it is indexed in another pack and it is no
+    // mirror of a pack that stays (two backups that stored the same trees at once): dropped
+    // like an unused pack, and the files naming it rewritten.
+    var redundant = [ID]()
+    for s in stored {
+      report.bytesBefore += UInt64(s.size)
+      guard let id = ID(hex: s.name) else {
+        unindexed.append(s.name)
+        continue
+      }
+      if usage[id] != nil || mirrorOf[id].map({ usage[$0] != nil }) == true {
+        sizes[id] = UInt64(s.size)
+      } else if named.contains(id) {
+        sizes[id] = UInt64(s.size)
+        redundant.append(id)
+      } else {
+        unindexed.append(s.name)
+      }
+    }
+    // Named but not stored, and holding no blob's indexed copy (a lost mirror): it only leaves
+    // the index.
+    let storedIDs = Set(stored.compactMap { ID(hex: $0.name) })
+    let leaveIndex = named.filter { !storedIDs.contains($0) && usage[$0] == nil }
     // A blob is indexed at one location only; if that pack were missing, its other copies
     // would sit in packs that look unindexed and would be deleted. Refuse instead.
-    if let missing = byPack.keys.first(where: { sizes[$0] == nil && mirrorOf[$0] == nil }) {
+    if let missing = usage.keys.first(where: { sizes[$0] == nil }) {
       throw LifeboatError(
         .corrupt, "refusing to prune: indexed pack \(missing.short) is missing from storage",
         hint: "run `lifeboat check` to see what is affected")
     }
-    var unusedPacks = [ID]()
-    var partial = [(pack: ID, unused: UInt64, entries: [PackEntry])]()
+    var unusedPacks = redundant
+    var partial = [(pack: ID, unused: UInt64, type: BlobType)]()
     // Packs under a quarter of the target size (many small backups leave one or two each):
     // combined into full ones when there are two or more, so the repository does not grow
     // into hundreds of thousands of tiny objects.
-    var small = [(pack: ID, unused: UInt64, entries: [PackEntry])]()
+    var small = [(pack: ID, unused: UInt64, type: BlobType)]()
     var keptUnused: UInt64 = 0
     var keptTotal: UInt64 = 0
-    for (pack, entries) in byPack where mirrorOf[pack] == nil {
-      guard let size = sizes[pack] else { continue }  // indexed but missing: check reports it
-      let usedEntries = entries.filter { used.contains($0.id) }
-      if usedEntries.isEmpty {
+    for (pack, u) in usage {
+      let size = sizes[pack]!
+      if u.used == 0 {
         unusedPacks.append(pack)
         continue
       }
-      let unused = entries.filter { !used.contains($0.id) }.reduce(UInt64(0)) { $0 + UInt64($1.length) }
       keptTotal += size
-      keptUnused += unused
-      if unused > 0 { partial.append((pack, unused, entries)) }
-      if size < UInt64(repository.config.packSize / 4) { small.append((pack, unused, entries)) }
+      keptUnused += u.unusedBytes
+      if u.unusedBytes > 0 { partial.append((pack, u.unusedBytes, u.type)) }
+      if size < UInt64(repository.config.packSize / 4) { small.append((pack, u.unusedBytes, u.type)) }
     }
     // Repack the emptiest packs first until the unused share is within the limit.
-    partial.sort { $0.unused > $1.unused }
-    var repack = [(pack: ID, unused: UInt64, entries: [PackEntry])]()
+    partial.sort { $0.unused > $1.unused || ($0.unused == $1.unused && $0.pack < $1.pack) }
+    var repack = [(pack: ID, unused: UInt64, type: BlobType)]()
     let limit = Double(keptTotal) * options.maxUnusedPercent / 100
     for p in partial where Double(keptUnused) > limit {
       repack.append(p)
@@ -141,8 +165,8 @@ public final class Pruner: Sendable {
       // in one small pack of a kind at most, which the next prune leaves alone.
       let chosen = Set(repack.map(\.pack))
       for kind in [BlobType.data, .tree] {
-        let ofKind = small.filter { $0.entries.first?.type == kind }
-        let rewritingKind = repack.contains { $0.entries.first?.type == kind }
+        let ofKind = small.filter { $0.type == kind }.sorted { $0.pack < $1.pack }
+        let rewritingKind = repack.contains { $0.type == kind }
         guard ofKind.count >= 2 || (ofKind.count == 1 && rewritingKind) else { continue }
         for p in ofKind where !chosen.contains(p.pack) {
           repack.append(p)
@@ -151,6 +175,8 @@ public final class Pruner: Sendable {
         report.smallPacksCombined += ofKind.count
       }
     }
+    // The entries of the packs to repack, and only those.
+    let repackEntries = repository.index.entries(inPacks: Set(repack.map(\.pack)))
     // Resuming an interrupted prune: the data packs it wrote are unindexed, and hold blobs to
     // be copied now. One whose every blob is used, to be copied and not yet covered is taken
     // as it is (its header is sealed, its blobs were verified when copied): indexed, its blobs
@@ -159,7 +185,7 @@ public final class Pruner: Sendable {
     var covered = Set<ID>()
     if !unindexed.isEmpty && !repack.isEmpty {
       var toCopy = Set<ID>()
-      for p in repack { for e in p.entries where e.type == .data && used.contains(e.id) { toCopy.insert(e.id) } }
+      for (_, entries) in repackEntries { for e in entries where e.type == .data && used.contains(e.id) { toCopy.insert(e.id) } }
       let storedSize = Dictionary(stored.map { ($0.name, $0.size) }, uniquingKeysWith: { a, _ in a })
       for name in unindexed {
         guard let id = ID(hex: name), let size = storedSize[name],
@@ -180,9 +206,10 @@ public final class Pruner: Sendable {
     report.packsDeleted = unusedPacks.count
     report.packsRepacked = repack.count
     report.unindexedPacksDeleted = unindexed.count
+    let storedSizes = Dictionary(stored.map { ($0.name, UInt64($0.size)) }, uniquingKeysWith: { a, _ in a })
     report.bytesFreed =
       unusedPacks.reduce(UInt64(0)) { $0 + (sizes[$1] ?? 0) }
-      + unindexed.reduce(UInt64(0)) { t, n in t + UInt64(stored.first { $0.name == n }?.size ?? 0) }
+      + unindexed.reduce(UInt64(0)) { $0 + (storedSizes[$1] ?? 0) }
       + repack.reduce(UInt64(0)) { $0 + $1.unused }
     if options.dryRun { return report }
 
@@ -208,7 +235,7 @@ public final class Pruner: Sendable {
     }
     for p in repack {
       let data = try await Repository.storage { try await repository.backend.load(Handle(.pack, p.pack.hex)) }
-      for e in p.entries where used.contains(e.id) && !covered.contains(e.id) {
+      for e in (repackEntries[p.pack] ?? []).sorted(by: { $0.offset < $1.offset }) where used.contains(e.id) && !covered.contains(e.id) {
         let lo = Int(e.offset)
         let hi = lo + Int(e.length)
         guard hi <= data.count else {
@@ -233,16 +260,11 @@ public final class Pruner: Sendable {
     report.packsWritten = newPacks.count
     newPacks += resumed
 
-    // 3. New index: every kept pack with all its entries, plus the new packs. The supersedes
-    // list goes into the last file only, so an interruption leaves the old files in force.
-    var keptPacks = [IndexFile.Pack]()
-    for (pack, entries) in byPack where !dropped.contains(pack) && sizes[pack] != nil {
-      keptPacks.append(IndexFile.Pack(id: pack, entries: entries.sorted { $0.offset < $1.offset }))
-    }
-    keptPacks.sort { $0.id < $1.id }
-    // 4. Then delete what nothing indexes any more: old index files (inside replaceIndex),
-    // then packs.
-    report.indexFilesReplaced = try await repository.replaceIndex(with: keptPacks + newPacks).replaced
+    // 3. New index files: those that name a dropped pack are rewritten without it, one at a
+    // time, and the new packs added; the last new file supersedes the rewritten ones, so an
+    // interruption before it leaves them in force. 4. Then the old files are deleted (inside
+    // rewriteIndex), then the packs nothing indexes any more.
+    report.indexFilesReplaced = try await repository.rewriteIndex(dropping: dropped.union(leaveIndex), adding: newPacks).replaced
     for pack in dropped {
       try await Repository.storage { try await repository.backend.remove(Handle(.pack, pack.hex)) }
     }
@@ -252,8 +274,8 @@ public final class Pruner: Sendable {
     return report
   }
 
-  private func markUsed(tree: ID, _ used: inout Set<ID>) async throws {
-    guard used.insert(tree).inserted else { return }
+  private func markUsed(tree: ID, trees: inout Set<ID>, data: inout [ID]) async throws {
+    guard trees.insert(tree).inserted else { return }
     let t: Tree
     do {
       t = try await repository.loadTree(tree, cache: false)
@@ -263,8 +285,50 @@ public final class Pruner: Sendable {
         hint: "run `lifeboat check --read-data` to find the damage")
     }
     for n in t.nodes {
-      for b in n.content { used.insert(b) }
-      if let s = n.subtree { try await markUsed(tree: s, &used) }
+      data.append(contentsOf: n.content)
+      if let s = n.subtree { try await markUsed(tree: s, trees: &trees, data: &data) }
+    }
+  }
+}
+
+/// The blobs some snapshot uses: one sorted array of IDs, searched by interpolation (IDs are
+/// uniformly random), 32 bytes per blob where a set takes about twice that.
+struct UsedBlobs: Sendable {
+  private var ids: [ID]
+
+  init(_ ids: consuming [ID]) {
+    var a = ids
+    a.sort()
+    var w = 0
+    for i in a.indices where w == 0 || a[i] != a[w - 1] {
+      a[w] = a[i]
+      w += 1
+    }
+    a.removeLast(a.count - w)
+    self.ids = a
+  }
+
+  var count: Int { ids.count }
+
+  func contains(_ id: ID) -> Bool {
+    ids.withUnsafeBufferPointer { buf in
+      var lo = 0
+      var hi = buf.count - 1
+      var steps = 0
+      while lo <= hi {
+        steps += 1
+        let a0 = buf[lo].w0
+        let b0 = buf[hi].w0
+        if id.w0 < a0 || id.w0 > b0 { return false }
+        var mid = (lo + hi) / 2
+        if b0 > a0 && steps < 8 {
+          mid = min(max(lo + Int(Double(id.w0 - a0) / Double(b0 - a0) * Double(hi - lo)), lo), hi)
+        }
+        let m = buf[mid]
+        if m == id { return true }
+        if m < id { lo = mid + 1 } else { hi = mid - 1 }
+      }
+      return false
     }
   }
 }

@@ -502,6 +502,34 @@ extension MasterIndex {
     }
   }
 
+  /// How a pack's blobs are used: what prune decides on, without the entries themselves.
+  public struct PackUsage: Sendable, Equatable {
+    public var entries = 0
+    public var used = 0
+    public var unusedBytes: UInt64 = 0
+    public var type: BlobType = .data
+  }
+
+  /// Every pack holding indexed blobs (mirrors left out: they follow their pack), with how
+  /// many of its entries `isUsed` and the bytes of the others. One pass, a few numbers per pack.
+  public func packUsage(isUsed: (ID) -> Bool) -> [ID: PackUsage] {
+    state.withLock { s in
+      var usage = [PackUsage?](repeating: nil, count: s.packs.count)
+      func count(_ e: IndexEntry) {
+        var u = usage[e.pack] ?? PackUsage(type: e.packAndFlags & IndexEntry.treeBit != 0 ? .tree : .data)
+        u.entries += 1
+        if isUsed(e.id) { u.used += 1 } else { u.unusedBytes += UInt64(e.length) }
+        usage[e.pack] = u
+      }
+      s.cached?.forEach(count)
+      s.sorted.forEach(count)
+      s.pending.values.forEach(count)
+      var out = [ID: PackUsage]()
+      for (n, u) in usage.enumerated() { if let u { out[s.packs[n]] = u } }
+      return out
+    }
+  }
+
   /// The tree blobs of every pack that holds trees, in storage order (a mirror with those of
   /// the pack it mirrors): one pass that keeps only trees, a small share of any index.
   public func treeEntriesByPack() -> [ID: [PackEntry]] {

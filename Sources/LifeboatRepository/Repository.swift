@@ -463,14 +463,9 @@ public final class Repository: Sendable {
       var pending = infos.makeIterator()
       func launch() {
         guard let info = pending.next() else { return }
-        group.addTask { [backend, keys] in
+        group.addTask { [self] in
           do {
-            let sealed = try await backend.load(Handle(.index, info.name))
-            guard StorageHash.id(sealed).hex == info.name else {
-              throw LifeboatError.corrupt("content does not match its name (SHA-256 mismatch)")
-            }
-            let plain = try Envelope.open(sealed, key: keys.metadataKey, purpose: .index)
-            return (info.name, .success(try IndexFile.decode(plain)))
+            return (info.name, .success(try await loadIndexFile(info.name)))
           } catch {
             return (info.name, .failure(error))
           }
@@ -526,6 +521,71 @@ public final class Repository: Sendable {
       try await Self.storage { try await backend.remove(Handle(.index, o.hex)) }
     }
     return (batches.count, old.count)
+  }
+
+  /// Prune's index rewrite (under the exclusive lock): every index file in force that names a
+  /// pack of `dropping` is written again without it, one file at a time, in new files of about
+  /// 50,000 entries; `adding` goes into them too. The last new file lists every rewritten file
+  /// and every superseded one still stored in `supersedes`, so an interruption before it
+  /// leaves the old files in force; those are deleted after it is saved. Files that name no
+  /// dropped pack stay as they are. Returns (files written, replaced).
+  @discardableResult
+  public func rewriteIndex(dropping: Set<ID>, adding: [IndexFile.Pack]) async throws -> (written: Int, replaced: Int) {
+    let infos = try await Self.storage { try await backend.list(.index) }
+    // Pass 1: which files name a dropped pack, and which are superseded already (leftovers of
+    // an interrupted prune: replaced again, never carried).
+    var superseded = Set<String>()
+    var affected = [String]()
+    var damaged = [String]()
+    try await readIndexFiles(infos) { name, result in
+      switch result {
+      case .success(let f):
+        superseded.formUnion(f.supersedes.map(\.hex))
+        if f.packs.contains(where: { dropping.contains($0.id) }) { affected.append(name) }
+      case .failure(let e): damaged.append("\(name): \(e)")
+      }
+    }
+    guard damaged.isEmpty else {
+      throw LifeboatError(.corrupt, "refusing to rewrite the index: \(damaged.count) index files cannot be read (\(damaged[0]))",
+        hint: "run `lifeboat check` and `lifeboat repair index` first")
+    }
+    let present = Set(infos.map(\.name))
+    let replace = Set(affected).union(superseded.intersection(present))
+    guard !replace.isEmpty || !adding.isEmpty else { return (0, 0) }
+    // Pass 2: the packs that stay, from the rewritten files in force, and the new ones.
+    var batch = [IndexFile.Pack]()
+    var count = 0
+    var written = 0
+    func save(final: Bool) async throws {
+      let supersedes = final ? replace.sorted().compactMap { ID(hex: $0) } : []
+      try await saveIndex(IndexFile(packs: batch, supersedes: supersedes))
+      written += 1
+      batch = []
+      count = 0
+    }
+    func add(_ p: IndexFile.Pack) async throws {
+      batch.append(p)
+      count += p.entries.count
+      if count >= 50_000 { try await save(final: false) }
+    }
+    for name in affected.sorted() where !superseded.contains(name) {
+      for p in try await Self.storage({ try await loadIndexFile(name) }).packs where !dropping.contains(p.id) { try await add(p) }
+    }
+    for p in adding { try await add(p) }
+    try await save(final: true)
+    for name in replace.sorted() {
+      try await Self.storage { try await backend.remove(Handle(.index, name)) }
+    }
+    return (written, replace.count)
+  }
+
+  /// One index file, read, checked against its name and decoded.
+  private func loadIndexFile(_ name: String) async throws -> IndexFile {
+    let sealed = try await backend.load(Handle(.index, name))
+    guard StorageHash.id(sealed).hex == name else {
+      throw LifeboatError.corrupt("content does not match its name (SHA-256 mismatch)")
+    }
+    return try IndexFile.decode(try Envelope.open(sealed, key: keys.metadataKey, purpose: .index))
   }
 
   // MARK: - Blobs

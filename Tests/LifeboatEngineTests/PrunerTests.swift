@@ -173,6 +173,30 @@ import Testing
     return first.snapshotID
   }
 
+  /// Two backups at once store the same blobs twice: packs whose every blob is indexed in
+  /// another pack, named by index files (one version of prune deleted them and left the files
+  /// naming them: "indexed pack is missing"). Prune drops them and rewrites those files.
+  @Test func packsDuplicatedByConcurrentBackupsArePrunedConsistently() async throws {
+    let f = try await EngineFixture(seed: 76)
+    defer { f.remove() }
+    async let a = f.backup()
+    async let b = f.backup()
+    let (first, second) = try await (a, b)
+    let before = try await f.backend.list(.pack).count
+    let report = try await Pruner(repository: try await f.open(), options: PruneOptions(maxUnusedPercent: 0)).run()
+    #expect(report.packsDeleted > 0 && report.indexFilesReplaced > 0, "\(report)")
+    #expect(try await f.backend.list(.pack).count < before)
+    let check = try await f.check()
+    #expect(check.isClean && check.notes.isEmpty, "\(check.errors) \(check.notes)")
+    for id in [first.snapshotID, second.snapshotID] {
+      let target = f.dir.sub("restored-\(id.short)")
+      #expect(try await f.restore(id, to: target).isComplete)
+      #expect(TreeComparison.differences(f.source, f.restored(target)) == [])
+    }
+    let again = try await Pruner(repository: try await f.open(), options: PruneOptions(maxUnusedPercent: 0)).run()
+    #expect(again.packsWritten == 0 && again.bytesFreed == 0, "\(again)")
+  }
+
   /// Index files lost or damaged: repair rebuilds them from the pack headers.
   @Test func repairIndexRebuildsFromPackHeaders() async throws {
     let f = try await EngineFixture(seed: 73)
