@@ -2,8 +2,9 @@
 # A repository of many blobs (#23): BLOBS synthetic data blobs (default 20,000,000) added by
 # lifeboat-bench-repo to a real repository with one small snapshot — index files and sparse
 # packs, no data — then the peak RSS (GNU time) of `snapshots`, `check` (structure, no
-# --read-data) and a small backup into it: with the index cache on (cold: the run that builds
-# it; warm: the runs after) and off (every index file into memory, as before the cache).
+# --read-data), a small backup into it and prune's decision (--dry-run): with the index cache
+# on (cold: the run that builds it; warm: the runs after) and off (every index file into
+# memory, as before the cache).
 # Release binaries. Not a test: generating 20 M blobs takes a few minutes and ~1 GB of index.
 #
 #   bench/index-scale.sh [BLOBS]      (make release; swift build -c release --product lifeboat-bench-repo)
@@ -54,4 +55,8 @@ touch_some 2
 measure "small backup" "warm, 1 newer index file" "$bin" backup "$work/src"
 measure check "warm, 2 newer index files" "$bin" check
 grep -q "no errors" "$work/out" || { echo "check did not pass:"; tail -5 "$work/out"; exit 1; }
+# Prune on the same repository: the synthetic blobs belong to no snapshot, so it decides to
+# delete all 5,000 packs and rewrite every index file (dry run: the decision, not the deleting).
+LIFEBOAT_CACHE_DIR=off measure "prune --dry-run" off "$bin" prune --max-unused 0% --dry-run
+measure "prune --dry-run" warm "$bin" prune --max-unused 0% --dry-run
 ls -l "$work/cache/index" | tail -n +2 | awk '{printf "index cache file: %.0f MiB\n", $5/1048576}' | tee -a "$results"
