@@ -463,9 +463,10 @@ public final class Repository: Sendable {
       var pending = infos.makeIterator()
       func launch() {
         guard let info = pending.next() else { return }
-        group.addTask { [self] in
+        group.addTask { [backend, keys] in
           do {
-            return (info.name, .success(try await loadIndexFile(info.name)))
+            let sealed = try await backend.load(Handle(.index, info.name))
+            return (info.name, .success(try Self.decodeIndexFile(sealed, name: info.name, keys: keys)))
           } catch {
             return (info.name, .failure(error))
           }
@@ -581,7 +582,11 @@ public final class Repository: Sendable {
 
   /// One index file, read, checked against its name and decoded.
   private func loadIndexFile(_ name: String) async throws -> IndexFile {
-    let sealed = try await backend.load(Handle(.index, name))
+    try Self.decodeIndexFile(try await backend.load(Handle(.index, name)), name: name, keys: keys)
+  }
+
+  /// A stored index file checked against its name, opened and decoded.
+  private static func decodeIndexFile(_ sealed: [UInt8], name: String, keys: RepositoryKeys) throws -> IndexFile {
     guard StorageHash.id(sealed).hex == name else {
       throw LifeboatError.corrupt("content does not match its name (SHA-256 mismatch)")
     }
