@@ -26,12 +26,14 @@ import LifeboatFormat
 final class CachedEntries: @unchecked Sendable {
   static let perPage = 85  // 85 × 48 = 4,080 bytes
   private let fd: Int32
+  private let path: String
   let count: Int
   private let fences: [UInt64]
 
-  /// Takes `fd` (its own descriptor, closed with it).
-  init(fd: Int32, count: Int, fences: [UInt64]) {
+  /// Takes `fd` (its own descriptor, closed with it), opened from `path`.
+  init(fd: Int32, path: String, count: Int, fences: [UInt64]) {
     self.fd = fd
+    self.path = path
     self.count = count
     self.fences = fences
   }
@@ -70,10 +72,15 @@ final class CachedEntries: @unchecked Sendable {
     var start = 0
     while start < count {
       let n = min(window, count - start)
-      // The file was checked whole when opened; a read failing now (the disk, or the file cut
-      // short by hand) stops the process rather than answer from part of the index.
+      // The file was checked whole when opened and is only ever replaced by a rename; a read
+      // failing now (the disk, or the file cut short by hand) ends the command with exit code
+      // 1 rather than let prune or check decide on part of the index. Nothing has been
+      // changed by then: passes come before any write.
       guard read(UnsafeMutableRawBufferPointer(buf), entries: start, n) else {
-        fatalError("the index cache could not be read back after it was checked")
+        let reason = String(cString: strerror(errno))
+        FileHandle.standardError.write(Data(
+          "error: the index cache \(path) could not be read back (\(reason)); nothing was changed\n  hint: remove it (it is rebuilt) or set LIFEBOAT_CACHE_DIR=off, and run the command again\n".utf8))
+        exit(1)
       }
       for i in 0..<n { try body(buf[i]) }
       start += n
@@ -221,7 +228,7 @@ public enum IndexCache {
     guard h.count > 0 else { return Opened(header: h, entries: nil) }
     let own = dup(fd)
     guard own >= 0 else { throw LifeboatError(.fatal, "cannot keep the index cache open: \(String(cString: strerror(errno)))") }
-    return Opened(header: h, entries: CachedEntries(fd: own, count: h.count, fences: fences))
+    return Opened(header: h, entries: CachedEntries(fd: own, path: path, count: h.count, fences: fences))
   }
 
   private static func readExactly(_ fd: Int32, at offset: Int, count: Int) throws -> [UInt8] {
