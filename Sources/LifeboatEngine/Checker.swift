@@ -126,10 +126,13 @@ public final class Checker: Sendable {
         badPacks.insert(pack)
       }
     }
+    let named = Set(repository.index.packIDs)
     for s in stored where ID(hex: s.name).map({ indexed[$0] == nil }) ?? true {
-      report.notes.append(
-        .init(kind: "pack", object: "data/\(s.name)",
-          detail: "not referenced by any index (left by an interrupted backup; prune removes it)"))
+      // Named by an index file, but every blob of it indexed in another pack: a second copy.
+      let detail = ID(hex: s.name).map(named.contains) == true
+        ? "every blob in it is also stored in another pack (two backups stored the same data at once); prune removes it"
+        : "not referenced by any index (left by an interrupted backup; prune removes it)"
+      report.notes.append(.init(kind: "pack", object: "data/\(s.name)", detail: detail))
     }
 
     // Snapshots and trees are walked while the data is read. The walk decodes every distinct

@@ -146,10 +146,11 @@ public final class Pruner: Sendable {
         unusedPacks.append(pack)
         continue
       }
+      // Copies of blobs indexed in another pack count as unused: rewriting keeps one copy.
       keptTotal += size
-      keptUnused += u.unusedBytes
-      if u.unusedBytes > 0 { partial.append((pack, u.unusedBytes, u.type)) }
-      if size < UInt64(repository.config.packSize / 4) { small.append((pack, u.unusedBytes, u.type)) }
+      keptUnused += u.wastedBytes
+      if u.wastedBytes > 0 { partial.append((pack, u.wastedBytes, u.type)) }
+      if size < UInt64(repository.config.packSize / 4) { small.append((pack, u.wastedBytes, u.type)) }
     }
     // Repack the emptiest packs first until the unused share is within the limit.
     partial.sort { $0.unused > $1.unused || ($0.unused == $1.unused && $0.pack < $1.pack) }

@@ -504,28 +504,45 @@ extension MasterIndex {
 
   /// How a pack's blobs are used: what prune decides on, without the entries themselves.
   public struct PackUsage: Sendable, Equatable {
+    /// The blobs indexed in this pack (its own copies).
     public var entries = 0
     public var used = 0
+    /// Bytes of its own copies that nothing uses.
     public var unusedBytes: UInt64 = 0
+    /// Bytes of copies of blobs indexed in another pack (two backups stored the same blobs
+    /// at once): as wasted as unused ones, whoever uses the blob.
+    public var duplicateBytes: UInt64 = 0
     public var type: BlobType = .data
+
+    /// What rewriting the pack would free.
+    public var wastedBytes: UInt64 { unusedBytes + duplicateBytes }
   }
 
   /// Every pack holding indexed blobs (mirrors left out: they follow their pack), with how
-  /// many of its entries `isUsed` and the bytes of the others. One pass, a few numbers per pack.
+  /// many of its entries `isUsed`, the bytes of the others, and the bytes of copies indexed
+  /// elsewhere (its extent, over every entry any index file gives it, less its own copies).
+  /// One pass, a few numbers per pack.
   public func packUsage(isUsed: (ID) -> Bool) -> [ID: PackUsage] {
     state.withLock { s in
       var usage = [PackUsage?](repeating: nil, count: s.packs.count)
+      var own = [UInt64](repeating: 0, count: s.packs.count)
       func count(_ e: IndexEntry) {
         var u = usage[e.pack] ?? PackUsage(type: e.packAndFlags & IndexEntry.treeBit != 0 ? .tree : .data)
         u.entries += 1
         if isUsed(e.id) { u.used += 1 } else { u.unusedBytes += UInt64(e.length) }
+        own[e.pack] += UInt64(e.length)
         usage[e.pack] = u
       }
       s.cached?.forEach(count)
       s.sorted.forEach(count)
       s.pending.values.forEach(count)
       var out = [ID: PackUsage]()
-      for (n, u) in usage.enumerated() { if let u { out[s.packs[n]] = u } }
+      for (n, u) in usage.enumerated() {
+        guard var u else { continue }
+        // Blobs lie back to back from offset 0, so the extent is the sum of every copy's length.
+        u.duplicateBytes = s.packSizes[n] > own[n] ? s.packSizes[n] - own[n] : 0
+        out[s.packs[n]] = u
+      }
       return out
     }
   }

@@ -380,7 +380,8 @@ public final class Repository: Sendable {
     var report = IndexLoadReport()
     let caching = indexCaching.withLock { $0 }
     let cachePath = caching.map { IndexCache.path(cacheDirectory: $0.directory, repositoryID: config.id) }
-    if let cachePath {
+    // The cache serves a first load only; loaded again, the index files are read on top.
+    if let cachePath, index.blobCount == 0 && index.packCount == 0 {
       do {
         try await loadIndex(cache: cachePath, infos: infos, report: &report)
         indexReport.withLock { $0 = report }
