@@ -10,11 +10,11 @@ deps:
 
 # The tests also need a real S3 server (Ceph RADOS Gateway from Debian), the AWS CLI as an
 # independent client, PostgreSQL and MariaDB (database sources and their drills), an SMTP
-# server (aiosmtpd, for alerts), the sqlite3 shell (audit tampering) and
+# server (aiosmtpd, for alerts), Samba with its VFS modules (acl_xattr keeps Windows ACLs), the sqlite3 shell (audit tampering) and
 # headless Chromium (report and dashboard layout; screenshots land in test-artifacts/reports/ and
 # test-artifacts/dashboard/), and openssl (a private certificate for the HTTPS server test).
 test-deps:
-	@scripts/install-deps.sh radosgw ceph-mon ceph-osd curl openssl postgresql-15 mariadb-server mariadb-client python3-aiosmtpd samba samba-common-bin smbclient libsmbclient sqlite3 chromium fonts-dejavu-core prometheus groff-base binutils
+	@scripts/install-deps.sh radosgw ceph-mon ceph-osd curl openssl postgresql-15 mariadb-server mariadb-client python3-aiosmtpd samba samba-common-bin samba-vfs-modules smbclient libsmbclient sqlite3 chromium fonts-dejavu-core prometheus groff-base binutils
 	@command -v aws >/dev/null || python3 -m pip install --quiet awscli
 
 s3-server: test-deps

@@ -151,7 +151,7 @@ public enum IndexCache {
     var alternates: [UInt32: UInt32]
     /// Two runs sorted by ID, with no ID in both: the cache's entries and the rest.
     var cached: CachedEntries?
-    var sorted: [IndexEntry]
+    var sorted: EntryBuffer
     var count: Int { (cached?.count ?? 0) + sorted.count }
   }
 

@@ -48,15 +48,17 @@ public struct BlobLocation: Sendable, Hashable {
 
 /// The union of all index files plus what this process added, in a compact form.
 ///
-/// Loaded entries live in one array sorted by ID (searched by interpolation, since IDs are
-/// uniformly random), or, for a large index, in the on-disk cache (`IndexCache`, read a page at a time) with
-/// the array holding only what was added since; entries added during a run go to a small
-/// dictionary that is merged into the sorted array when it grows past 1/8 of it. Thread-safe.
+/// Loaded entries live in one block sorted by ID (searched by interpolation, since IDs are
+/// uniformly random), or, for a large index, in the on-disk cache (`IndexCache`, read a page at
+/// a time) with the block holding only what was added since; entries added during a run go to
+/// a small dictionary that is merged into the block in place when it grows past 1/16 of it.
+/// Thread-safe.
 public final class MasterIndex: Sendable {
   struct State {
     /// The index cache's entries, sorted, read from the file (none in `sorted` or `pending`).
     var cached: CachedEntries? = nil
-    var sorted: [IndexEntry] = []
+    /// Loaded and merged entries, sorted by ID, in a block grown with realloc (`EntryBuffer`).
+    var sorted = EntryBuffer()
     var pending: [ID: IndexEntry] = [:]
     /// Blobs being packed by this process but not yet in an uploaded pack.
     var reserved: Set<ID> = []
@@ -109,22 +111,24 @@ public final class MasterIndex: Sendable {
         s.alternates[number] = twin
       }
       s.packSizes[Int(number)] = max(s.packSizes[Int(number)], size)
-      if s.pending.count > max(4096, s.sorted.count / 8) { Self.merge(&s) }
+      // Merged at 1/16 of the sorted entries: a dictionary takes about three times the
+      // memory per entry that the sorted block does.
+      if s.pending.count > max(4096, s.sorted.count / 16) { Self.merge(&s) }
     }
   }
 
   /// Index files gathered for `load`: their entries in one flat array as they arrive, in any
   /// order, with a provisional pack number per (file, pack); nothing else per blob.
   public struct Loader: Sendable {
-    var entries: [IndexEntry] = []
+    var entries: EntryBuffer
     var packs: [(id: ID, file: Int)] = []
     var files: [(name: String, supersedes: [ID])] = []
 
     /// `expectedEntries`: about how many entries the files hold (their size over the 44
     /// bytes an entry takes in an index file), so the array is allocated once, not regrown
-    /// (a regrowth holds the old and the new array at once).
+    /// (the block grows with realloc if the guess is short).
     public init(expectedEntries: Int = 0) {
-      entries.reserveCapacity(expectedEntries)
+      entries = EntryBuffer(capacity: expectedEntries)
     }
 
     public var fileCount: Int { files.count }
@@ -157,7 +161,7 @@ public final class MasterIndex: Sendable {
     guard state.withLock({ $0.cached == nil && $0.sorted.isEmpty && $0.pending.isEmpty && $0.packs.isEmpty }) else {
       // Rare (an index loaded twice in one process): the general path.
       var byPack = [UInt32: [PackEntry]]()
-      for e in loader.entries { byPack[UInt32(e.pack), default: []].append(e.packEntry) }
+      loader.entries.forEach { e in byPack[UInt32(e.pack), default: []].append(e.packEntry) }
       for f in order {
         for (n, p) in loader.packs.enumerated() where p.file == f { add(pack: p.id, entries: byPack[UInt32(n)] ?? []) }
       }
@@ -184,10 +188,9 @@ public final class MasterIndex: Sendable {
     loader.packs = []
     // Renumber in place, dropping superseded files' entries; pack sizes over every entry.
     var sizes = [UInt64](repeating: 0, count: packs.count)
-    var entries = loader.entries
-    loader.entries = []
+    let entries = loader.entries
     var w = 0
-    for i in entries.indices {
+    for i in 0..<entries.count {
       var e = entries[i]
       guard let number = final[e.pack] else { continue }
       e.packAndFlags = (e.packAndFlags & ~IndexEntry.packMask) | number
@@ -195,8 +198,8 @@ public final class MasterIndex: Sendable {
       entries[w] = e
       w += 1
     }
-    entries.removeLast(entries.count - w)
-    entries.withUnsafeMutableBufferPointer { Self.sortInPlace($0) }
+    entries.setCount(w)
+    Self.sortInPlace(entries.buffer)
     // Keep the first copy of each blob. A pack is a mirror when every one of its entries is a
     // later copy of a blob at the same offset and length in one single other pack.
     var twin = [UInt32?](repeating: nil, count: packs.count)
@@ -225,7 +228,8 @@ public final class MasterIndex: Sendable {
       }
       i = j
     }
-    entries.removeLast(entries.count - kept)
+    entries.setCount(kept)
+    entries.shrinkToFit()
     var alternates = [UInt32: UInt32]()
     for n in packs.indices where hasEntries[n] && mirror[n] {
       if let t = twin[n] {
@@ -295,25 +299,33 @@ public final class MasterIndex: Sendable {
     state.withLock { Self.merge(&$0) }
   }
 
+  /// Merges the pending entries into the sorted block in place: the block grows by their
+  /// number (realloc, no second block) and is filled from the back, the larger of the two
+  /// next entries first. Pending IDs are never in the block (`add` looks them up first).
   private static func merge(_ s: inout State) {
     guard !s.pending.isEmpty else { return }
     var fresh = Array(s.pending.values)
+    s.pending.removeAll(keepingCapacity: false)
     fresh.sort { $0.id < $1.id }
-    var merged = [IndexEntry]()
-    merged.reserveCapacity(s.sorted.count + fresh.count)
-    var i = 0
-    var j = 0
-    while i < s.sorted.count || j < fresh.count {
-      if j == fresh.count || (i < s.sorted.count && s.sorted[i].id < fresh[j].id) {
-        merged.append(s.sorted[i])
-        i += 1
-      } else {
-        merged.append(fresh[j])
-        j += 1
+    let old = s.sorted.count
+    s.sorted.reserve(old + fresh.count)
+    s.sorted.setCount(old + fresh.count)
+    let a = s.sorted.buffer
+    var i = old - 1
+    var k = old + fresh.count - 1
+    fresh.withUnsafeBufferPointer { f in
+      var j = f.count - 1
+      while j >= 0 {
+        if i >= 0 && a[i].id > f[j].id {
+          a[k] = a[i]
+          i -= 1
+        } else {
+          a[k] = f[j]
+          j -= 1
+        }
+        k -= 1
       }
     }
-    s.sorted = merged
-    s.pending.removeAll(keepingCapacity: false)
   }
 
   /// Interpolation search over uniformly distributed IDs; falls back to bisection.
@@ -347,7 +359,7 @@ public final class MasterIndex: Sendable {
 
   private static func lookup(_ id: ID, _ s: State) -> IndexEntry? {
     if let c = s.cached, let e = c.find(id) { return e }
-    if let i = find(id, in: s.sorted) { return s.sorted[i] }
+    if let i = find(id, in: UnsafeBufferPointer(s.sorted.buffer)) { return s.sorted[i] }
     return s.pending[id]
   }
 
@@ -412,7 +424,7 @@ public final class MasterIndex: Sendable {
     state.withLock { s in
       var out = [ID: [PackEntry]]()
       s.cached?.forEach { e in out[s.packs[e.pack], default: []].append(e.packEntry) }
-      for e in s.sorted { out[s.packs[e.pack], default: []].append(e.packEntry) }
+      s.sorted.forEach { e in out[s.packs[e.pack], default: []].append(e.packEntry) }
       for e in s.pending.values { out[s.packs[e.pack], default: []].append(e.packEntry) }
       for (a, b) in s.alternates where Self.owns(a, s) {
         if let entries = out[s.packs[Int(a)]] { out[s.packs[Int(b)]] = entries }
@@ -448,7 +460,7 @@ public final class MasterIndex: Sendable {
       // Entries in the cache file count as blobs but not as memory: they are read as needed.
       let blobs = (s.cached?.count ?? 0) + s.sorted.count + s.pending.count
       guard blobs > 0 else { return 0 }
-      let entries = s.sorted.capacity * MemoryLayout<IndexEntry>.stride
+      let entries = s.sorted.bytes
       let pending = s.pending.capacity * (MemoryLayout<ID>.stride + MemoryLayout<IndexEntry>.stride + 1)
       let packs = s.packs.capacity * 32 + s.packNumbers.capacity * (32 + 4 + 1) + s.packSizes.capacity * 8
       return Double(entries + pending + packs) / Double(blobs)
@@ -477,8 +489,9 @@ extension MasterIndex {
   /// Entries held in memory beside the cache (added since it was written).
   var entriesBesideCache: Int { state.withLock { $0.sorted.count + $0.pending.count } }
 
-  /// Everything the cache file holds, as it stands (pending entries merged first). Cheap: the
-  /// arrays are shared until the index changes.
+  /// Everything the cache file holds, as it stands (pending entries merged first). The sorted
+  /// block is shared, not copied: write it before the index changes again (`loadIndex` does,
+  /// before anything else uses the index).
   func cacheContents() -> IndexCache.Contents {
     state.withLock { s in
       Self.merge(&s)

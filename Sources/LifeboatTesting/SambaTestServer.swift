@@ -32,6 +32,12 @@ public final class SambaTestServer: @unchecked Sendable {
     guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/smbd") else {
       throw Failure("Samba's smbd is not installed: make test installs it (apt-get install samba smbclient libsmbclient-dev)")
     }
+    // Without the module, every share refuses connections (NT_STATUS_BAD_NETWORK_NAME) and the
+    // tests fail far from the cause: say it here.
+    let modules = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib")) ?? []).map { "/usr/lib/\($0)/samba/vfs/acl_xattr.so" }
+    guard modules.contains(where: FileManager.default.fileExists(atPath:)) else {
+      throw Failure("Samba's acl_xattr module is not installed: make test installs it (apt-get install samba-vfs-modules)")
+    }
     dir = TemporaryDirectory("lifeboat-samba")
     // smbd serves the shares as lifeboatsmb, who must be able to reach them.
     chmod(dir.path, 0o755)

@@ -15,7 +15,10 @@ import Testing
     let dir = TemporaryDirectory("lifeboat-demo")
     defer { dir.remove() }
     let lines = Mutex<[String]>([])
-    let demo = DistrictDemo(directory: dir.path, environment: ProcessInfo.processInfo.environment) { line in
+    // A fixed end of the week, not the hour the test runs: the story's last backups depend on
+    // the hour it ends (at 00:30 the attacked backup is the newest; at 15:30 a clean one follows).
+    let end = SteppingClock(Date(timeIntervalSince1970: 1_796_657_400))  // 2026-12-07 15:30 UTC
+    let demo = DistrictDemo(directory: dir.path, environment: ProcessInfo.processInfo.environment, clock: end) { line in
       lines.withLock { $0.append(line) }
     }
     let plan = try await demo.run()
