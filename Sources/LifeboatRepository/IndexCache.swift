@@ -122,6 +122,8 @@ public enum IndexCache {
   /// Entries read from index files newer than the cache: past this many, the cache is
   /// rewritten with them (they are held in memory until then, 48 bytes each).
   public static let rewriteAfter = 262_144
+  /// Entries building the cache holds in memory at once (`IndexCacheBuilder`): 48 MiB.
+  public static let defaultRunEntries = 1 << 20
 
   /// Where the cache of `repositoryID` lives under `cacheDirectory`.
   public static func path(cacheDirectory: String, repositoryID: String) -> String {
@@ -252,13 +254,46 @@ public enum IndexCache {
   /// How bytes reach the file; tests pass one that runs out of space.
   typealias Write = (Int32, UnsafeRawBufferPointer) -> Int
 
+  /// The pack table the header carries, known once the entries are written.
+  struct Table {
+    var packs: [ID]
+    var packSizes: [UInt64]
+    var alternates: [UInt32: UInt32]
+  }
+
   /// Writes `contents` as the cache at `path`, covering index `files`: through a temporary
   /// file (0600, in a 0700 directory) and a rename, so a reader sees the old cache or the new
   /// one. On any failure (a full disk) the temporary file is removed and the error thrown;
   /// the index in memory is unaffected.
   static func write(
     _ contents: Contents, files: [String], path: String, keys: RepositoryKeys, repositoryID: String,
-    write: Write = { fd, b in Glibc.write(fd, b.baseAddress, b.count) }
+    write: @escaping Write = { fd, b in Glibc.write(fd, b.baseAddress, b.count) }
+  ) throws {
+    try writeFile(path: path, files: files, keys: keys, repositoryID: repositoryID, write: write) { emit in
+      // The two sorted runs merged.
+      let sorted = contents.sorted
+      var j = 0
+      try contents.cached?.forEach { e in
+        while j < sorted.count && sorted[j].id < e.id {
+          try emit(sorted[j])
+          j += 1
+        }
+        try emit(e)
+      }
+      while j < sorted.count {
+        try emit(sorted[j])
+        j += 1
+      }
+    } table: {
+      Table(packs: contents.packs, packSizes: contents.packSizes, alternates: contents.alternates)
+    }
+  }
+
+  /// Writes a cache file whose entries `entries` hands over in ID order, one each, and whose
+  /// pack table `table` gives after them (`IndexCacheBuilder` learns it while merging).
+  static func writeFile(
+    path: String, files: [String], keys: RepositoryKeys, repositoryID: String, write: @escaping Write,
+    entries: (_ emit: (IndexEntry) throws -> Void) throws -> Void, table: () throws -> Table
   ) throws {
     guard supported else { return }
     let dir = (path as NSString).deletingLastPathComponent
@@ -287,11 +322,12 @@ public enum IndexCache {
           done += n
         }
       }
-      // Entries: the two sorted runs merged, in chunks, hashed as written.
+      // Entries in chunks, hashed as written.
       var hash = SHA256Stream()
       let chunk = 1 << 16
       var out = [IndexEntry]()
       out.reserveCapacity(chunk)
+      var count = 0
       func flush() throws {
         try out.withUnsafeBytes { b in
           hash.update(b)
@@ -299,30 +335,19 @@ public enum IndexCache {
         }
         out.removeAll(keepingCapacity: true)
       }
-      let sorted = contents.sorted
-      var j = 0
-      func emit(_ e: IndexEntry) throws {
+      try entries { e in
         out.append(e)
+        count += 1
         if out.count == chunk { try flush() }
       }
-      try contents.cached?.forEach { e in
-        while j < sorted.count && sorted[j].id < e.id {
-          try emit(sorted[j])
-          j += 1
-        }
-        try emit(e)
-      }
-      while j < sorted.count {
-        try emit(sorted[j])
-        j += 1
-      }
       try flush()
+      let contents = try table()
       // The header, sealed, then its length and the magic.
       var w = ByteWriter(capacity: 256 + files.count * 70 + contents.packs.count * 40)
       w.raw(magic)
       w.lengthPrefixed(Array(repositoryID.utf8))
       w.varint(layout)
-      w.varint(UInt64(contents.count))
+      w.varint(UInt64(count))
       w.id(hash.finalize())
       w.varint(UInt64(files.count))
       for f in files { w.lengthPrefixed(Array(f.utf8)) }

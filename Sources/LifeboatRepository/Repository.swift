@@ -20,7 +20,7 @@ public final class Repository: Sendable {
   /// file that opened it is in use: what is wrong. `lifeboat repair config` writes it back.
   public let configDamage: String?
   private let indexReport = Mutex<IndexLoadReport?>(nil)
-  private let indexCaching = Mutex<(directory: String, minimumEntries: Int)?>(nil)
+  private let indexCaching = Mutex<(directory: String, minimumEntries: Int, runEntries: Int)?>(nil)
   /// zstd decompression contexts for `loadBlob`, reused (creating one costs ~100 µs).
   private let decompressors = Mutex<[ZstdDecompressor]>([])
   let trees = TreeCache()
@@ -364,9 +364,13 @@ public final class Repository: Sendable {
 
   /// Keeps a large index in a file under `directory` (`IndexCache`, docs/design.md §14)
   /// instead of memory: from `minimumEntries` blobs on. The command line and the agent turn it
-  /// on with the local cache directory (`LocalCache.directory`).
-  public func useIndexCache(directory: String, minimumEntries: Int = IndexCache.defaultMinimumEntries) {
-    indexCaching.withLock { $0 = (directory, minimumEntries) }
+  /// on with the local cache directory (`LocalCache.directory`). `runEntries`: how many
+  /// entries building the cache holds at once (tests make it small to exercise the merge).
+  public func useIndexCache(
+    directory: String, minimumEntries: Int = IndexCache.defaultMinimumEntries,
+    runEntries: Int = IndexCache.defaultRunEntries
+  ) {
+    indexCaching.withLock { $0 = (directory, minimumEntries, runEntries) }
   }
 
   /// Loads the index: from this machine's index cache when there is a valid one for the
@@ -391,6 +395,21 @@ public final class Repository: Sendable {
       } catch {
         report.cacheProblem = "the index cache \(cachePath) was not used: \(error)"
       }
+      // A large index goes from the index files straight into a new cache, a run at a time,
+      // and is served from it: never held whole. A failure (a full disk) falls back to
+      // loading into memory below.
+      let expected = infos.reduce(0) { $0 + $1.size } / 44
+      if let caching, expected >= caching.minimumEntries {
+        do {
+          try await buildIndexCache(cachePath, infos: infos, runEntries: caching.runEntries, expected: expected, report: &report)
+          indexReport.withLock { $0 = report }
+          return report
+        } catch {
+          let built = "the index cache \(cachePath) could not be built: \(error)"
+          report.cacheProblem = report.cacheProblem.map { $0 + "; " + built } ?? built
+          report.damaged = []
+        }
+      }
     }
     // Each file's entries go into one flat array as it arrives (MasterIndex.Loader), and the
     // decoded file is freed: loading holds about what the index keeps.
@@ -411,6 +430,35 @@ public final class Repository: Sendable {
     }
     indexReport.withLock { $0 = report }
     return report
+  }
+
+  /// Reads every index file into a new cache at `path` (`IndexCacheBuilder`) and serves the
+  /// index from it.
+  private func buildIndexCache(
+    _ path: String, infos: [ObjectInfo], runEntries: Int, expected: Int, report: inout IndexLoadReport
+  ) async throws {
+    let builder = IndexCacheBuilder(
+      directory: (path as NSString).deletingLastPathComponent, runEntries: runEntries, expectedEntries: expected)
+    var failure: (any Error)?
+    var damaged = [(name: String, error: String)]()
+    try await readIndexFiles(infos) { name, result in
+      switch result {
+      case .success(let f):
+        guard failure == nil else { return }
+        do { try builder.add(name: name, file: f) } catch { failure = error }
+      case .failure(let e): damaged.append((name, "\(e)"))
+      }
+    }
+    if let failure { throw failure }
+    let opened = try await Blocking.run { [keys, config] in
+      let used = try builder.finish(path: path, keys: keys, repositoryID: config.id)
+      return (used, try IndexCache.open(path: path, keys: keys, repositoryID: config.id))
+    }
+    index.adopt(opened.1)
+    report.damaged = damaged
+    report.files = opened.0.count
+    report.filesRead = infos.count
+    report.cacheWritten = true
   }
 
   /// The cache at `path` as the index, with the index files written since read on top.
@@ -453,7 +501,7 @@ public final class Repository: Sendable {
       try IndexCache.write(index.cacheContents(), files: files, path: path, keys: keys, repositoryID: config.id)
       report.cacheWritten = true
     } catch {
-      report.cacheProblem = "\(error)"
+      report.cacheProblem = report.cacheProblem.map { "\($0); \(error)" } ?? "\(error)"
     }
   }
 

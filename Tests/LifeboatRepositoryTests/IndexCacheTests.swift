@@ -87,9 +87,9 @@ import Testing
     }
 
     /// The repository opened anew, with the cache on (from the first blob) or off.
-    func open(cache: Bool = true) async throws -> (Repository, Repository.IndexLoadReport) {
+    func open(cache: Bool = true, runEntries: Int = IndexCache.defaultRunEntries) async throws -> (Repository, Repository.IndexLoadReport) {
       let r = try await Repository.open(backend: backend, password: "pw")
-      if cache { r.useIndexCache(directory: dir, minimumEntries: 0) }
+      if cache { r.useIndexCache(directory: dir, minimumEntries: 0, runEntries: runEntries) }
       return (r, try await r.loadIndex())
     }
 
@@ -97,13 +97,17 @@ import Testing
     func remove() { try? FileManager.default.removeItem(atPath: dir) }
   }
 
-  @Test func theCacheAnswersAsTheIndexFilesDoAndFollowsThem() async throws {
+  /// Built in one run of entries, and in runs of 50 (dozens merged, the copies of a blob
+  /// often in different runs).
+  @Test(arguments: [IndexCache.defaultRunEntries, 50])
+  func theCacheAnswersAsTheIndexFilesDoAndFollowsThem(runEntries: Int) async throws {
     for seed in UInt64(1)...4 {
       var s = try await Setup(seed: seed, files: 12)
       defer { s.remove() }
-      let (built, b) = try await s.open()
+      let (built, b) = try await s.open(runEntries: runEntries)
       #expect(b.cacheWritten && !b.cacheUsed && b.cacheProblem == nil && b.filesRead == 12, "\(b)")
-      #expect(!built.index.isCached, "the run that builds the cache keeps its index in memory")
+      #expect(built.index.isCached, "the run that builds the cache is served from it, never holding the index")
+      Self.expectSame(built.index, try await s.open(cache: false).0.index, pool: s.pool, "seed \(seed): as built")
       let attributes = try FileManager.default.attributesOfItem(atPath: s.path)
       #expect((attributes[.posixPermissions] as? Int) == 0o600)
 
@@ -140,12 +144,17 @@ import Testing
         kept += try IndexFile.decode(try Envelope.open(sealed, key: s.repo.keys.metadataKey, purpose: .index)).packs
       }
       try await s.save(IndexFile(packs: kept, supersedes: merged.supersedes))
-      let (pruned, p) = try await s.open()
+      let (pruned, p) = try await s.open(runEntries: runEntries)
       #expect(!p.cacheUsed && p.cacheWritten && p.cacheProblem?.contains("replaces others") == true, "\(p)")
       Self.expectSame(pruned.index, try await s.open(cache: false).0.index, pool: s.pool, "seed \(seed): after a prune")
+      // While the superseded files are still there (a prune interrupted before deleting them),
+      // the rebuilt cache covers them: used, and they are not read on top as new.
+      let (interrupted, i) = try await s.open(runEntries: runEntries)
+      #expect(i.cacheUsed && i.filesRead == 0, "\(i)")
+      Self.expectSame(interrupted.index, try await s.open(cache: false).0.index, pool: s.pool, "seed \(seed): superseded files still there")
       // ...and the superseded files deleted: rebuilt again, then used.
       for name in all.prefix(2) { try await s.backend.remove(Handle(.index, name.hex)) }
-      let (_, g) = try await s.open()
+      let (_, g) = try await s.open(runEntries: runEntries)
       #expect(!g.cacheUsed && g.cacheWritten && g.cacheProblem?.contains("are gone") == true, "\(g)")
       let (again, a) = try await s.open()
       #expect(a.cacheUsed && a.filesRead == 0, "\(a)")
@@ -203,7 +212,8 @@ import Testing
       damage(&bytes)
       try bytes.write(to: URL(fileURLWithPath: s.path))
       let (repo, r) = try await s.open()
-      #expect(!r.cacheUsed && !repo.index.isCached, "\(what): not used")
+      #expect(!r.cacheUsed, "\(what): not used")
+      #expect(repo.index.isCached, "\(what): rebuilt, and served from the new one")
       #expect(r.cacheProblem != nil && r.cacheWritten, "\(what): said and rebuilt: \(r)")
       Self.expectSame(repo.index, reference.index, pool: s.pool, "\(what)")
       let (again, a) = try await s.open()
@@ -274,6 +284,54 @@ import Testing
     let p = try await plain.loadIndex()
     #expect(!p.cacheWritten && p.cacheProblem != nil && p.files == 6, "\(p)")
     Self.expectSame(plain.index, repo.index, pool: s.pool, "without a cache")
+  }
+
+  /// Building the cache on a full disk (a run, or the cache file, cannot be written): a clear
+  /// error, nothing left in the cache directory (runs are unnamed files), and the repository's
+  /// index still loads, into memory, saying why there is no cache.
+  @Test func aFullDiskWhileBuildingLeavesNothingAndTheIndexStillLoads() async throws {
+    let s = try await Setup(seed: 51, files: 8)
+    defer { s.remove() }
+    let reference = try await s.open(cache: false).0
+    let names = try await s.backend.list(.index).map(\.name)
+    var files = [IndexFile]()
+    for name in names {
+      files.append(try IndexFile.decode(try Envelope.open(try await s.backend.load(Handle(.index, name)), key: s.repo.keys.metadataKey, purpose: .index)))
+    }
+    let entries = files.reduce(0) { $0 + $1.packs.reduce(0) { $0 + $1.entries.count } }
+    let dir = s.dir + "/index"
+    for budget in [0, 100, 48 * 200 + 7, entries * 48 - 10, entries * 48 + 30] {
+      var left = budget
+      let builder = IndexCacheBuilder(directory: dir, runEntries: 200) { fd, bytes in
+        guard left > 0 else {
+          errno = ENOSPC
+          return -1
+        }
+        let n = min(left, bytes.count)
+        left -= n
+        return Glibc.write(fd, bytes.baseAddress, n)
+      }
+      do {
+        for (name, file) in zip(names, files) { try builder.add(name: name, file: file) }
+        _ = try builder.finish(path: s.path, keys: s.repo.keys, repositoryID: s.repo.config.id)
+        Issue.record("a build with \(budget) bytes of space succeeded")
+      } catch let e as LifeboatError {
+        #expect(e.kind == .noSpace && e.message.contains("No space left"), "\(budget): \(e)")
+      }
+      #expect(builder.runsWritten > 0 || budget == 0 || entries <= 200)
+      // Runs are unnamed files; the cache's temporary file is removed: nothing is left.
+      let leftover = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+      #expect(leftover.isEmpty, "\(budget): \(leftover)")
+    }
+    // Through the repository: a cache directory that cannot be written falls back to memory.
+    let blocked = s.dir + "-blocked"
+    FileManager.default.createFile(atPath: blocked, contents: Data("a file, not a directory".utf8))
+    defer { try? FileManager.default.removeItem(atPath: blocked) }
+    let plain = try await Repository.open(backend: s.backend, password: "pw")
+    plain.useIndexCache(directory: blocked, minimumEntries: 0, runEntries: 100)
+    let p = try await plain.loadIndex()
+    #expect(!p.cacheWritten && !plain.index.isCached && p.cacheProblem?.contains("could not be built") == true && p.files == 8, "\(p)")
+    Self.expectSame(plain.index, reference.index, pool: s.pool, "without a cache")
   }
 
   /// A lookup reads the one page its first ID word points to; IDs that share their first word
