@@ -72,8 +72,8 @@ public final class Pruner: Sendable {
         .corrupt, "refusing to prune: \(loaded.damaged.count) index files cannot be read",
         hint: "run `lifeboat check` and repair the repository first")
     }
-    // 1. Used blobs: trees in a set (the walk visits each shared tree once), data blob IDs
-    // appended, then all sorted into one array: 32 bytes per used blob.
+    // 1. Used blobs: trees in a set (the walk visits each shared tree once), the first word of
+    // each data blob's ID appended, then all sorted into one array: 8 bytes per used blob.
     let list = try await repository.listSnapshots()
     guard list.damaged.isEmpty else {
       throw LifeboatError(
@@ -82,11 +82,11 @@ public final class Pruner: Sendable {
     }
     report.snapshots = list.snapshots.count
     var trees = Set<ID>()
-    var data = [ID]()
+    var data = [UInt64]()
     for (_, snap) in list.snapshots {
       try await markUsed(tree: snap.tree, trees: &trees, data: &data)
     }
-    data.append(contentsOf: trees)
+    data.append(contentsOf: trees.lazy.map(\.w0))
     trees = []
     let used = UsedBlobs(consume data)
     report.usedBlobs = used.count
@@ -275,7 +275,7 @@ public final class Pruner: Sendable {
     return report
   }
 
-  private func markUsed(tree: ID, trees: inout Set<ID>, data: inout [ID]) async throws {
+  private func markUsed(tree: ID, trees: inout Set<ID>, data: inout [UInt64]) async throws {
     guard trees.insert(tree).inserted else { return }
     let t: Tree
     do {
@@ -286,19 +286,22 @@ public final class Pruner: Sendable {
         hint: "run `lifeboat check --read-data` to find the damage")
     }
     for n in t.nodes {
-      data.append(contentsOf: n.content)
+      data.append(contentsOf: n.content.lazy.map(\.w0))
       if let s = n.subtree { try await markUsed(tree: s, trees: &trees, data: &data) }
     }
   }
 }
 
-/// The blobs some snapshot uses: one sorted array of IDs, searched by interpolation (IDs are
-/// uniformly random), 32 bytes per blob where a set takes about twice that.
+/// The blobs some snapshot uses, by the first 8 bytes of their IDs: one sorted array of words,
+/// searched by interpolation (IDs are uniformly random), 8 bytes per used blob (a set of IDs
+/// takes about 64). Deciding on a word can only err one way: an unused blob whose ID shares its
+/// first word with a used one (about one in 2^64 / used blobs) is taken for used and kept, which
+/// costs its bytes and nothing else; a used blob is never taken for unused.
 struct UsedBlobs: Sendable {
-  private var ids: [ID]
+  private var words: [UInt64]
 
-  init(_ ids: consuming [ID]) {
-    var a = ids
+  init(_ words: consuming [UInt64]) {
+    var a = words
     a.sort()
     var w = 0
     for i in a.indices where w == 0 || a[i] != a[w - 1] {
@@ -306,28 +309,30 @@ struct UsedBlobs: Sendable {
       w += 1
     }
     a.removeLast(a.count - w)
-    self.ids = a
+    self.words = a
   }
 
-  var count: Int { ids.count }
+  /// Distinct first words: the used blobs, short of the rare pair that shares one.
+  var count: Int { words.count }
 
   func contains(_ id: ID) -> Bool {
-    ids.withUnsafeBufferPointer { buf in
+    let key = id.w0
+    return words.withUnsafeBufferPointer { buf in
       var lo = 0
       var hi = buf.count - 1
       var steps = 0
       while lo <= hi {
         steps += 1
-        let a0 = buf[lo].w0
-        let b0 = buf[hi].w0
-        if id.w0 < a0 || id.w0 > b0 { return false }
+        let a0 = buf[lo]
+        let b0 = buf[hi]
+        if key < a0 || key > b0 { return false }
         var mid = (lo + hi) / 2
         if b0 > a0 && steps < 8 {
-          mid = min(max(lo + Int(Double(id.w0 - a0) / Double(b0 - a0) * Double(hi - lo)), lo), hi)
+          mid = min(max(lo + Int(Double(key - a0) / Double(b0 - a0) * Double(hi - lo)), lo), hi)
         }
         let m = buf[mid]
-        if m == id { return true }
-        if m < id { lo = mid + 1 } else { hi = mid - 1 }
+        if m == key { return true }
+        if m < key { lo = mid + 1 } else { hi = mid - 1 }
       }
       return false
     }

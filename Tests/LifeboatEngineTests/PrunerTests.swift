@@ -1,6 +1,6 @@
 import Foundation
 import LifeboatCore
-import LifeboatEngine
+@testable import LifeboatEngine
 import LifeboatFormat
 import LifeboatRepository
 import LifeboatStorage
@@ -262,6 +262,23 @@ import Testing
     #expect(TreeComparison.differences(f.source, f.restored(target)) == [])
     let again = try await Pruner(repository: try await f.open(), options: PruneOptions(maxUnusedPercent: 0)).run()
     #expect(again.packsWritten == 0 && again.bytesFreed == 0, "\(again)")
+  }
+
+  /// Prune's used set keeps the first word of each ID (8 bytes a blob): every used blob is
+  /// found, repeats count once, an unused blob is not found — unless its ID shares its first
+  /// word with a used one, when it is taken for used (kept: the safe way to be wrong).
+  @Test func theUsedSetFindsEveryUsedBlobAndErrsOnlyTowardKeeping() {
+    var rng = SeededRandom(seed: 78)
+    func id(_ w0: UInt64? = nil) -> ID { ID(w0: w0 ?? rng.next(), w1: rng.next(), w2: rng.next(), w3: rng.next()) }
+    let used = (0..<50_000).map { _ in id() }
+    let set = UsedBlobs(used.map(\.w0) + used.prefix(1_000).map(\.w0))
+    #expect(set.count == 50_000, "repeats count once")
+    #expect(used.allSatisfy(set.contains))
+    let unused = (0..<50_000).map { _ in id() }
+    #expect(unused.filter(set.contains).isEmpty)
+    let sharing = id(used[123].w0)
+    #expect(sharing != used[123] && set.contains(sharing), "a shared first word keeps the blob")
+    #expect(!UsedBlobs([]).contains(used[0]))
   }
 
   /// Index files lost or damaged: repair rebuilds them from the pack headers.
