@@ -70,7 +70,9 @@ final class IndexCacheBuilder: @unchecked Sendable {
     MasterIndex.sortInPlace(run.buffer)
     try FileManager.default.createDirectory(
       atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-    let path = directory + "/.run-\(getpid())-\(runs.count)"
+    // A random name: two builders of one process (two repositories opened at once share the
+    // cache directory) never race for the same one between its creation and its unlink.
+    let path = directory + "/.run-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
     let fd = Glibc.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
     guard fd >= 0 else {
       throw LifeboatError(.fatal, "cannot write a run of the index cache in \(directory): \(String(cString: strerror(errno)))",
