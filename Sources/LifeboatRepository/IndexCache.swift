@@ -289,6 +289,21 @@ public enum IndexCache {
     }
   }
 
+  /// Writes all of `bytes` to `fd` through `write`; a full disk is `.noSpace`, naming `what`.
+  static func writeAll(_ bytes: UnsafeRawBufferPointer, to fd: Int32, with write: Write, what: String) throws {
+    var done = 0
+    while done < bytes.count {
+      let n = write(fd, UnsafeRawBufferPointer(rebasing: bytes[done...]))
+      if n < 0 && errno == EINTR { continue }
+      guard n > 0 else {
+        let e = n < 0 ? errno : ENOSPC
+        throw LifeboatError(e == ENOSPC ? .noSpace : .fatal, "cannot write \(what): \(String(cString: strerror(e)))",
+          hint: "free space in the cache directory, or set LIFEBOAT_CACHE_DIR elsewhere (the index is read from the repository meanwhile)")
+      }
+      done += n
+    }
+  }
+
   /// Writes a cache file whose entries `entries` hands over in ID order, one each, and whose
   /// pack table `table` gives after them (`IndexCacheBuilder` learns it while merging).
   static func writeFile(
@@ -310,17 +325,7 @@ public enum IndexCache {
     }
     do {
       func put(_ bytes: UnsafeRawBufferPointer) throws {
-        var done = 0
-        while done < bytes.count {
-          let n = write(fd, UnsafeRawBufferPointer(rebasing: bytes[done...]))
-          if n < 0 && errno == EINTR { continue }
-          guard n > 0 else {
-            let e = n < 0 ? errno : ENOSPC
-            throw LifeboatError(e == ENOSPC ? .noSpace : .fatal, "cannot write the index cache \(tmp): \(String(cString: strerror(e)))",
-              hint: "free space in the cache directory, or set LIFEBOAT_CACHE_DIR elsewhere (the index is read from the repository meanwhile)")
-          }
-          done += n
-        }
+        try writeAll(bytes, to: fd, with: write, what: "the index cache \(tmp)")
       }
       // Entries in chunks, hashed as written.
       var hash = SHA256Stream()

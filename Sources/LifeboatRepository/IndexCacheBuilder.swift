@@ -80,18 +80,7 @@ final class IndexCacheBuilder: @unchecked Sendable {
     }
     unlink(path)
     runs.append((fd, run.count))
-    let bytes = UnsafeRawBufferPointer(run.buffer)
-    var done = 0
-    while done < bytes.count {
-      let n = write(fd, UnsafeRawBufferPointer(rebasing: bytes[done...]))
-      if n < 0 && errno == EINTR { continue }
-      guard n > 0 else {
-        let e = n < 0 ? errno : ENOSPC
-        throw LifeboatError(e == ENOSPC ? .noSpace : .fatal, "cannot write a run of the index cache in \(directory): \(String(cString: strerror(e)))",
-          hint: "free space in the cache directory, or set LIFEBOAT_CACHE_DIR elsewhere (the index is read from the repository meanwhile)")
-      }
-      done += n
-    }
+    try IndexCache.writeAll(UnsafeRawBufferPointer(run.buffer), to: fd, with: write, what: "a run of the index cache in \(directory)")
     run.setCount(0)
   }
 
@@ -137,13 +126,12 @@ final class IndexCacheBuilder: @unchecked Sendable {
     for c in cursors { try c.load() }
     var heap = MinHeap(cursors.indices.filter { cursors[$0].current != nil }) { cursors[$0].current!.id < cursors[$1].current!.id }
 
-    var twin = [UInt32](repeating: dropped, count: ids.count)
-    var mirror = [Bool](repeating: true, count: ids.count)
-    var hasEntries = [Bool](repeating: false, count: ids.count)
+    var mirrors = MasterIndex.MirrorFinder(packs: ids.count)
     var group = [IndexEntry]()
     try IndexCache.writeFile(path: path, files: files.map(\.name).sorted(), keys: keys, repositoryID: repositoryID, write: write) { emit in
       // The copies of one ID, renumbered, superseded ones left out: the first (by pack number,
-      // then offset) is kept; the others say which packs are mirrors, as `load` does.
+      // then offset) is kept; the others say which packs are mirrors (`MirrorFinder`, as
+      // `load` decides it).
       func settle() throws {
         var kept = 0
         for i in group.indices {
@@ -157,19 +145,9 @@ final class IndexCacheBuilder: @unchecked Sendable {
         guard !group.isEmpty else { return }
         if group.count > 1 { group.sort { ($0.pack, $0.offset) < ($1.pack, $1.offset) } }
         let owner = group[0]
-        hasEntries[owner.pack] = true
-        mirror[owner.pack] = false
+        mirrors.own(owner)
         try emit(owner)
-        for e in group.dropFirst() {
-          hasEntries[e.pack] = true
-          if e.pack != owner.pack && e.offset == owner.offset && e.length == owner.length
-            && (twin[e.pack] == dropped || twin[e.pack] == UInt32(owner.pack))
-          {
-            twin[e.pack] = UInt32(owner.pack)
-          } else {
-            mirror[e.pack] = false
-          }
-        }
+        for e in group.dropFirst() { mirrors.copy(e, of: owner) }
         group.removeAll(keepingCapacity: true)
       }
       while let top = heap.top {
@@ -181,12 +159,7 @@ final class IndexCacheBuilder: @unchecked Sendable {
       }
       try settle()
     } table: {
-      var alternates = [UInt32: UInt32]()
-      for n in ids.indices where hasEntries[n] && mirror[n] && twin[n] != dropped {
-        alternates[twin[n]] = UInt32(n)
-        alternates[UInt32(n)] = twin[n]
-      }
-      return IndexCache.Table(packs: ids, packSizes: sizes, alternates: alternates)
+      IndexCache.Table(packs: ids, packSizes: sizes, alternates: mirrors.alternates)
     }
     return order.map { files[$0].name }
   }

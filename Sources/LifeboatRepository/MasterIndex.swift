@@ -200,43 +200,25 @@ public final class MasterIndex: Sendable {
     }
     entries.setCount(w)
     Self.sortInPlace(entries.buffer)
-    // Keep the first copy of each blob. A pack is a mirror when every one of its entries is a
-    // later copy of a blob at the same offset and length in one single other pack.
-    var twin = [UInt32?](repeating: nil, count: packs.count)
-    var mirror = [Bool](repeating: true, count: packs.count)
-    var hasEntries = [Bool](repeating: false, count: packs.count)
+    // Keep the first copy of each blob; the others say which packs are mirrors.
+    var mirrors = MirrorFinder(packs: packs.count)
     var kept = 0
     var i = 0
     while i < entries.count {
       let owner = entries[i]
-      hasEntries[owner.pack] = true
-      mirror[owner.pack] = false
+      mirrors.own(owner)
       entries[kept] = owner
       kept += 1
       var j = i + 1
       while j < entries.count && entries[j].id == owner.id {
-        let e = entries[j]
-        hasEntries[e.pack] = true
-        if e.pack != owner.pack && e.offset == owner.offset && e.length == owner.length
-          && (twin[e.pack] == nil || twin[e.pack] == UInt32(owner.pack))
-        {
-          twin[e.pack] = UInt32(owner.pack)
-        } else {
-          mirror[e.pack] = false
-        }
+        mirrors.copy(entries[j], of: owner)
         j += 1
       }
       i = j
     }
     entries.setCount(kept)
     entries.shrinkToFit()
-    var alternates = [UInt32: UInt32]()
-    for n in packs.indices where hasEntries[n] && mirror[n] {
-      if let t = twin[n] {
-        alternates[t] = UInt32(n)
-        alternates[UInt32(n)] = t
-      }
-    }
+    let alternates = mirrors.alternates
     state.withLock { s in
       s.sorted = entries
       s.packs = packs
@@ -245,6 +227,52 @@ public final class MasterIndex: Sendable {
       s.alternates = alternates
     }
     return used
+  }
+
+  /// Which packs are mirrors (docs/design.md §7), from the copies of each blob in pack order:
+  /// a pack is a mirror when every one of its entries is a later copy of a blob at the same
+  /// offset and length in one single other pack. `load` and `IndexCacheBuilder` decide it
+  /// here, so a cache built from runs agrees with a full load.
+  struct MirrorFinder {
+    private var twin: [UInt32?]
+    private var mirror: [Bool]
+    private var hasEntries: [Bool]
+
+    init(packs: Int) {
+      twin = [UInt32?](repeating: nil, count: packs)
+      mirror = [Bool](repeating: true, count: packs)
+      hasEntries = [Bool](repeating: false, count: packs)
+    }
+
+    /// The first copy of a blob: its pack holds an indexed blob, so it is no mirror.
+    mutating func own(_ owner: IndexEntry) {
+      hasEntries[owner.pack] = true
+      mirror[owner.pack] = false
+    }
+
+    /// A later copy of `owner`'s blob.
+    mutating func copy(_ e: IndexEntry, of owner: IndexEntry) {
+      hasEntries[e.pack] = true
+      if e.pack != owner.pack && e.offset == owner.offset && e.length == owner.length
+        && (twin[e.pack] == nil || twin[e.pack] == UInt32(owner.pack))
+      {
+        twin[e.pack] = UInt32(owner.pack)
+      } else {
+        mirror[e.pack] = false
+      }
+    }
+
+    /// Each mirror with its pack, both ways, by number.
+    var alternates: [UInt32: UInt32] {
+      var out = [UInt32: UInt32]()
+      for n in twin.indices where hasEntries[n] && mirror[n] {
+        if let t = twin[n] {
+          out[t] = UInt32(n)
+          out[UInt32(n)] = t
+        }
+      }
+      return out
+    }
   }
 
   /// Sorts by (id, pack, offset) without extra memory (the standard sort is stable and would

@@ -44,6 +44,22 @@ import Testing
     return out
   }
 
+  /// Writes that fill a disk with room for `budget` more bytes, then fail with ENOSPC.
+  static func disk(withRoomFor budget: Int) -> IndexCache.Write {
+    final class Room { var left = 0 }
+    let room = Room()
+    room.left = budget
+    return { fd, bytes in
+      guard room.left > 0 else {
+        errno = ENOSPC
+        return -1
+      }
+      let n = min(room.left, bytes.count)
+      room.left -= n
+      return Glibc.write(fd, bytes.baseAddress, n)
+    }
+  }
+
   /// Everything a caller can ask the index, compared between two.
   static func expectSame(_ a: MasterIndex, _ b: MasterIndex, pool: [ID], _ comment: Comment) {
     #expect(a.blobCount == b.blobCount, comment)
@@ -252,18 +268,9 @@ import Testing
     let (repo, _) = try await s.open()
     let before = try Data(contentsOf: URL(fileURLWithPath: s.path))
     for budget in [0, 1, 4096, 48 * 100 + 5, before.count - 20, before.count - 1] {
-      var left = budget
       do {
         try IndexCache.write(repo.index.cacheContents(), files: s.names.map(\.hex), path: s.path, keys: s.repo.keys,
-          repositoryID: s.repo.config.id) { fd, bytes in
-            guard left > 0 else {
-              errno = ENOSPC
-              return -1
-            }
-            let n = min(left, bytes.count)
-            left -= n
-            return Glibc.write(fd, bytes.baseAddress, n)
-          }
+          repositoryID: s.repo.config.id, write: Self.disk(withRoomFor: budget))
         Issue.record("a write with \(budget) bytes of space succeeded")
       } catch let e as LifeboatError {
         #expect(e.kind == .noSpace && e.message.contains("No space left"), "\(e)")
@@ -301,16 +308,7 @@ import Testing
     let entries = files.reduce(0) { $0 + $1.packs.reduce(0) { $0 + $1.entries.count } }
     let dir = s.dir + "/index"
     for budget in [0, 100, 48 * 200 + 7, entries * 48 - 10, entries * 48 + 30] {
-      var left = budget
-      let builder = IndexCacheBuilder(directory: dir, runEntries: 200) { fd, bytes in
-        guard left > 0 else {
-          errno = ENOSPC
-          return -1
-        }
-        let n = min(left, bytes.count)
-        left -= n
-        return Glibc.write(fd, bytes.baseAddress, n)
-      }
+      let builder = IndexCacheBuilder(directory: dir, runEntries: 200, write: Self.disk(withRoomFor: budget))
       do {
         for (name, file) in zip(names, files) { try builder.add(name: name, file: file) }
         _ = try builder.finish(path: s.path, keys: s.repo.keys, repositoryID: s.repo.config.id)
